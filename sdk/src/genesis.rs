@@ -1,0 +1,116 @@
+//! The genesis: everything a consortium agrees on before the first block.
+
+use std::collections::BTreeMap;
+
+use alloy_primitives::{Address, U256};
+use serde::{Deserialize, Serialize};
+
+use crate::block::{Validator, ValidatorSet};
+use crate::crypto::CryptoSuite;
+
+/// Chain parameters fixed at genesis (later changeable by governance).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChainParams {
+    /// Gas limit of every block.
+    pub block_gas_limit: u64,
+    /// Largest accepted transaction encoding in bytes.
+    pub max_tx_bytes: usize,
+    /// Base fee per gas; 0 runs the chain without gas prices (gas still bounds work).
+    pub base_fee: u64,
+    /// Most seconds a block's timestamp may run ahead of a validator's clock.
+    pub max_future_block_seconds: u64,
+}
+
+impl Default for ChainParams {
+    fn default() -> Self {
+        Self {
+            block_gas_limit: 300_000_000,
+            max_tx_bytes: 128 * 1024,
+            base_fee: 0,
+            max_future_block_seconds: 15,
+        }
+    }
+}
+
+/// The genesis document (`genesis.json`), identical on every node of a chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Genesis {
+    /// EIP-155 chain id every transaction must carry.
+    pub chain_id: u64,
+    /// Timestamp of the genesis block (seconds).
+    pub timestamp: u64,
+    /// Hash and signature scheme of the chain.
+    #[serde(default)]
+    pub crypto: CryptoSuite,
+    /// Validators, in leader-rotation order.
+    pub validators: Vec<Validator>,
+    /// Initial balances in wei.
+    #[serde(default)]
+    pub alloc: BTreeMap<Address, U256>,
+    /// Chain parameters.
+    #[serde(default)]
+    pub params: ChainParams,
+}
+
+/// Why a genesis document is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum GenesisError {
+    /// Not valid JSON of the expected shape.
+    #[error("genesis is not valid: {0}")]
+    Parse(#[from] serde_json::Error),
+    /// A semantic rule is broken.
+    #[error("genesis is not valid: {0}")]
+    Invalid(String),
+}
+
+impl Genesis {
+    /// Parses and checks a genesis document.
+    pub fn from_json(s: &str) -> Result<Self, GenesisError> {
+        let g: Self = serde_json::from_str(s)?;
+        g.validate()?;
+        Ok(g)
+    }
+
+    /// Checks the rules a running chain relies on.
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        let bad = |m: String| Err(GenesisError::Invalid(m));
+        if self.chain_id == 0 {
+            return bad("chainId must be non-zero (EIP-155)".into());
+        }
+        if self.validators.is_empty() {
+            return bad("at least one validator is required".into());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for v in &self.validators {
+            if !seen.insert(v.address) {
+                return bad(format!("validator {} listed twice", v.address));
+            }
+            if v.public_key.len() != 33 {
+                return bad(format!("validator {}: publicKey must be 33 bytes (compressed)", v.name));
+            }
+            let derived = k256::ecdsa::VerifyingKey::from_sec1_bytes(&v.public_key)
+                .map(|k| {
+                    let p = k.to_encoded_point(false);
+                    Address::from_slice(&alloy_primitives::keccak256(&p.as_bytes()[1..])[12..])
+                })
+                .map_err(|_| GenesisError::Invalid(format!("validator {}: publicKey is not a curve point", v.name)))?;
+            if derived != v.address {
+                return bad(format!("validator {}: address does not match publicKey", v.name));
+            }
+        }
+        if self.params.block_gas_limit < crate::tx::TX_BASE_GAS {
+            return bad("params.blockGasLimit is below one transfer".into());
+        }
+        if self.params.max_tx_bytes == 0 {
+            return bad("params.maxTxBytes must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// The validator set that certifies block 1.
+    pub fn validator_set(&self) -> ValidatorSet {
+        ValidatorSet { validators: self.validators.clone() }
+    }
+}
