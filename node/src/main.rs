@@ -1,1 +1,118 @@
-fn main(){}
+//! The `accord` binary.
+
+use std::process::ExitCode;
+
+use accord_node::cli::{Cli, Command};
+use accord_node::config::NodeConfig;
+use accord_node::service::{self, PortOverrides};
+use accord_node::testnet::{self, TestnetSpec};
+use accord_sdk::genesis::Genesis;
+use accord_sdk::keys::KeyPair;
+use anyhow::Context as _;
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Keygen { out } => {
+            let k = KeyPair::generate();
+            let info = serde_json::json!({
+                "address": k.address(),
+                "publicKey": format!("0x{}", hex::encode(k.public_key())),
+            });
+            match out {
+                Some(path) => {
+                    if path.exists() {
+                        anyhow::bail!("{} exists; refusing to overwrite a key", path.display());
+                    }
+                    std::fs::write(&path, format!("{}\n", k.secret_hex()))
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    #[cfg(unix)]
+                    {
+                        use std::os::unix::fs::PermissionsExt;
+                        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+                    }
+                    println!("{}", serde_json::to_string_pretty(&info)?);
+                }
+                None => {
+                    let mut info = info;
+                    info["privateKey"] = serde_json::Value::String(k.secret_hex());
+                    println!("{}", serde_json::to_string_pretty(&info)?);
+                }
+            }
+            Ok(())
+        }
+        Command::Testnet { validators, out, accounts, chain_id, rpc_port, metrics_port, p2p_port } => {
+            let timestamp =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            let spec = TestnetSpec { validators, accounts, chain_id, rpc_port, metrics_port, p2p_port, timestamp };
+            let homes = testnet::generate(&out, &spec)?;
+            for (i, h) in homes.iter().enumerate() {
+                println!(
+                    "node{i}: home {}  rpc http://127.0.0.1:{}  metrics http://127.0.0.1:{}/metrics",
+                    h.display(),
+                    usize::from(rpc_port) + i,
+                    usize::from(metrics_port) + i
+                );
+            }
+            println!("dev accounts: {}", out.join("accounts.json").display());
+            Ok(())
+        }
+        Command::Start { home, rpc_port, metrics_port, p2p_port } => {
+            runtime()?.block_on(service::run(&home, PortOverrides { rpc: rpc_port, metrics: metrics_port, p2p: p2p_port }))
+        }
+        Command::Status { rpc } => runtime()?.block_on(async move {
+            let client = accord_sdk::client::AccordClient::new(&rpc)?;
+            let status: serde_json::Value = client
+                .request("accord_nodeStatus", jsonrpsee::rpc_params![])
+                .await
+                .with_context(|| format!("cannot reach a node at {rpc}"))?;
+            println!("{}", serde_json::to_string_pretty(&status)?);
+            Ok(())
+        }),
+        Command::Verify { home } => {
+            let config = NodeConfig::load(&home)?;
+            let genesis_path = NodeConfig::resolve(&home, &config.node.genesis);
+            let genesis = Genesis::from_json(
+                &std::fs::read_to_string(&genesis_path)
+                    .with_context(|| format!("cannot read {}", genesis_path.display()))?,
+            )?;
+            let data_dir = NodeConfig::resolve(&home, &config.node.data_dir);
+            let scratch = tempfile::tempdir()?;
+            let report = accord_node::replay::replay(&data_dir, genesis, scratch.path())
+                .with_context(|| format!("verification of {} failed", data_dir.display()))?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "ok": true,
+                    "height": report.height,
+                    "stateRoot": report.state_root,
+                    "transactions": report.transactions,
+                    "stateEntries": report.state_entries,
+                })
+            );
+            Ok(())
+        }
+    }
+}

@@ -5,38 +5,10 @@ use alloy_rpc_types_eth::{Block, Transaction, TransactionReceipt};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
-use serde::{Deserialize, Serialize};
 
-use crate::block::{CommitCertificate, Header};
-use crate::proof::StateProof;
+pub use crate::rpc_types::{AccountProofResponse, CertifiedHeader};
 
 pub use jsonrpsee::core::client::Error as ClientError;
-
-/// Response of `accord_getProof`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountProofResponse {
-    /// Block whose state was proven.
-    pub block_number: U64,
-    /// Hash of that block.
-    pub block_hash: B256,
-    /// The header, so the client can check the root against a certified block hash.
-    pub header: Header,
-    /// The account's state entry.
-    pub account_proof: StateProof,
-    /// One entry per requested storage slot.
-    pub storage_proof: Vec<StateProof>,
-}
-
-/// Response of `accord_getBlockCertificate`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CertifiedHeader {
-    /// The header.
-    pub header: Header,
-    /// The quorum's signatures over it (none for genesis).
-    pub certificate: Option<CommitCertificate>,
-}
 
 /// HTTP JSON-RPC client.
 #[derive(Debug, Clone)]

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod merkle;
 pub mod proof;
 pub mod receipt;
+pub mod rpc_types;
 pub mod tx;
 
 #[cfg(feature = "client")]

@@ -1,0 +1,76 @@
+//! The `accord` command line.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Accord: a permissioned blockchain node.
+#[derive(Debug, Parser)]
+#[command(name = "accord", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate a secp256k1 key (node key or account key).
+    Keygen {
+        /// Write the secret key here (mode 0600) instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write the home directories of a local network plus funded dev accounts (DIR/accounts.json).
+    Testnet {
+        /// Number of validators.
+        #[arg(long, default_value_t = 1)]
+        validators: usize,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of funded dev accounts.
+        #[arg(long, default_value_t = 10)]
+        accounts: usize,
+        /// EIP-155 chain id.
+        #[arg(long, default_value_t = 1337)]
+        chain_id: u64,
+        /// Node I serves JSON-RPC on 127.0.0.1:(rpc-port + I).
+        #[arg(long, default_value_t = 8545)]
+        rpc_port: u16,
+        /// Node I serves Prometheus metrics on 127.0.0.1:(metrics-port + I).
+        #[arg(long, default_value_t = 9600)]
+        metrics_port: u16,
+        /// Node I accepts peers on 127.0.0.1:(p2p-port + I).
+        #[arg(long, default_value_t = 30300)]
+        p2p_port: u16,
+    },
+    /// Run a node from its home directory.
+    Start {
+        /// Node home (holds config.toml, genesis.json, node.key).
+        #[arg(long)]
+        home: PathBuf,
+        /// Override the JSON-RPC port of config.toml.
+        #[arg(long)]
+        rpc_port: Option<u16>,
+        /// Override the metrics port of config.toml.
+        #[arg(long)]
+        metrics_port: Option<u16>,
+        /// Override the P2P port of config.toml.
+        #[arg(long)]
+        p2p_port: Option<u16>,
+    },
+    /// Show a running node's status.
+    Status {
+        /// The node's JSON-RPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:8545")]
+        rpc: String,
+    },
+    /// Re-execute a stopped node's chain from genesis and check every stored block, root and certificate.
+    Verify {
+        /// Node home.
+        #[arg(long)]
+        home: PathBuf,
+    },
+}

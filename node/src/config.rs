@@ -1,0 +1,153 @@
+//! The node's TOML configuration (`config.toml` in the node's home directory).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::mempool::MempoolLimits;
+
+/// Everything an operator sets for one node. Relative paths are relative to the home directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Identity and files.
+    pub node: NodeSection,
+    /// JSON-RPC endpoint.
+    pub rpc: RpcSection,
+    /// Prometheus endpoint.
+    pub metrics: MetricsSection,
+    /// Peer-to-peer endpoint (used once the node joins a multi-validator network).
+    pub p2p: P2pSection,
+    /// Block production.
+    #[serde(default)]
+    pub producer: ProducerSection,
+    /// Transaction pool bounds.
+    #[serde(default)]
+    pub mempool: MempoolLimits,
+}
+
+/// `[node]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSection {
+    /// Name shown in logs and status.
+    pub name: String,
+    /// RocksDB directory.
+    pub data_dir: PathBuf,
+    /// Genesis document.
+    pub genesis: PathBuf,
+    /// File holding the node's secp256k1 secret key (hex).
+    pub node_key: PathBuf,
+}
+
+/// `[rpc]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RpcSection {
+    /// Address for JSON-RPC over HTTP and WebSocket.
+    pub listen: SocketAddr,
+    /// Most concurrent connections.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    /// Most blocks one `eth_getLogs` or `eth_feeHistory` call may span.
+    #[serde(default = "default_max_block_range")]
+    pub max_block_range: u64,
+}
+
+fn default_max_connections() -> u32 {
+    200
+}
+fn default_max_block_range() -> u64 {
+    1_024
+}
+
+/// `[metrics]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// Address for `/metrics`, `/healthz`, `/readyz`.
+    pub listen: SocketAddr,
+}
+
+/// `[p2p]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct P2pSection {
+    /// Address to accept peers on.
+    pub listen: SocketAddr,
+}
+
+/// `[producer]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProducerSection {
+    /// Shortest time between two blocks; transactions arriving meanwhile go into the next block.
+    pub block_interval_ms: u64,
+    /// Most transactions in one block.
+    pub max_block_txs: usize,
+}
+
+impl Default for ProducerSection {
+    fn default() -> Self {
+        Self { block_interval_ms: 200, max_block_txs: 5_000 }
+    }
+}
+
+/// Why a config could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// File missing or unreadable.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Not valid TOML of the expected shape.
+    #[error("invalid config {path}: {source}")]
+    Parse {
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        source: Box<toml::de::Error>,
+    },
+    /// A value is out of range.
+    #[error("invalid config {path}: {detail}")]
+    Invalid {
+        /// Path.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+impl NodeConfig {
+    /// File name inside a node's home.
+    pub const FILE: &'static str = "config.toml";
+
+    /// Loads `home/config.toml`.
+    pub fn load(home: &Path) -> Result<Self, ConfigError> {
+        let path = home.join(Self::FILE);
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+        let cfg: Self =
+            toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.clone(), source: Box::new(source) })?;
+        let invalid = |detail: &str| Err(ConfigError::Invalid { path: path.clone(), detail: detail.into() });
+        if cfg.producer.max_block_txs == 0 {
+            return invalid("producer.max_block_txs must be positive");
+        }
+        if cfg.mempool.max_txs == 0 || cfg.mempool.max_per_sender == 0 || cfg.mempool.max_bytes == 0 {
+            return invalid("mempool limits must be positive");
+        }
+        if cfg.rpc.max_block_range == 0 {
+            return invalid("rpc.max_block_range must be positive");
+        }
+        Ok(cfg)
+    }
+
+    /// Resolves a configured path against the home directory.
+    pub fn resolve(home: &Path, p: &Path) -> PathBuf {
+        if p.is_absolute() { p.to_path_buf() } else { home.join(p) }
+    }
+}

@@ -1,0 +1,16 @@
+//! The Accord node: storage, state, mempool, execution, block production, JSON-RPC, metrics and the CLI's
+//! building blocks. The `accord` binary (`main.rs`) is a thin shell over this library, which the tests and
+//! benchmarks also drive.
+
+pub mod chain;
+pub mod cli;
+pub mod config;
+pub mod executor;
+pub mod mempool;
+pub mod metrics;
+pub mod replay;
+pub mod rpc;
+pub mod service;
+pub mod state;
+pub mod storage;
+pub mod testnet;

@@ -1,0 +1,380 @@
+//! The pool of valid, not yet committed transactions.
+//!
+//! A transaction enters once: its signature is checked on entry and the recovered sender is kept with it, so
+//! nothing verifies the same transaction twice (a resubmission is answered from the hash index). Per-sender queues
+//! are ordered by nonce; a block takes, in arrival order, each sender's transactions that continue its nonce
+//! sequence without gaps.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use accord_sdk::tx::SignedTransaction;
+use accord_sdk::{Address, B256, U256};
+
+/// Bounds of the pool, from the node's config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MempoolLimits {
+    /// Most transactions held.
+    pub max_txs: usize,
+    /// Most bytes of transactions held.
+    pub max_bytes: usize,
+    /// Most transactions held per sender.
+    pub max_per_sender: usize,
+    /// How far ahead of the account nonce a transaction's nonce may be.
+    pub max_nonce_gap: u64,
+}
+
+impl Default for MempoolLimits {
+    fn default() -> Self {
+        Self { max_txs: 50_000, max_bytes: 64 * 1024 * 1024, max_per_sender: 1_024, max_nonce_gap: 64 }
+    }
+}
+
+/// Why the pool refused a transaction. The messages follow geth's wording, which client libraries match on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MempoolError {
+    /// Same hash already pooled.
+    #[error("already known")]
+    AlreadyKnown,
+    /// Below the account nonce.
+    #[error("nonce too low: next nonce {expected}, tx nonce {got}")]
+    NonceTooLow {
+        /// Account nonce.
+        expected: u64,
+        /// Transaction nonce.
+        got: u64,
+    },
+    /// Too far ahead of the account nonce.
+    #[error("nonce too high: next nonce {expected}, tx nonce {got}, at most {max_gap} ahead accepted")]
+    NonceTooHigh {
+        /// Account nonce.
+        expected: u64,
+        /// Transaction nonce.
+        got: u64,
+        /// Allowed gap.
+        max_gap: u64,
+    },
+    /// Another transaction with this nonce is pooled and this one does not pay enough more to replace it.
+    #[error("replacement transaction underpriced: nonce {0} is already pending; a replacement must raise the fee by at least 10%")]
+    ReplacementUnderpriced(u64),
+    /// Balance below what the sender's pooled transactions plus this one can cost.
+    #[error("insufficient funds for gas * price + value: balance {have}, pending transactions and this one cost up to {want}")]
+    InsufficientFunds {
+        /// Balance.
+        have: U256,
+        /// Needed.
+        want: U256,
+    },
+    /// Sender has too many pooled transactions.
+    #[error("txpool is full for this sender ({0} pending)")]
+    SenderFull(usize),
+    /// Pool is full.
+    #[error("txpool is full")]
+    PoolFull,
+    /// Gas limit above the block gas limit.
+    #[error("exceeds block gas limit: gas limit {gas} > block gas limit {limit}")]
+    ExceedsBlockGasLimit {
+        /// Transaction gas limit.
+        gas: u64,
+        /// Block gas limit.
+        limit: u64,
+    },
+    /// Max fee below base fee.
+    #[error("max fee per gas less than block base fee: {fee} < {base}")]
+    FeeTooLow {
+        /// Max fee per gas.
+        fee: u128,
+        /// Base fee.
+        base: u64,
+    },
+    /// Contract creation needs the VM, which this node does not run yet.
+    #[error("contract creation is not supported: this node runs native transfers only (the WASM VM is not enabled)")]
+    CreateUnsupported,
+}
+
+/// What the pool needs to know about the sender's committed account.
+#[derive(Debug, Clone, Copy)]
+pub struct SenderState {
+    /// Committed nonce.
+    pub nonce: u64,
+    /// Committed balance.
+    pub balance: U256,
+}
+
+#[derive(Debug, Default)]
+struct SenderQueue {
+    txs: BTreeMap<u64, (u64, Arc<SignedTransaction>)>,
+}
+
+/// The transaction pool.
+#[derive(Debug)]
+pub struct Mempool {
+    limits: MempoolLimits,
+    block_gas_limit: u64,
+    base_fee: u64,
+    senders: HashMap<Address, SenderQueue>,
+    by_hash: HashMap<B256, Arc<SignedTransaction>>,
+    bytes: usize,
+    next_seq: u64,
+}
+
+impl Mempool {
+    /// An empty pool.
+    pub fn new(limits: MempoolLimits, block_gas_limit: u64, base_fee: u64) -> Self {
+        Self {
+            limits,
+            block_gas_limit,
+            base_fee,
+            senders: HashMap::new(),
+            by_hash: HashMap::new(),
+            bytes: 0,
+            next_seq: 0,
+        }
+    }
+
+    /// Number of pooled transactions.
+    pub fn len(&self) -> usize {
+        self.by_hash.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
+
+    /// True when the hash is pooled (checked before paying for signature recovery).
+    pub fn contains(&self, hash: &B256) -> bool {
+        self.by_hash.contains_key(hash)
+    }
+
+    /// A pooled transaction.
+    pub fn get(&self, hash: &B256) -> Option<Arc<SignedTransaction>> {
+        self.by_hash.get(hash).cloned()
+    }
+
+    /// Checks and adds a verified transaction, given the sender's committed account.
+    pub fn insert(&mut self, tx: SignedTransaction, sender: SenderState) -> Result<(), MempoolError> {
+        if self.by_hash.contains_key(&tx.hash()) {
+            return Err(MempoolError::AlreadyKnown);
+        }
+        if tx.to().is_none() {
+            return Err(MempoolError::CreateUnsupported);
+        }
+        if tx.gas_limit() > self.block_gas_limit {
+            return Err(MempoolError::ExceedsBlockGasLimit { gas: tx.gas_limit(), limit: self.block_gas_limit });
+        }
+        if tx.max_fee_per_gas() < u128::from(self.base_fee) {
+            return Err(MempoolError::FeeTooLow { fee: tx.max_fee_per_gas(), base: self.base_fee });
+        }
+        let nonce = tx.nonce();
+        if nonce < sender.nonce {
+            return Err(MempoolError::NonceTooLow { expected: sender.nonce, got: nonce });
+        }
+        if nonce > sender.nonce + self.limits.max_nonce_gap {
+            return Err(MempoolError::NonceTooHigh {
+                expected: sender.nonce,
+                got: nonce,
+                max_gap: self.limits.max_nonce_gap,
+            });
+        }
+        let queue = self.senders.get(&tx.sender());
+        let replacing = queue.and_then(|q| q.txs.get(&nonce)).map(|(_, t)| t.clone());
+        if let Some(old) = &replacing {
+            let old_price = old.max_fee_per_gas();
+            let new_price = tx.max_fee_per_gas();
+            if new_price <= old_price || new_price < old_price.saturating_mul(11) / 10 {
+                return Err(MempoolError::ReplacementUnderpriced(nonce));
+            }
+        }
+        // Everything this sender has pooled (except a replaced transaction) plus this one must be affordable.
+        let pending_cost = queue
+            .map(|q| {
+                q.txs
+                    .iter()
+                    .filter(|(n, _)| **n != nonce)
+                    .fold(U256::ZERO, |acc, (_, (_, t))| acc.saturating_add(t.max_cost()))
+            })
+            .unwrap_or_default();
+        let want = pending_cost.saturating_add(tx.max_cost());
+        if sender.balance < want {
+            return Err(MempoolError::InsufficientFunds { have: sender.balance, want });
+        }
+        let count = queue.map(|q| q.txs.len()).unwrap_or(0);
+        if replacing.is_none() {
+            if count >= self.limits.max_per_sender {
+                return Err(MempoolError::SenderFull(count));
+            }
+            if self.by_hash.len() >= self.limits.max_txs || self.bytes + tx.encoded_len() > self.limits.max_bytes {
+                return Err(MempoolError::PoolFull);
+            }
+        }
+        if let Some(old) = replacing {
+            self.bytes -= old.encoded_len();
+            self.by_hash.remove(&old.hash());
+        }
+        let tx = Arc::new(tx);
+        self.bytes += tx.encoded_len();
+        self.by_hash.insert(tx.hash(), tx.clone());
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.senders.entry(tx.sender()).or_default().txs.insert(nonce, (seq, tx));
+        Ok(())
+    }
+
+    /// The nonce the sender's next transaction should use: the committed nonce advanced past every pooled
+    /// transaction that continues it without a gap (`eth_getTransactionCount(…, "pending")`).
+    pub fn pending_nonce(&self, sender: Address, committed_nonce: u64) -> u64 {
+        let mut next = committed_nonce;
+        if let Some(q) = self.senders.get(&sender) {
+            while q.txs.contains_key(&next) {
+                next += 1;
+            }
+        }
+        next
+    }
+
+    /// Transactions ready for the next block, in arrival order, each sender's in nonce order without gaps,
+    /// within `max_txs` and `max_gas`.
+    pub fn ready(
+        &self,
+        committed_nonce: impl Fn(Address) -> u64,
+        max_txs: usize,
+        max_gas: u64,
+    ) -> Vec<SignedTransaction> {
+        // Collect each sender's gap-free run, then merge the runs by arrival sequence.
+        let mut candidates: Vec<(u64, &Arc<SignedTransaction>)> = Vec::new();
+        let mut senders: Vec<&Address> = self.senders.keys().collect();
+        senders.sort();
+        for addr in senders {
+            let q = &self.senders[addr];
+            let mut next = committed_nonce(*addr);
+            // Keep nonce order inside a sender even when a later nonce arrived first.
+            let mut seq_floor = 0;
+            while let Some((seq, tx)) = q.txs.get(&next) {
+                seq_floor = seq_floor.max(*seq);
+                candidates.push((seq_floor, tx));
+                next += 1;
+            }
+        }
+        candidates.sort_by_key(|(seq, tx)| (*seq, tx.sender(), tx.nonce()));
+        let mut out = Vec::new();
+        let mut gas = 0u64;
+        for (_, tx) in candidates {
+            if out.len() >= max_txs {
+                break;
+            }
+            if gas + tx.gas_limit() > max_gas {
+                continue;
+            }
+            gas += tx.gas_limit();
+            out.push((**tx).clone());
+        }
+        // A sender's run may have been cut by the gas bound; drop anything after a gap that creates.
+        let mut expected: HashMap<Address, u64> = HashMap::new();
+        out.retain(|tx| {
+            let e = expected.entry(tx.sender()).or_insert_with(|| committed_nonce(tx.sender()));
+            if tx.nonce() == *e {
+                *e += 1;
+                true
+            } else {
+                false
+            }
+        });
+        out
+    }
+
+    /// Drops every transaction made stale by a commit: committed ones and any whose nonce is now too low.
+    pub fn prune(&mut self, committed_nonce: impl Fn(Address) -> u64, touched: impl IntoIterator<Item = Address>) {
+        for addr in touched {
+            let nonce = committed_nonce(addr);
+            let Some(q) = self.senders.get_mut(&addr) else { continue };
+            let stale: Vec<u64> = q.txs.range(..nonce).map(|(n, _)| *n).collect();
+            for n in stale {
+                if let Some((_, tx)) = q.txs.remove(&n) {
+                    self.bytes -= tx.encoded_len();
+                    self.by_hash.remove(&tx.hash());
+                }
+            }
+            if q.txs.is_empty() {
+                self.senders.remove(&addr);
+            }
+        }
+    }
+
+    /// Removes one transaction (e.g. found invalid while building a block).
+    pub fn remove(&mut self, hash: &B256) {
+        let Some(tx) = self.by_hash.remove(hash) else { return };
+        self.bytes -= tx.encoded_len();
+        if let Some(q) = self.senders.get_mut(&tx.sender()) {
+            q.txs.remove(&tx.nonce());
+            if q.txs.is_empty() {
+                self.senders.remove(&tx.sender());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accord_sdk::crypto::CryptoSuite;
+    use accord_sdk::keys::KeyPair;
+    use accord_sdk::tx::TxLimits;
+    use alloy_consensus::{SignableTransaction, TxEnvelope, TxLegacy};
+    use alloy_primitives::{Bytes, Signature, TxKind};
+
+    fn tx(key: &KeyPair, nonce: u64, price: u128) -> SignedTransaction {
+        let t = TxLegacy {
+            chain_id: Some(9),
+            nonce,
+            gas_price: price,
+            gas_limit: 21_000,
+            to: TxKind::Call(Address::repeat_byte(1)),
+            value: U256::from(1u8),
+            input: Bytes::new(),
+        };
+        let sig: Signature = key.sign_prehash(&t.signature_hash()).expect("signs");
+        let env: TxEnvelope = t.into_signed(sig).into();
+        SignedTransaction::from_envelope(env, &TxLimits { chain_id: 9, max_tx_bytes: 1 << 20, crypto: CryptoSuite::default() })
+            .expect("valid")
+    }
+
+    fn rich(nonce: u64) -> SenderState {
+        SenderState { nonce, balance: U256::from(10u64).pow(U256::from(24u8)) }
+    }
+
+    #[test]
+    fn nonce_rules_and_pending_nonce() {
+        let k = KeyPair::generate();
+        let mut p = Mempool::new(MempoolLimits { max_nonce_gap: 4, ..Default::default() }, 1_000_000, 0);
+        assert_eq!(p.insert(tx(&k, 1, 0), rich(2)), Err(MempoolError::NonceTooLow { expected: 2, got: 1 }));
+        assert!(matches!(p.insert(tx(&k, 7, 0), rich(2)), Err(MempoolError::NonceTooHigh { .. })));
+        p.insert(tx(&k, 2, 0), rich(2)).expect("ok");
+        p.insert(tx(&k, 4, 0), rich(2)).expect("gapped ok");
+        assert_eq!(p.insert(tx(&k, 2, 0), rich(2)), Err(MempoolError::AlreadyKnown));
+        assert_eq!(p.insert(tx(&k, 2, 1), rich(2)).err(), None, "raising 0 -> 1 is a replacement");
+        assert_eq!(p.insert(tx(&k, 2, 1), rich(2)), Err(MempoolError::AlreadyKnown));
+        assert_eq!(p.pending_nonce(k.address(), 2), 3);
+        let ready = p.ready(|_| 2, 100, u64::MAX);
+        assert_eq!(ready.iter().map(|t| t.nonce()).collect::<Vec<_>>(), vec![2]);
+        p.insert(tx(&k, 3, 0), rich(2)).expect("fills gap");
+        assert_eq!(p.ready(|_| 2, 100, u64::MAX).len(), 3);
+        p.prune(|_| 4, [k.address()]);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p.pending_nonce(k.address(), 4), 5);
+    }
+
+    #[test]
+    fn balance_and_limits() {
+        let k = KeyPair::generate();
+        let mut p = Mempool::new(MempoolLimits { max_per_sender: 2, ..Default::default() }, 1_000_000, 0);
+        let poor = SenderState { nonce: 0, balance: U256::from(1u8) };
+        p.insert(tx(&k, 0, 0), poor).expect("1 wei covers value 1 at price 0");
+        assert!(matches!(p.insert(tx(&k, 1, 0), poor), Err(MempoolError::InsufficientFunds { .. })));
+        p.insert(tx(&k, 1, 0), rich(0)).expect("ok");
+        assert_eq!(p.insert(tx(&k, 2, 0), rich(0)), Err(MempoolError::SenderFull(2)));
+        let mut small = Mempool::new(MempoolLimits::default(), 20_000, 0);
+        assert!(matches!(small.insert(tx(&k, 0, 0), rich(0)), Err(MempoolError::ExceedsBlockGasLimit { .. })));
+    }
+}

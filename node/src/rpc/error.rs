@@ -1,0 +1,85 @@
+//! JSON-RPC error codes.
+//!
+//! Standard codes (-32700 … -32600) come from jsonrpsee for malformed requests, unknown methods and bad params.
+//! Chain errors use -32000 … -32099; each transaction rejection has its own code, a geth-compatible message
+//! (client libraries match on "nonce too low", "insufficient funds", "already known", …) and a machine-readable
+//! `data.reason`. The full table is in `docs/rpc.md`.
+
+use jsonrpsee::types::ErrorObjectOwned;
+use serde_json::json;
+
+use crate::mempool::MempoolError;
+use crate::service::SubmitError;
+use accord_sdk::tx::TxError;
+
+/// Internal error (-32603).
+pub const INTERNAL: i32 = -32603;
+/// Invalid params (-32602).
+pub const INVALID_PARAMS: i32 = -32602;
+/// Requested block or data does not exist.
+pub const NOT_FOUND: i32 = -32001;
+/// A request exceeds a configured bound (block range, …).
+pub const LIMIT_EXCEEDED: i32 = -32005;
+/// Transaction bytes do not decode.
+pub const TX_MALFORMED: i32 = -32010;
+/// Transaction above the size limit.
+pub const TX_OVERSIZED: i32 = -32011;
+/// Missing or wrong chain id.
+pub const TX_CHAIN_ID: i32 = -32012;
+/// Bad or malleable signature.
+pub const TX_SIGNATURE: i32 = -32013;
+/// Nonce below the account nonce.
+pub const TX_NONCE_TOO_LOW: i32 = -32014;
+/// Nonce too far ahead.
+pub const TX_NONCE_TOO_HIGH: i32 = -32015;
+/// Already pooled, or a replacement that does not raise the fee enough.
+pub const TX_KNOWN: i32 = -32016;
+/// Balance cannot cover value + gas.
+pub const TX_INSUFFICIENT_FUNDS: i32 = -32017;
+/// Gas limit or fee out of bounds.
+pub const TX_GAS: i32 = -32018;
+/// Pool full.
+pub const TX_POOL_FULL: i32 = -32019;
+/// Transaction kind not supported.
+pub const TX_UNSUPPORTED: i32 = -32020;
+
+/// Builds an error object.
+pub fn rpc_error(code: i32, message: impl Into<String>, reason: Option<&str>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, message.into(), reason.map(|r| json!({ "reason": r })))
+}
+
+/// Internal failure (storage, state): logged, reported without detail that could leak paths.
+pub fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
+    tracing::error!(error = %e, "internal error serving RPC");
+    rpc_error(INTERNAL, format!("internal error: {e}"), None)
+}
+
+/// Invalid params.
+pub fn invalid_params(msg: impl Into<String>) -> ErrorObjectOwned {
+    rpc_error(INVALID_PARAMS, msg, None)
+}
+
+/// Maps a submission failure to its code.
+pub fn submit_error(e: &SubmitError) -> ErrorObjectOwned {
+    let code = match e {
+        SubmitError::Tx(t) => match t {
+            TxError::Malformed(_) => TX_MALFORMED,
+            TxError::Oversized { .. } => TX_OVERSIZED,
+            TxError::UnsupportedType(_) => TX_UNSUPPORTED,
+            TxError::MissingChainId { .. } | TxError::WrongChainId { .. } => TX_CHAIN_ID,
+            TxError::Signature(_) => TX_SIGNATURE,
+            TxError::IntrinsicGas { .. } | TxError::TipAboveFeeCap => TX_GAS,
+        },
+        SubmitError::Mempool(m) => match m {
+            MempoolError::AlreadyKnown | MempoolError::ReplacementUnderpriced(_) => TX_KNOWN,
+            MempoolError::NonceTooLow { .. } => TX_NONCE_TOO_LOW,
+            MempoolError::NonceTooHigh { .. } => TX_NONCE_TOO_HIGH,
+            MempoolError::InsufficientFunds { .. } => TX_INSUFFICIENT_FUNDS,
+            MempoolError::SenderFull(_) | MempoolError::PoolFull => TX_POOL_FULL,
+            MempoolError::ExceedsBlockGasLimit { .. } | MempoolError::FeeTooLow { .. } => TX_GAS,
+            MempoolError::CreateUnsupported => TX_UNSUPPORTED,
+        },
+        SubmitError::State(_) => return internal(e),
+    };
+    rpc_error(code, e.to_string(), Some(e.reason()))
+}

@@ -1,0 +1,359 @@
+//! Ethereum JSON-RPC 2.0 (HTTP and WebSocket on one port) plus Accord's `accord_` namespace.
+
+pub mod convert;
+pub mod error;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use accord_sdk::account::StateKey;
+use accord_sdk::block::Header;
+use accord_sdk::merkle::MerkleProof;
+use accord_sdk::proof::InclusionProof;
+use accord_sdk::receipt::Receipt;
+use accord_sdk::tx::{SignedTransaction, intrinsic_gas};
+use accord_sdk::{Address, B256, Bytes, U256};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_eips::{BlockId, BlockNumberOrTag};
+use alloy_primitives::U64;
+use jsonrpsee::server::{RpcModule, Server, ServerConfig, ServerHandle};
+use jsonrpsee::types::{ErrorObjectOwned, Params};
+use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
+use serde_json::{Value, json};
+
+use crate::service::NodeContext;
+use crate::state::StateView;
+use convert::TxPosition;
+use error::{NOT_FOUND, internal, invalid_params, rpc_error};
+
+type RpcResult<T> = Result<T, ErrorObjectOwned>;
+
+/// Binds the JSON-RPC server and starts serving.
+pub async fn start(
+    ctx: Arc<NodeContext>,
+    addr: SocketAddr,
+    max_connections: u32,
+) -> anyhow::Result<(SocketAddr, ServerHandle)> {
+    let config = ServerConfig::builder()
+        .max_connections(max_connections)
+        .max_request_body_size(4 * 1024 * 1024)
+        .build();
+    let server = Server::builder().set_config(config).build(addr).await?;
+    let local = server.local_addr()?;
+    let module = module(ctx)?;
+    Ok((local, server.start(module)))
+}
+
+/// Client version string (`web3_clientVersion`).
+pub fn client_version() -> String {
+    format!("accord/v{}/{}-{}/rust", env!("CARGO_PKG_VERSION"), std::env::consts::OS, std::env::consts::ARCH)
+}
+
+fn resolve_block(ctx: &NodeContext, id: Option<BlockId>) -> RpcResult<u64> {
+    let head = ctx.chain.head().number;
+    match id.unwrap_or(BlockId::Number(BlockNumberOrTag::Latest)) {
+        BlockId::Number(tag) => match tag {
+            BlockNumberOrTag::Latest
+            | BlockNumberOrTag::Pending
+            | BlockNumberOrTag::Safe
+            | BlockNumberOrTag::Finalized => Ok(head),
+            BlockNumberOrTag::Earliest => Ok(0),
+            BlockNumberOrTag::Number(n) if n <= head => Ok(n),
+            BlockNumberOrTag::Number(n) => Err(rpc_error(NOT_FOUND, format!("header not found: block {n} is above head {head}"), None)),
+        },
+        BlockId::Hash(h) => ctx
+            .chain
+            .store()
+            .block_number(&h.block_hash)
+            .map_err(internal)?
+            .ok_or_else(|| rpc_error(NOT_FOUND, format!("header not found: no block with hash {}", h.block_hash), None)),
+    }
+}
+
+fn read_state<T>(ctx: &NodeContext, number: u64, f: impl FnOnce(&dyn StateView) -> Result<T, crate::state::StateError>) -> RpcResult<T> {
+    let head = ctx.chain.head().number;
+    let result = if number == head { f(&ctx.chain.state().latest()) } else { f(&ctx.chain.state().at(number)) };
+    result.map_err(internal)
+}
+
+fn two_params<A: serde::de::DeserializeOwned, B: serde::de::DeserializeOwned>(p: &Params<'_>) -> RpcResult<(A, Option<B>)> {
+    let mut seq = p.sequence();
+    let a: A = seq.next()?;
+    let b: Option<B> = seq.optional_next()?;
+    Ok((a, b))
+}
+
+fn locate(ctx: &NodeContext, hash: &B256) -> RpcResult<Option<(Header, Vec<SignedTransaction>, Vec<Receipt>, u32)>> {
+    let Some((number, index)) = ctx.chain.store().transaction_location(hash).map_err(internal)? else {
+        return Ok(None);
+    };
+    let Some((header, txs, receipts)) = ctx.chain.block(number).map_err(internal)? else { return Ok(None) };
+    Ok(Some((header, txs, receipts, index)))
+}
+
+fn position(h: &Header, index: u32) -> TxPosition {
+    TxPosition { block_hash: h.hash(), block_number: h.number, timestamp: h.timestamp, index: u64::from(index) }
+}
+
+/// Builds the RPC module with every method.
+pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext>>> {
+    let mut m = RpcModule::new(ctx);
+
+    m.register_method("web3_clientVersion", |_, _, _| client_version())?;
+    m.register_method("web3_sha3", |p, _, _| -> RpcResult<B256> {
+        let (data,): (Bytes,) = p.parse()?;
+        Ok(alloy_primitives::keccak256(&data))
+    })?;
+    m.register_method("net_version", |_, c, _| c.chain.genesis().chain_id.to_string())?;
+    m.register_method("net_listening", |_, _, _| true)?;
+    m.register_method("net_peerCount", |_, _, _| -> RpcResult<_> { Ok(U64::ZERO) })?;
+    m.register_method("eth_chainId", |_, c, _| -> RpcResult<_> { Ok(U64::from(c.chain.genesis().chain_id)) })?;
+    m.register_method("eth_blockNumber", |_, c, _| -> RpcResult<_> { Ok(U64::from(c.chain.head().number)) })?;
+    m.register_method("eth_syncing", |_, _, _| false)?;
+    m.register_method("eth_accounts", |_, _, _| Vec::<Address>::new())?;
+    m.register_method("eth_gasPrice", |_, c, _| -> RpcResult<_> { Ok(U256::from(c.chain.genesis().params.base_fee)) })?;
+    m.register_method("eth_maxPriorityFeePerGas", |_, _, _| -> RpcResult<_> { Ok(U256::ZERO) })?;
+
+    m.register_blocking_method("eth_feeHistory", |p, c, _| -> RpcResult<Value> {
+        let mut seq = p.sequence();
+        let count: U64 = seq.next()?;
+        let newest: BlockNumberOrTag = seq.next()?;
+        let percentiles: Option<Vec<f64>> = seq.optional_next()?;
+        let newest = resolve_block(&c, Some(BlockId::Number(newest)))?;
+        let count = count.to::<u64>().min(c.max_block_range).min(newest + 1);
+        if count == 0 {
+            return Ok(json!({ "oldestBlock": U64::from(newest), "baseFeePerGas": [], "gasUsedRatio": [] }));
+        }
+        let oldest = newest + 1 - count;
+        let mut base = Vec::new();
+        let mut ratio = Vec::new();
+        let mut reward = Vec::new();
+        for n in oldest..=newest {
+            let h = c.chain.store().header(n).map_err(internal)?.ok_or_else(|| internal(format!("missing header {n}")))?;
+            base.push(U256::from(h.base_fee));
+            ratio.push(if h.gas_limit == 0 { 0.0 } else { h.gas_used as f64 / h.gas_limit as f64 });
+            if let Some(ps) = &percentiles {
+                reward.push(vec![U256::ZERO; ps.len()]);
+            }
+        }
+        base.push(U256::from(c.chain.genesis().params.base_fee));
+        let mut out = json!({ "oldestBlock": U64::from(oldest), "baseFeePerGas": base, "gasUsedRatio": ratio });
+        if percentiles.is_some() {
+            out["reward"] = json!(reward);
+        }
+        Ok(out)
+    })?;
+
+    m.register_blocking_method("eth_getBalance", |p, c, _| -> RpcResult<U256> {
+        let (addr, block): (Address, Option<BlockId>) = two_params(&p)?;
+        let n = resolve_block(&c, block)?;
+        read_state(&c, n, |s| s.account(addr).map(|a| a.balance))
+    })?;
+
+    m.register_blocking_method("eth_getTransactionCount", |p, c, _| -> RpcResult<U64> {
+        let (addr, block): (Address, Option<BlockId>) = two_params(&p)?;
+        if matches!(block, Some(BlockId::Number(BlockNumberOrTag::Pending))) {
+            return c.pending_nonce(addr).map(U64::from).map_err(internal);
+        }
+        let n = resolve_block(&c, block)?;
+        read_state(&c, n, |s| s.account(addr).map(|a| U64::from(a.nonce)))
+    })?;
+
+    m.register_blocking_method("eth_getCode", |p, c, _| -> RpcResult<Bytes> {
+        let (addr, block): (Address, Option<BlockId>) = two_params(&p)?;
+        let n = resolve_block(&c, block)?;
+        read_state(&c, n, |s| {
+            let acct = s.account(addr)?;
+            if acct.code_hash == accord_sdk::account::EMPTY_CODE_HASH {
+                return Ok(Bytes::new());
+            }
+            Ok(s.get(&StateKey::Code(acct.code_hash))?.map(Bytes::from).unwrap_or_default())
+        })
+    })?;
+
+    m.register_blocking_method("eth_getStorageAt", |p, c, _| -> RpcResult<B256> {
+        let mut seq = p.sequence();
+        let addr: Address = seq.next()?;
+        let slot: U256 = seq.next()?;
+        let block: Option<BlockId> = seq.optional_next()?;
+        let n = resolve_block(&c, block)?;
+        read_state(&c, n, |s| s.storage(addr, B256::from(slot)))
+    })?;
+
+    m.register_blocking_method("eth_estimateGas", |p, c, _| -> RpcResult<U64> {
+        let (call, _block): (Value, Option<BlockId>) = two_params(&p)?;
+        let obj = call.as_object().ok_or_else(|| invalid_params("expected a transaction object"))?;
+        let field = |k: &str| obj.get(k).filter(|v| !v.is_null());
+        let data: Bytes = match field("input").or_else(|| field("data")) {
+            Some(v) => serde_json::from_value(v.clone()).map_err(|e| invalid_params(format!("input: {e}")))?,
+            None => Bytes::new(),
+        };
+        let to: Option<Address> = match field("to") {
+            Some(v) => Some(serde_json::from_value(v.clone()).map_err(|e| invalid_params(format!("to: {e}")))?),
+            None => None,
+        };
+        if to.is_none() {
+            return Err(rpc_error(error::TX_UNSUPPORTED, "contract creation is not supported: this node runs native transfers only (the WASM VM is not enabled)", Some("unsupported")));
+        }
+        if let (Some(from), Some(value)) = (field("from"), field("value")) {
+            let from: Address = serde_json::from_value(from.clone()).map_err(|e| invalid_params(format!("from: {e}")))?;
+            let value: U256 = serde_json::from_value(value.clone()).map_err(|e| invalid_params(format!("value: {e}")))?;
+            let balance = c.chain.state().latest().account(from).map_err(internal)?.balance;
+            if balance < value {
+                return Err(rpc_error(error::TX_INSUFFICIENT_FUNDS, format!("insufficient funds for transfer: balance {balance}, value {value}"), Some("insufficient_funds")));
+            }
+        }
+        Ok(U64::from(intrinsic_gas(&data, false)))
+    })?;
+
+    m.register_blocking_method("eth_getBlockByNumber", |p, c, _| -> RpcResult<Option<alloy_rpc_types_eth::Block>> {
+        let (tag, full): (BlockNumberOrTag, Option<bool>) = two_params(&p)?;
+        let head = c.chain.head().number;
+        let n = match tag {
+            BlockNumberOrTag::Number(n) => n,
+            BlockNumberOrTag::Earliest => 0,
+            _ => head,
+        };
+        let Some((h, txs, _)) = c.chain.block(n).map_err(internal)? else { return Ok(None) };
+        Ok(Some(convert::block(&h, &txs, full.unwrap_or(false))))
+    })?;
+
+    m.register_blocking_method("eth_getBlockByHash", |p, c, _| -> RpcResult<Option<alloy_rpc_types_eth::Block>> {
+        let (hash, full): (B256, Option<bool>) = two_params(&p)?;
+        let Some(n) = c.chain.store().block_number(&hash).map_err(internal)? else { return Ok(None) };
+        let Some((h, txs, _)) = c.chain.block(n).map_err(internal)? else { return Ok(None) };
+        Ok(Some(convert::block(&h, &txs, full.unwrap_or(false))))
+    })?;
+
+    m.register_blocking_method("eth_getTransactionByHash", |p, c, _| -> RpcResult<Option<alloy_rpc_types_eth::Transaction>> {
+        let (hash,): (B256,) = p.parse()?;
+        if let Some((h, txs, _, i)) = locate(&c, &hash)? {
+            let tx = txs.get(i as usize).ok_or_else(|| internal("transaction index out of range"))?;
+            return Ok(Some(convert::transaction(tx, Some(position(&h, i)), h.base_fee)));
+        }
+        let pending = c.mempool.lock().get(&hash);
+        Ok(pending.map(|tx| convert::transaction(&tx, None, c.chain.genesis().params.base_fee)))
+    })?;
+
+    m.register_blocking_method("eth_getTransactionReceipt", |p, c, _| -> RpcResult<Option<alloy_rpc_types_eth::TransactionReceipt>> {
+        let (hash,): (B256,) = p.parse()?;
+        let Some((h, txs, receipts, i)) = locate(&c, &hash)? else { return Ok(None) };
+        let idx = i as usize;
+        let (Some(tx), Some(r)) = (txs.get(idx), receipts.get(idx)) else {
+            return Err(internal("transaction index out of range"));
+        };
+        let first_log = receipts[..idx].iter().map(|r| r.logs.len() as u64).sum();
+        Ok(Some(convert::receipt(tx, r, position(&h, i), first_log)))
+    })?;
+
+    m.register_blocking_method("eth_sendRawTransaction", |p, c, _| -> RpcResult<B256> {
+        let (raw,): (Bytes,) = p.parse()?;
+        c.submit_raw(&raw).map_err(|e| error::submit_error(&e))
+    })?;
+
+    m.register_subscription("eth_subscribe", "eth_subscription", "eth_unsubscribe", |p, pending, c, _| async move {
+        subscribe(p, pending, Arc::clone(&*c)).await;
+        Ok(())
+    })?;
+
+    m.register_blocking_method("accord_getProof", |p, c, _| -> RpcResult<accord_sdk::rpc_types::AccountProofResponse> {
+        let mut seq = p.sequence();
+        let addr: Address = seq.next()?;
+        let slots: Option<Vec<B256>> = seq.optional_next()?;
+        let block: Option<BlockId> = seq.optional_next()?;
+        let n = resolve_block(&c, block)?;
+        let header = c.chain.store().header(n).map_err(internal)?.ok_or_else(|| internal(format!("missing header {n}")))?;
+        let account_proof = c.chain.state().prove(&StateKey::Account(addr), n).map_err(internal)?;
+        let storage_proof = slots
+            .unwrap_or_default()
+            .iter()
+            .map(|s| c.chain.state().prove(&StateKey::Storage(addr, *s), n).map_err(internal))
+            .collect::<RpcResult<Vec<_>>>()?;
+        Ok(accord_sdk::rpc_types::AccountProofResponse { block_number: U64::from(n), block_hash: header.hash(), header, account_proof, storage_proof })
+    })?;
+
+    m.register_blocking_method("accord_getBlockCertificate", |p, c, _| -> RpcResult<Option<accord_sdk::rpc_types::CertifiedHeader>> {
+        let (tag,): (BlockNumberOrTag,) = p.parse()?;
+        let n = match tag {
+            BlockNumberOrTag::Number(n) => n,
+            BlockNumberOrTag::Earliest => 0,
+            _ => c.chain.head().number,
+        };
+        if n > c.chain.head().number {
+            return Ok(None);
+        }
+        let Some(header) = c.chain.store().header(n).map_err(internal)? else { return Ok(None) };
+        let certificate = c.chain.store().certificate(n).map_err(internal)?;
+        Ok(Some(accord_sdk::rpc_types::CertifiedHeader { header, certificate }))
+    })?;
+
+    m.register_blocking_method("accord_getTransactionProof", |p, c, _| -> RpcResult<Option<Value>> {
+        let (hash,): (B256,) = p.parse()?;
+        let Some((h, txs, receipts, i)) = locate(&c, &hash)? else { return Ok(None) };
+        let tx_bytes: Vec<Vec<u8>> = txs.iter().map(|t| t.envelope().encoded_2718()).collect();
+        let receipt_bytes: Vec<Vec<u8>> = receipts.iter().map(Receipt::encode).collect();
+        let idx = i as usize;
+        let (Some(tp), Some(rp)) = (MerkleProof::build(&tx_bytes, idx), MerkleProof::build(&receipt_bytes, idx)) else {
+            return Err(internal("transaction index out of range"));
+        };
+        let tx = InclusionProof { item: tx_bytes[idx].clone().into(), proof: tp };
+        let receipt = InclusionProof { item: receipt_bytes[idx].clone().into(), proof: rp };
+        Ok(Some(json!({ "header": h, "blockHash": h.hash(), "transaction": tx, "receipt": receipt })))
+    })?;
+
+    m.register_method("accord_validators", |_, c, _| -> RpcResult<_> { Ok(c.chain.validators().clone()) })?;
+
+    m.register_method("accord_nodeStatus", |_, c, _| {
+        let head = c.chain.head();
+        json!({
+            "name": c.name,
+            "nodeAddress": c.node_address,
+            "chainId": U64::from(c.chain.genesis().chain_id),
+            "genesisHash": c.chain.genesis_hash(),
+            "height": U64::from(head.number),
+            "headHash": head.hash(),
+            "stateRoot": head.state_root,
+            "headTimestamp": U64::from(head.timestamp),
+            "mempoolSize": c.mempool.lock().len(),
+            "validators": c.chain.validators().len(),
+            "peers": 0,
+            "syncing": false,
+            "version": client_version(),
+        })
+    })?;
+
+    Ok(m)
+}
+
+async fn subscribe(p: Params<'static>, pending: PendingSubscriptionSink, c: Arc<NodeContext>) {
+    let kind: Result<(String,), _> = p.parse();
+    match kind {
+        Ok((k,)) if k == "newHeads" => {}
+        Ok((k,)) => {
+            pending.reject(invalid_params(format!("unsupported subscription {k:?}; supported: newHeads"))).await;
+            return;
+        }
+        Err(e) => {
+            pending.reject(e).await;
+            return;
+        }
+    }
+    let mut heads = c.chain.subscribe_heads();
+    let Ok(sink) = pending.accept().await else { return };
+    loop {
+        tokio::select! {
+            _ = sink.closed() => return,
+            h = heads.recv() => match h {
+                Ok(h) => {
+                    let Ok(msg) = serde_json::value::to_raw_value(&convert::header(&h)) else { return };
+                    if sink.send(SubscriptionMessage::from(msg)).await.is_err() {
+                        return;
+                    }
+                }
+                // A slow subscriber skips headers rather than stalling the node.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! World state: reads at the head or at any past block, a write overlay for execution, and the Jellyfish Merkle
+//! tree that commits to it.
+
+pub mod overlay;
+pub mod tree;
+
+pub use overlay::StateOverlay;
+pub use tree::StateDb;
+
+use accord_sdk::account::{Account, StateKey};
+use accord_sdk::{Address, B256};
+
+use crate::storage::StorageError;
+
+/// Why state could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The state tree failed (a missing node means the database is corrupt).
+    #[error("state tree error: {0}")]
+    Tree(String),
+    /// An account record did not decode.
+    #[error("corrupt account record for {0}")]
+    CorruptAccount(Address),
+}
+
+/// Read access to state at one point in the chain.
+pub trait StateView {
+    /// The raw value of a state entry.
+    fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, StateError>;
+
+    /// An account, empty if absent.
+    fn account(&self, address: Address) -> Result<Account, StateError> {
+        match self.get(&StateKey::Account(address))? {
+            None => Ok(Account::default()),
+            Some(v) => Account::decode(&v).map_err(|_| StateError::CorruptAccount(address)),
+        }
+    }
+
+    /// A storage slot, zero if absent.
+    fn storage(&self, address: Address, slot: B256) -> Result<B256, StateError> {
+        Ok(self.get(&StateKey::Storage(address, slot))?.map(|v| B256::left_padding_from(&v)).unwrap_or_default())
+    }
+}

@@ -1,0 +1,105 @@
+//! Uncommitted state changes layered over a read view, with checkpoints so a failed call can be undone.
+
+use std::collections::BTreeMap;
+
+use accord_sdk::account::{Account, StateKey};
+use accord_sdk::Address;
+
+use super::{StateError, StateView};
+
+/// Writes made while executing a block, on top of the state at its parent.
+///
+/// Writes are kept in a `BTreeMap`, so the change set handed to the state tree is in a deterministic order.
+#[derive(Debug)]
+pub struct StateOverlay<'a, V: StateView + ?Sized> {
+    base: &'a V,
+    writes: BTreeMap<StateKey, Option<Vec<u8>>>,
+    journal: Vec<(StateKey, Option<Option<Vec<u8>>>)>,
+}
+
+/// A point the overlay can be rolled back to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint(usize);
+
+impl<'a, V: StateView + ?Sized> StateOverlay<'a, V> {
+    /// An empty overlay over `base`.
+    pub fn new(base: &'a V) -> Self {
+        Self { base, writes: BTreeMap::new(), journal: Vec::new() }
+    }
+
+    /// Sets (Some) or deletes (None) an entry.
+    pub fn set(&mut self, key: StateKey, value: Option<Vec<u8>>) {
+        let previous = self.writes.insert(key, value);
+        self.journal.push((key, previous));
+    }
+
+    /// Writes an account record (deleting it when it is empty, as Ethereum prunes empty accounts).
+    pub fn set_account(&mut self, address: Address, account: &Account) {
+        let value = if *account == Account::default() { None } else { Some(account.encode()) };
+        self.set(StateKey::Account(address), value);
+    }
+
+    /// Marks the current point.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint(self.journal.len())
+    }
+
+    /// Undoes every write made after `cp`.
+    pub fn revert_to(&mut self, cp: Checkpoint) {
+        while self.journal.len() > cp.0 {
+            let Some((key, previous)) = self.journal.pop() else { break };
+            match previous {
+                Some(v) => {
+                    self.writes.insert(key, v);
+                }
+                None => {
+                    self.writes.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// The change set, in key order.
+    pub fn into_changes(self) -> BTreeMap<StateKey, Option<Vec<u8>>> {
+        self.writes
+    }
+}
+
+impl<V: StateView + ?Sized> StateView for StateOverlay<'_, V> {
+    fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, StateError> {
+        match self.writes.get(key) {
+            Some(v) => Ok(v.clone()),
+            None => self.base.get(key),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accord_sdk::U256;
+
+    struct Empty;
+    impl StateView for Empty {
+        fn get(&self, _: &StateKey) -> Result<Option<Vec<u8>>, StateError> {
+            Ok(None)
+        }
+    }
+
+    #[test]
+    fn revert_restores_previous_writes() {
+        let base = Empty;
+        let mut o = StateOverlay::new(&base);
+        let a = Address::repeat_byte(1);
+        let acct = |b: u64| Account { balance: U256::from(b), ..Default::default() };
+        o.set_account(a, &acct(1));
+        let cp = o.checkpoint();
+        o.set_account(a, &acct(2));
+        o.set_account(Address::repeat_byte(2), &acct(3));
+        assert_eq!(o.account(a).expect("read").balance, U256::from(2u8));
+        o.revert_to(cp);
+        assert_eq!(o.account(a).expect("read").balance, U256::from(1u8));
+        assert_eq!(o.account(Address::repeat_byte(2)).expect("read"), Account::default());
+        assert_eq!(o.into_changes().len(), 1);
+    }
+}

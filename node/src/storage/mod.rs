@@ -1,0 +1,341 @@
+//! RocksDB storage of blocks, receipts, indexes and state.
+//!
+//! Everything a block changes (header, body, receipts, transaction index, certificate, state tree nodes, state
+//! values and the new head) is written in one `WriteBatch` with `sync`, so a node killed at any instant restarts
+//! either before or after the block, never in between.
+
+pub mod schema;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use accord_sdk::block::{CommitCertificate, Header};
+use accord_sdk::receipt::Receipt;
+use accord_sdk::tx::SignedTransaction;
+use accord_sdk::{Address, B256};
+use alloy_consensus::TxEnvelope;
+use alloy_eips::eip2718::{Decodable2718, Encodable2718};
+use alloy_rlp::{Decodable, Encodable, RlpDecodable, RlpEncodable};
+use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// RocksDB refused (I/O, corruption, or the directory is locked by another process).
+    #[error("database error: {0}")]
+    Db(#[from] rocksdb::Error),
+    /// A record did not decode: the database is corrupt or from an incompatible version.
+    #[error("corrupt record in column family {cf}: {detail}")]
+    Corrupt {
+        /// Column family.
+        cf: &'static str,
+        /// What failed.
+        detail: String,
+    },
+    /// The data directory was written by an incompatible storage format.
+    #[error("data directory uses storage format {found}, this node understands {expected}")]
+    Format {
+        /// Found format.
+        found: u64,
+        /// Supported format.
+        expected: u64,
+    },
+}
+
+fn corrupt(cf: &'static str, detail: impl ToString) -> StorageError {
+    StorageError::Corrupt { cf, detail: detail.to_string() }
+}
+
+/// A transaction as stored in a body: the signed bytes and the sender recovered when it was first verified.
+#[derive(Debug, Clone, RlpEncodable, RlpDecodable)]
+struct StoredTx {
+    raw: alloy_primitives::Bytes,
+    sender: Address,
+}
+
+/// Everything committed for one block.
+#[derive(Debug, Clone)]
+pub struct CommittedBlock {
+    /// The header.
+    pub header: Header,
+    /// Transactions in order.
+    pub transactions: Vec<SignedTransaction>,
+    /// Receipts in the same order.
+    pub receipts: Vec<Receipt>,
+    /// The quorum's certificate.
+    pub certificate: Option<CommitCertificate>,
+}
+
+/// State writes produced by executing a block, ready to go into the block's batch.
+#[derive(Debug, Default)]
+pub struct StateWrites {
+    /// New tree nodes (borsh key, borsh node).
+    pub nodes: Vec<(Vec<u8>, Vec<u8>)>,
+    /// New versioned values (key, borsh Option<value>).
+    pub values: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Latest-state entries: key bytes → Some(value) to set, None to delete.
+    pub latest: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+/// The node's database.
+#[derive(Clone)]
+pub struct ChainStore {
+    db: Arc<DB>,
+}
+
+impl std::fmt::Debug for ChainStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainStore").field("path", &self.db.path()).finish()
+    }
+}
+
+impl ChainStore {
+    /// Opens (or creates) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StorageError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        opts.set_max_open_files(512);
+        let cfs = schema::ALL.iter().map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+        let db = DB::open_cf_descriptors(&opts, path, cfs)?;
+        let store = Self { db: Arc::new(db) };
+        match store.get(schema::META, schema::META_FORMAT)? {
+            None => {
+                store.db.put_cf(store.cf(schema::META), schema::META_FORMAT, schema::STORAGE_FORMAT.to_be_bytes())?
+            }
+            Some(v) => {
+                let found = schema::parse_u64(&v).ok_or_else(|| corrupt("meta", "format"))?;
+                if found != schema::STORAGE_FORMAT {
+                    return Err(StorageError::Format { found, expected: schema::STORAGE_FORMAT });
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        // Every name in `schema::ALL` is created at open; a missing one is a programming error.
+        self.db.cf_handle(name).unwrap_or_else(|| panic!("column family {name} exists"))
+    }
+
+    pub(crate) fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.db.get_cf(self.cf(cf), key)?)
+    }
+
+    /// Number of the committed head, or `None` for an empty database.
+    pub fn head_number(&self) -> Result<Option<u64>, StorageError> {
+        self.get(schema::META, schema::META_HEAD)?
+            .map(|v| schema::parse_u64(&v).ok_or_else(|| corrupt("meta", "head")))
+            .transpose()
+    }
+
+    /// Hash of the genesis block this database belongs to.
+    pub fn genesis_hash(&self) -> Result<Option<B256>, StorageError> {
+        Ok(self.get(schema::META, schema::META_GENESIS)?.map(|v| B256::from_slice(&v)))
+    }
+
+    /// Header at `number`.
+    pub fn header(&self, number: u64) -> Result<Option<Header>, StorageError> {
+        self.get(schema::HEADERS, &schema::number_key(number))?
+            .map(|v| Header::decode(&v).map_err(|e| corrupt("headers", e)))
+            .transpose()
+    }
+
+    /// Block number of a block hash.
+    pub fn block_number(&self, hash: &B256) -> Result<Option<u64>, StorageError> {
+        self.get(schema::BLOCK_HASHES, hash.as_slice())?
+            .map(|v| schema::parse_u64(&v).ok_or_else(|| corrupt("block_hashes", "number")))
+            .transpose()
+    }
+
+    /// Transactions of block `number`.
+    pub fn transactions(&self, number: u64) -> Result<Option<Vec<SignedTransaction>>, StorageError> {
+        let Some(v) = self.get(schema::BODIES, &schema::number_key(number))? else {
+            return Ok(None);
+        };
+        let stored = Vec::<StoredTx>::decode(&mut v.as_slice()).map_err(|e| corrupt("bodies", e))?;
+        stored
+            .into_iter()
+            .map(|s| {
+                let env = TxEnvelope::decode_2718(&mut s.raw.as_ref()).map_err(|e| corrupt("bodies", e))?;
+                Ok(SignedTransaction::from_trusted_parts(env, s.sender))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// Receipts of block `number`.
+    pub fn receipts(&self, number: u64) -> Result<Option<Vec<Receipt>>, StorageError> {
+        self.get(schema::RECEIPTS, &schema::number_key(number))?
+            .map(|v| Vec::<Receipt>::decode(&mut v.as_slice()).map_err(|e| corrupt("receipts", e)))
+            .transpose()
+    }
+
+    /// Commit certificate of block `number`.
+    pub fn certificate(&self, number: u64) -> Result<Option<CommitCertificate>, StorageError> {
+        self.get(schema::CERTIFICATES, &schema::number_key(number))?
+            .map(|v| CommitCertificate::decode(&mut v.as_slice()).map_err(|e| corrupt("certificates", e)))
+            .transpose()
+    }
+
+    /// Block number and position of a committed transaction.
+    pub fn transaction_location(&self, hash: &B256) -> Result<Option<(u64, u32)>, StorageError> {
+        self.get(schema::TX_INDEX, hash.as_slice())?
+            .map(|v| schema::parse_tx_location(&v).ok_or_else(|| corrupt("tx_index", "location")))
+            .transpose()
+    }
+
+    /// Latest value of a state entry.
+    pub fn latest_state(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.get(schema::STATE_LATEST, key)
+    }
+
+    /// Writes a block and its state changes atomically and durably, then moves the head to it.
+    pub fn commit_block(
+        &self,
+        block: &CommittedBlock,
+        state: &StateWrites,
+        genesis: bool,
+    ) -> Result<(), StorageError> {
+        let mut batch = WriteBatch::default();
+        let number = block.header.number;
+        let nk = schema::number_key(number);
+        let hash = block.header.hash();
+        batch.put_cf(self.cf(schema::HEADERS), nk, block.header.encode());
+        batch.put_cf(self.cf(schema::BLOCK_HASHES), hash, nk);
+        let stored: Vec<StoredTx> = block
+            .transactions
+            .iter()
+            .map(|t| StoredTx { raw: t.envelope().encoded_2718().into(), sender: t.sender() })
+            .collect();
+        let mut body = Vec::new();
+        stored.encode(&mut body);
+        batch.put_cf(self.cf(schema::BODIES), nk, body);
+        let mut receipts = Vec::new();
+        block.receipts.encode(&mut receipts);
+        batch.put_cf(self.cf(schema::RECEIPTS), nk, receipts);
+        for (i, tx) in block.transactions.iter().enumerate() {
+            batch.put_cf(self.cf(schema::TX_INDEX), tx.hash(), schema::tx_location(number, i as u32));
+        }
+        if let Some(cert) = &block.certificate {
+            batch.put_cf(self.cf(schema::CERTIFICATES), nk, alloy_rlp::encode(cert));
+        }
+        for (k, v) in &state.nodes {
+            batch.put_cf(self.cf(schema::STATE_NODES), k, v);
+        }
+        for (k, v) in &state.values {
+            batch.put_cf(self.cf(schema::STATE_VALUES), k, v);
+        }
+        for (k, v) in &state.latest {
+            match v {
+                Some(v) => batch.put_cf(self.cf(schema::STATE_LATEST), k, v),
+                None => batch.delete_cf(self.cf(schema::STATE_LATEST), k),
+            }
+        }
+        if genesis {
+            batch.put_cf(self.cf(schema::META), schema::META_GENESIS, hash);
+        }
+        batch.put_cf(self.cf(schema::META), schema::META_HEAD, nk);
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db.write_opt(batch, &wo)?;
+        Ok(())
+    }
+
+    /// A tree node by its borsh-encoded key.
+    pub(crate) fn state_node(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.get(schema::STATE_NODES, key)
+    }
+
+    /// The newest version ≤ `max_version` of the state value under `key_hash`: `Some(None)` if it was deleted.
+    pub(crate) fn state_value_at(
+        &self,
+        key_hash: &[u8; 32],
+        max_version: u64,
+    ) -> Result<Option<Option<Vec<u8>>>, StorageError> {
+        let mut it = self.db.raw_iterator_cf(self.cf(schema::STATE_VALUES));
+        it.seek_for_prev(schema::state_value_key(key_hash, max_version));
+        if !it.valid() {
+            it.status()?;
+            return Ok(None);
+        }
+        match (it.key(), it.value()) {
+            (Some(k), Some(v)) if k.len() == 40 && &k[..32] == key_hash => {
+                let value: Option<Vec<u8>> = borsh::from_slice(v).map_err(|e| corrupt("state_values", e))?;
+                Ok(Some(value))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Keccak digest over every latest-state entry in key order, and the entry count (for consistency checks).
+    pub fn latest_state_digest(&self) -> Result<(B256, u64), StorageError> {
+        let mut hasher = sha3::Keccak256::default();
+        let mut count = 0u64;
+        for item in self.db.iterator_cf(self.cf(schema::STATE_LATEST), rocksdb::IteratorMode::Start) {
+            let (k, v) = item?;
+            sha3::Digest::update(&mut hasher, (k.len() as u64).to_be_bytes());
+            sha3::Digest::update(&mut hasher, &k);
+            sha3::Digest::update(&mut hasher, (v.len() as u64).to_be_bytes());
+            sha3::Digest::update(&mut hasher, &v);
+            count += 1;
+        }
+        Ok((B256::from_slice(&sha3::Digest::finalize(hasher)), count))
+    }
+
+    /// Flushes memtables to disk (used on clean shutdown; commits are already durable through the WAL).
+    pub fn flush(&self) -> Result<(), StorageError> {
+        Ok(self.db.flush()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versioned_values_read_newest_at_or_below() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = ChainStore::open(dir.path()).expect("opens");
+        let kh = [7u8; 32];
+        let other = [8u8; 32];
+        let w = |version: u64, v: Option<Vec<u8>>, kh: &[u8; 32]| StateWrites {
+            values: vec![(schema::state_value_key(kh, version).to_vec(), borsh::to_vec(&v).expect("enc"))],
+            ..Default::default()
+        };
+        let hdr = |n: u64| CommittedBlock {
+            header: Header {
+                version: 1,
+                chain_id: 1,
+                parent_hash: B256::ZERO,
+                number: n,
+                timestamp: 0,
+                proposer: Address::ZERO,
+                transactions_root: B256::ZERO,
+                receipts_root: B256::ZERO,
+                state_root: B256::ZERO,
+                logs_bloom: Default::default(),
+                gas_used: 0,
+                gas_limit: 0,
+                base_fee: 0,
+                next_validators_hash: B256::ZERO,
+            },
+            transactions: vec![],
+            receipts: vec![],
+            certificate: None,
+        };
+        store.commit_block(&hdr(2), &w(2, Some(vec![1]), &kh), true).expect("commit");
+        store.commit_block(&hdr(5), &w(5, None, &kh), false).expect("commit");
+        store.commit_block(&hdr(6), &w(1, Some(vec![9]), &other), false).expect("commit");
+        assert_eq!(store.state_value_at(&kh, 1).expect("read"), None);
+        assert_eq!(store.state_value_at(&kh, 3).expect("read"), Some(Some(vec![1])));
+        assert_eq!(store.state_value_at(&kh, 9).expect("read"), Some(None));
+        assert_eq!(store.head_number().expect("head"), Some(6));
+        drop(store);
+        // Reopening keeps everything and checks the format marker.
+        let store = ChainStore::open(dir.path()).expect("reopens");
+        assert_eq!(store.head_number().expect("head"), Some(6));
+        assert!(store.genesis_hash().expect("meta").is_some());
+    }
+}

@@ -1,0 +1,124 @@
+//! `accord testnet`: writes the home directories of a local network and its funded dev accounts.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use accord_sdk::block::Validator;
+use accord_sdk::crypto::CryptoSuite;
+use accord_sdk::genesis::{ChainParams, Genesis};
+use accord_sdk::keys::KeyPair;
+use accord_sdk::{Address, U256};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{MetricsSection, NodeConfig, NodeSection, P2pSection, ProducerSection, RpcSection};
+use crate::mempool::MempoolLimits;
+
+/// Options of a generated network.
+#[derive(Debug, Clone)]
+pub struct TestnetSpec {
+    /// Number of validators.
+    pub validators: usize,
+    /// Number of funded dev accounts.
+    pub accounts: usize,
+    /// Chain id.
+    pub chain_id: u64,
+    /// Node I serves JSON-RPC on `rpc_port + I`.
+    pub rpc_port: u16,
+    /// Node I serves metrics on `metrics_port + I`.
+    pub metrics_port: u16,
+    /// Node I accepts peers on `p2p_port + I`.
+    pub p2p_port: u16,
+    /// Genesis timestamp.
+    pub timestamp: u64,
+}
+
+/// A dev account in `accounts.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevAccount {
+    /// Address.
+    pub address: Address,
+    /// Hex secret key.
+    pub private_key: String,
+}
+
+/// Balance of each dev account: one million ether.
+pub fn dev_balance() -> U256 {
+    U256::from(10u64).pow(U256::from(24u8))
+}
+
+fn port(base: u16, i: usize) -> anyhow::Result<u16> {
+    u16::try_from(usize::from(base) + i).map_err(|_| anyhow::anyhow!("port {base} + {i} is above 65535"))
+}
+
+fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+/// Writes `out/nodeI/{config.toml,genesis.json,node.key}` and `out/accounts.json`; returns the node homes.
+pub fn generate(out: &Path, spec: &TestnetSpec) -> anyhow::Result<Vec<PathBuf>> {
+    anyhow::ensure!(spec.validators >= 1, "--validators must be at least 1");
+    anyhow::ensure!(spec.chain_id != 0, "--chain-id must be non-zero");
+    if out.join("node0").exists() {
+        anyhow::bail!("{} already holds a network (node0 exists); choose another --out or remove it", out.display());
+    }
+    std::fs::create_dir_all(out)?;
+    let node_keys: Vec<KeyPair> = (0..spec.validators).map(|_| KeyPair::generate()).collect();
+    let accounts: Vec<KeyPair> = (0..spec.accounts).map(|_| KeyPair::generate()).collect();
+    let mut validators = Vec::new();
+    for (i, k) in node_keys.iter().enumerate() {
+        validators.push(Validator {
+            name: format!("node{i}"),
+            address: k.address(),
+            public_key: k.public_key().into(),
+            p2p_address: format!("127.0.0.1:{}", port(spec.p2p_port, i)?),
+        });
+    }
+    let alloc: BTreeMap<Address, U256> = accounts.iter().map(|a| (a.address(), dev_balance())).collect();
+    let genesis = Genesis {
+        chain_id: spec.chain_id,
+        timestamp: spec.timestamp,
+        crypto: CryptoSuite::default(),
+        validators,
+        alloc,
+        params: ChainParams::default(),
+    };
+    genesis.validate()?;
+    let genesis_json = serde_json::to_string_pretty(&genesis)?;
+    let mut homes = Vec::new();
+    for (i, k) in node_keys.iter().enumerate() {
+        let home = out.join(format!("node{i}"));
+        std::fs::create_dir_all(&home)?;
+        let cfg = NodeConfig {
+            node: NodeSection {
+                name: format!("node{i}"),
+                data_dir: "data".into(),
+                genesis: "genesis.json".into(),
+                node_key: "node.key".into(),
+            },
+            rpc: RpcSection {
+                listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port(spec.rpc_port, i)?)),
+                max_connections: 200,
+                max_block_range: 1_024,
+            },
+            metrics: MetricsSection { listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port(spec.metrics_port, i)?)) },
+            p2p: P2pSection { listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port(spec.p2p_port, i)?)) },
+            producer: ProducerSection::default(),
+            mempool: MempoolLimits::default(),
+        };
+        std::fs::write(home.join(NodeConfig::FILE), toml::to_string_pretty(&cfg)?)?;
+        std::fs::write(home.join("genesis.json"), &genesis_json)?;
+        write_secret(&home.join("node.key"), &format!("{}\n", k.secret_hex()))?;
+        homes.push(home);
+    }
+    let dev: Vec<DevAccount> =
+        accounts.iter().map(|a| DevAccount { address: a.address(), private_key: a.secret_hex() }).collect();
+    write_secret(&out.join("accounts.json"), &serde_json::to_string_pretty(&dev)?)?;
+    Ok(homes)
+}
