@@ -1,0 +1,219 @@
+//! Test harness: real `accord` processes on loopback with RocksDB in temp dirs, and transactions signed by alloy.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use accord_sdk::client::AccordClient;
+use accord_sdk::{Address, B256, U256};
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope, TxLegacy};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Bytes, TxKind};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use serde::Deserialize;
+
+/// Chain id of test networks.
+pub const CHAIN_ID: u64 = 1337;
+
+/// A dev account from accounts.json.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DevAccount {
+    pub address: Address,
+    pub private_key: String,
+}
+
+impl DevAccount {
+    pub fn signer(&self) -> PrivateKeySigner {
+        self.private_key.parse().expect("dev key parses")
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// One node process and its home directory.
+pub struct TestNode {
+    pub dir: tempfile::TempDir,
+    pub home: PathBuf,
+    pub rpc_url: String,
+    pub ws_url: String,
+    pub metrics_url: String,
+    pub accounts: Vec<DevAccount>,
+    child: Option<Child>,
+}
+
+pub fn accord_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_accord")
+}
+
+impl TestNode {
+    /// Writes a single-validator network with ten funded accounts.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (rpc, metrics, p2p) = (free_port(), free_port(), free_port());
+        let out = Command::new(accord_bin())
+            .args(["testnet", "--validators", "1", "--out"])
+            .arg(dir.path().join("net"))
+            .args(["--rpc-port", &rpc.to_string(), "--metrics-port", &metrics.to_string()])
+            .args(["--p2p-port", &p2p.to_string(), "--chain-id", &CHAIN_ID.to_string()])
+            .output()
+            .expect("run accord testnet");
+        assert!(out.status.success(), "testnet failed: {}", String::from_utf8_lossy(&out.stderr));
+        let accounts: Vec<DevAccount> = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("net/accounts.json")).expect("accounts.json"),
+        )
+        .expect("accounts parse");
+        let home = dir.path().join("net/node0");
+        Self {
+            home,
+            rpc_url: format!("http://127.0.0.1:{rpc}"),
+            ws_url: format!("ws://127.0.0.1:{rpc}"),
+            metrics_url: format!("http://127.0.0.1:{metrics}/metrics"),
+            accounts,
+            child: None,
+            dir,
+        }
+    }
+
+    /// Starts the node process and waits until its RPC answers.
+    pub async fn start(&mut self) -> AccordClient {
+        assert!(self.child.is_none(), "already running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("node.log"))
+            .expect("log file");
+        let child = Command::new(accord_bin())
+            .args(["start", "--home"])
+            .arg(&self.home)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn accord start");
+        self.child = Some(child);
+        let client = AccordClient::new(&self.rpc_url).expect("client");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if client.block_number().await.is_ok() {
+                return client;
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("node exited early with {status}; log:\n{}", self.log());
+            }
+            assert!(Instant::now() < deadline, "node did not come up; log:\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill").arg(c.id().to_string()).status();
+            let status = c.wait().expect("wait");
+            assert!(status.success(), "clean shutdown failed: {status}; log:\n{}", self.log());
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("node.log")).unwrap_or_default()
+    }
+
+    /// Runs `accord verify` on the stopped node; returns its JSON report.
+    pub fn verify(&self) -> serde_json::Value {
+        let out = Command::new(accord_bin()).args(["verify", "--home"]).arg(&self.home).output().expect("run verify");
+        assert!(
+            out.status.success(),
+            "accord verify failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("verify prints JSON")
+    }
+
+    pub fn metrics(&self) -> String {
+        let url = self.metrics_url.strip_prefix("http://").expect("http url");
+        let (host, path) = url.split_once('/').expect("path");
+        let mut s = std::net::TcpStream::connect(host).expect("connect metrics");
+        use std::io::{Read, Write};
+        write!(s, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").expect("write");
+        let mut body = String::new();
+        s.read_to_string(&mut body).expect("read");
+        body
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A signed legacy (EIP-155) transfer.
+pub fn legacy_transfer(signer: &PrivateKeySigner, chain_id: Option<u64>, nonce: u64, to: Address, value: U256, gas_price: u128) -> Vec<u8> {
+    let tx = TxLegacy {
+        chain_id,
+        nonce,
+        gas_price,
+        gas_limit: 21_000,
+        to: TxKind::Call(to),
+        value,
+        input: Bytes::new(),
+    };
+    let sig = signer.sign_hash_sync(&tx.signature_hash()).expect("sign");
+    let env: TxEnvelope = tx.into_signed(sig).into();
+    env.encoded_2718()
+}
+
+/// A signed EIP-1559 transfer.
+pub fn eip1559_transfer(signer: &PrivateKeySigner, nonce: u64, to: Address, value: U256, max_fee: u128, tip: u128) -> Vec<u8> {
+    let tx = TxEip1559 {
+        chain_id: CHAIN_ID,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: max_fee,
+        max_priority_fee_per_gas: tip,
+        to: TxKind::Call(to),
+        value,
+        ..Default::default()
+    };
+    let sig = signer.sign_hash_sync(&tx.signature_hash()).expect("sign");
+    let env: TxEnvelope = tx.into_signed(sig).into();
+    env.encoded_2718()
+}
+
+/// Submits and waits for the receipt.
+pub async fn send_and_wait(client: &AccordClient, raw: &[u8]) -> alloy_rpc_types_eth::TransactionReceipt {
+    let hash: B256 = client.send_raw_transaction(raw).await.expect("accepted");
+    client
+        .wait_for_receipt(hash, Duration::from_secs(30))
+        .await
+        .expect("rpc")
+        .expect("receipt within 30 s")
+}
+
+/// A JSON-RPC call with JSON params; returns the result or the error object (code, message, data).
+pub async fn rpc(url: &str, method: &str, params: serde_json::Value) -> Result<serde_json::Value, jsonrpsee::types::ErrorObjectOwned> {
+    use jsonrpsee::core::client::ClientT;
+    let client = jsonrpsee::http_client::HttpClientBuilder::default().build(url).expect("client");
+    let mut p = jsonrpsee::core::params::ArrayParams::new();
+    for v in params.as_array().expect("params array") {
+        p.insert(v.clone()).expect("param");
+    }
+    match client.request::<serde_json::Value, _>(method, p).await {
+        Ok(v) => Ok(v),
+        Err(jsonrpsee::core::client::Error::Call(e)) => Err(e),
+        Err(e) => panic!("{method}: transport error {e}"),
+    }
+}
