@@ -1,1 +1,155 @@
-fn main(){}
+//! Criterion benchmarks for the foundation's hot paths:
+//! decoding + recovering one transaction, and executing and committing a 1,000-transfer block split into
+//! execution, state root (Jellyfish Merkle tree) and the synced RocksDB write.
+//!
+//! Run: `cargo bench -p accord-node --bench block`. Results are recorded in docs/benchmarks.md.
+
+#![allow(missing_docs)] // criterion_group! generates undocumented items.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+
+use accord_node::chain::Chain;
+use accord_node::executor::{BlockEnv, BlockExecutor, InvalidTxPolicy};
+use accord_sdk::block::{CommitCertificate, Validator};
+use accord_sdk::crypto::CryptoSuite;
+use accord_sdk::genesis::{ChainParams, Genesis};
+use accord_sdk::keys::KeyPair;
+use accord_sdk::tx::SignedTransaction;
+use accord_sdk::{Address, U256};
+use alloy_consensus::{SignableTransaction, TxEnvelope, TxLegacy};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Bytes, TxKind};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+
+const CHAIN_ID: u64 = 1337;
+const BLOCK_TXS: usize = 1_000;
+
+fn raw_transfer(key: &KeyPair, nonce: u64, to: Address) -> Vec<u8> {
+    let tx = TxLegacy {
+        chain_id: Some(CHAIN_ID),
+        nonce,
+        gas_price: 0,
+        gas_limit: 21_000,
+        to: TxKind::Call(to),
+        value: U256::from(1u8),
+        input: Bytes::new(),
+    };
+    let sig = key.sign_prehash(&tx.signature_hash()).expect("sign");
+    let env: TxEnvelope = tx.into_signed(sig).into();
+    env.encoded_2718()
+}
+
+struct Fixture {
+    genesis: Genesis,
+    txs: Vec<SignedTransaction>,
+    validator: KeyPair,
+}
+
+fn fixture() -> Fixture {
+    let validator = KeyPair::generate();
+    let senders: Vec<KeyPair> = (0..BLOCK_TXS).map(|_| KeyPair::generate()).collect();
+    let alloc: BTreeMap<Address, U256> =
+        senders.iter().map(|k| (k.address(), U256::from(10u64).pow(U256::from(24u8)))).collect();
+    let genesis = Genesis {
+        chain_id: CHAIN_ID,
+        timestamp: 0,
+        crypto: CryptoSuite::default(),
+        validators: vec![Validator {
+            name: "v".into(),
+            address: validator.address(),
+            public_key: validator.public_key().into(),
+            p2p_address: String::new(),
+        }],
+        alloc,
+        params: ChainParams::default(),
+    };
+    let limits = accord_sdk::tx::TxLimits { chain_id: CHAIN_ID, max_tx_bytes: 1 << 17, crypto: CryptoSuite::default() };
+    // Each sender pays a distinct fresh recipient: 1,000 senders + 1,000 recipients touched, the costly case.
+    let txs = senders
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let to = Address::from_word(alloy_primitives::keccak256(i.to_be_bytes()));
+            SignedTransaction::decode(&raw_transfer(k, 0, to), &limits).expect("valid")
+        })
+        .collect();
+    Fixture { genesis, txs, validator }
+}
+
+fn bench_tx(c: &mut Criterion) {
+    let key = KeyPair::generate();
+    let raw = raw_transfer(&key, 0, Address::repeat_byte(1));
+    let limits = accord_sdk::tx::TxLimits { chain_id: CHAIN_ID, max_tx_bytes: 1 << 17, crypto: CryptoSuite::default() };
+    c.bench_function("tx/decode_and_recover_sender", |b| {
+        b.iter(|| SignedTransaction::decode(black_box(&raw), &limits).expect("valid"))
+    });
+}
+
+fn bench_block(c: &mut Criterion) {
+    let fx = fixture();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chain = Chain::open(dir.path(), fx.genesis.clone()).expect("chain");
+    let env =
+        BlockEnv { number: 1, timestamp: 1, proposer: fx.validator.address(), base_fee: 0, gas_limit: 300_000_000 };
+
+    let mut g = c.benchmark_group("block_1000_transfers");
+    g.sample_size(20);
+    g.bench_function("execute", |b| {
+        b.iter(|| {
+            BlockExecutor
+                .execute(&chain.state().latest(), &env, fx.txs.clone(), InvalidTxPolicy::Reject)
+                .expect("executes")
+        })
+    });
+    let out = BlockExecutor
+        .execute(&chain.state().latest(), &env, fx.txs.clone(), InvalidTxPolicy::Reject)
+        .expect("executes");
+    g.bench_function("state_root", |b| b.iter(|| chain.state().apply(1, black_box(&out.changes)).expect("root")));
+    g.bench_function("rocksdb_write_synced", |b| {
+        b.iter_batched(
+            || {
+                let d = tempfile::tempdir().expect("tempdir");
+                let ch = Chain::open(d.path(), fx.genesis.clone()).expect("chain");
+                let executed = ch.build_block(fx.txs.clone(), 1, fx.validator.address()).expect("build");
+                (d, ch, executed)
+            },
+            |(d, ch, executed)| {
+                let cert = CommitCertificate {
+                    height: 1,
+                    view: 0,
+                    block_hash: executed.block.header.hash(),
+                    signatures: vec![],
+                };
+                ch.commit(executed, cert).expect("commit");
+                (d, ch)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("build_and_commit_total", |b| {
+        b.iter_batched(
+            || {
+                let d = tempfile::tempdir().expect("tempdir");
+                let ch = Chain::open(d.path(), fx.genesis.clone()).expect("chain");
+                (d, ch)
+            },
+            |(d, ch)| {
+                let executed = ch.build_block(fx.txs.clone(), 1, fx.validator.address()).expect("build");
+                let cert = CommitCertificate {
+                    height: 1,
+                    view: 0,
+                    block_hash: executed.block.header.hash(),
+                    signatures: vec![],
+                };
+                ch.commit(executed, cert).expect("commit");
+                (d, ch)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_tx, bench_block);
+criterion_main!(benches);

@@ -12,8 +12,8 @@ use accord_sdk::genesis::Genesis;
 use accord_sdk::receipt::Receipt;
 use accord_sdk::tx::{SignedTransaction, TxLimits};
 use accord_sdk::{Address, B256, FORMAT_VERSION, merkle};
-use alloy_primitives::Bloom;
 use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::Bloom;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::broadcast;
 
@@ -34,7 +34,9 @@ pub enum ChainError {
     #[error(transparent)]
     Execution(#[from] ExecutionError),
     /// The data directory holds another chain.
-    #[error("data directory belongs to a chain with genesis {stored}, but genesis.json gives {configured}; use an empty data directory or the matching genesis")]
+    #[error(
+        "data directory belongs to a chain with genesis {stored}, but genesis.json gives {configured}; use an empty data directory or the matching genesis"
+    )]
     GenesisMismatch {
         /// Hash in the database.
         stored: B256,
@@ -253,7 +255,11 @@ impl Chain {
     pub fn verify_block(&self, header: &Header, txs: Vec<SignedTransaction>) -> Result<ExecutedBlock, ChainError> {
         let parent = self.head();
         if header.parent_hash != parent.hash() || header.number != parent.number + 1 {
-            return Err(ChainError::NotOnHead { number: header.number, parent: header.parent_hash, head: parent.hash() });
+            return Err(ChainError::NotOnHead {
+                number: header.number,
+                parent: header.parent_hash,
+                head: parent.hash(),
+            });
         }
         if header.timestamp < parent.timestamp {
             return Err(ChainError::Mismatch { number: header.number, detail: "timestamp below parent's".into() });

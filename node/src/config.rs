@@ -131,8 +131,8 @@ impl NodeConfig {
     pub fn load(home: &Path) -> Result<Self, ConfigError> {
         let path = home.join(Self::FILE);
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-        let cfg: Self =
-            toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.clone(), source: Box::new(source) })?;
+        let cfg: Self = toml::from_str(&text)
+            .map_err(|source| ConfigError::Parse { path: path.clone(), source: Box::new(source) })?;
         let invalid = |detail: &str| Err(ConfigError::Invalid { path: path.clone(), detail: detail.into() });
         if cfg.producer.max_block_txs == 0 {
             return invalid("producer.max_block_txs must be positive");

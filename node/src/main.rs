@@ -79,9 +79,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("dev accounts: {}", out.join("accounts.json").display());
             Ok(())
         }
-        Command::Start { home, rpc_port, metrics_port, p2p_port } => {
-            runtime()?.block_on(service::run(&home, PortOverrides { rpc: rpc_port, metrics: metrics_port, p2p: p2p_port }))
-        }
+        Command::Start { home, rpc_port, metrics_port, p2p_port } => runtime()?
+            .block_on(service::run(&home, PortOverrides { rpc: rpc_port, metrics: metrics_port, p2p: p2p_port })),
         Command::Status { rpc } => runtime()?.block_on(async move {
             let client = accord_sdk::client::AccordClient::new(&rpc)?;
             let status: serde_json::Value = client

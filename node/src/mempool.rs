@@ -56,10 +56,14 @@ pub enum MempoolError {
         max_gap: u64,
     },
     /// Another transaction with this nonce is pooled and this one does not pay enough more to replace it.
-    #[error("replacement transaction underpriced: nonce {0} is already pending; a replacement must raise the fee by at least 10%")]
+    #[error(
+        "replacement transaction underpriced: nonce {0} is already pending; a replacement must raise the fee by at least 10%"
+    )]
     ReplacementUnderpriced(u64),
     /// Balance below what the sender's pooled transactions plus this one can cost.
-    #[error("insufficient funds for gas * price + value: balance {have}, pending transactions and this one cost up to {want}")]
+    #[error(
+        "insufficient funds for gas * price + value: balance {have}, pending transactions and this one cost up to {want}"
+    )]
     InsufficientFunds {
         /// Balance.
         have: U256,
@@ -336,8 +340,11 @@ mod tests {
         };
         let sig: Signature = key.sign_prehash(&t.signature_hash()).expect("signs");
         let env: TxEnvelope = t.into_signed(sig).into();
-        SignedTransaction::from_envelope(env, &TxLimits { chain_id: 9, max_tx_bytes: 1 << 20, crypto: CryptoSuite::default() })
-            .expect("valid")
+        SignedTransaction::from_envelope(
+            env,
+            &TxLimits { chain_id: 9, max_tx_bytes: 1 << 20, crypto: CryptoSuite::default() },
+        )
+        .expect("valid")
     }
 
     fn rich(nonce: u64) -> SenderState {

@@ -100,7 +100,8 @@ impl Metrics {
                         let resp = me.respond(req.uri().path());
                         async move { Ok::<_, Infallible>(resp) }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                    let _ =
+                        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
                 });
             }
         });

@@ -60,7 +60,10 @@ pub fn replay(data_dir: &Path, genesis: Genesis, scratch: &Path) -> Result<Repla
     let (a, entries) = source.latest_state_digest()?;
     let (b, _) = fresh.store().latest_state_digest()?;
     if a != b {
-        return Err(ChainError::Mismatch { number: head, detail: "latest-state table differs from re-execution".into() });
+        return Err(ChainError::Mismatch {
+            number: head,
+            detail: "latest-state table differs from re-execution".into(),
+        });
     }
     Ok(ReplayReport { height: head, state_root: stored_head.state_root, transactions, state_entries: entries })
 }

@@ -154,8 +154,8 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read genesis {}", genesis_path.display()))?;
     let genesis = Genesis::from_json(&genesis_text).with_context(|| format!("in {}", genesis_path.display()))?;
     let key_path = NodeConfig::resolve(home, &config.node.node_key);
-    let key_text = std::fs::read_to_string(&key_path)
-        .with_context(|| format!("cannot read node key {}", key_path.display()))?;
+    let key_text =
+        std::fs::read_to_string(&key_path).with_context(|| format!("cannot read node key {}", key_path.display()))?;
     let key = KeyPair::from_hex(&key_text).with_context(|| format!("in {}", key_path.display()))?;
 
     if genesis.validators.len() != 1 {
@@ -205,7 +205,12 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
     // One line on stdout for scripts and humans.
     println!("accord node {} ready: rpc http://{rpc_addr} metrics http://{metrics_addr}/metrics", config.node.name);
 
-    let producer = tokio::spawn(produce_blocks(ctx.clone(), key, config.producer.block_interval_ms, config.producer.max_block_txs));
+    let producer = tokio::spawn(produce_blocks(
+        ctx.clone(),
+        key,
+        config.producer.block_interval_ms,
+        config.producer.max_block_txs,
+    ));
     metrics.set_ready(true);
 
     shutdown_signal().await;

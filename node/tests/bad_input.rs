@@ -47,11 +47,21 @@ async fn bad_input_is_refused_and_changes_nothing() {
     let bob_balance = client.balance(bob).await.expect("balance");
 
     // Wrong chain id, and a pre-EIP-155 signature without one.
-    expect_tx_error(&url, &legacy_transfer(&signer, Some(1), 1, bob, U256::from(1u8), 0), -32012, "invalid chain id").await;
-    expect_tx_error(&url, &legacy_transfer(&signer, None, 1, bob, U256::from(1u8), 0), -32012, "invalid chain id").await;
+    expect_tx_error(&url, &legacy_transfer(&signer, Some(1), 1, bob, U256::from(1u8), 0), -32012, "invalid chain id")
+        .await;
+    expect_tx_error(&url, &legacy_transfer(&signer, None, 1, bob, U256::from(1u8), 0), -32012, "invalid chain id")
+        .await;
 
     // High-s (malleable) signature: same key, s replaced by n - s.
-    let tx = TxLegacy { chain_id: Some(CHAIN_ID), nonce: 1, gas_price: 0, gas_limit: 21_000, to: TxKind::Call(bob), value: U256::from(1u8), input: Bytes::new() };
+    let tx = TxLegacy {
+        chain_id: Some(CHAIN_ID),
+        nonce: 1,
+        gas_price: 0,
+        gas_limit: 21_000,
+        to: TxKind::Call(bob),
+        value: U256::from(1u8),
+        input: Bytes::new(),
+    };
     let sig = signer.sign_hash_sync(&tx.signature_hash()).expect("sign");
     let n = U256::from_str_radix("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141", 16).expect("n");
     let high: TxEnvelope = tx.clone().into_signed(Signature::new(sig.r(), n - sig.s(), !sig.v())).into();
@@ -61,19 +71,49 @@ async fn bad_input_is_refused_and_changes_nothing() {
     expect_tx_error(&url, &broken.encoded_2718(), -32013, "invalid sender").await;
 
     // Nonce too low (reused from a committed transaction).
-    expect_tx_error(&url, &legacy_transfer(&signer, Some(CHAIN_ID), 0, bob, U256::from(9u8), 0), -32014, "nonce too low").await;
+    expect_tx_error(
+        &url,
+        &legacy_transfer(&signer, Some(CHAIN_ID), 0, bob, U256::from(9u8), 0),
+        -32014,
+        "nonce too low",
+    )
+    .await;
     // The exact committed transaction again.
     expect_tx_error(&url, &good, -32014, "nonce too low").await;
     // Nonce reused in the pool: same transaction, and a different one at the same nonce and price.
     expect_tx_error(&url, &pooled, -32016, "already known").await;
-    expect_tx_error(&url, &legacy_transfer(&signer, Some(CHAIN_ID), 2, bob, U256::from(7u8), 0), -32016, "replacement transaction underpriced").await;
+    expect_tx_error(
+        &url,
+        &legacy_transfer(&signer, Some(CHAIN_ID), 2, bob, U256::from(7u8), 0),
+        -32016,
+        "replacement transaction underpriced",
+    )
+    .await;
     // Too far in the future.
-    expect_tx_error(&url, &legacy_transfer(&signer, Some(CHAIN_ID), 1_000, bob, U256::from(1u8), 0), -32015, "nonce too high").await;
+    expect_tx_error(
+        &url,
+        &legacy_transfer(&signer, Some(CHAIN_ID), 1_000, bob, U256::from(1u8), 0),
+        -32015,
+        "nonce too high",
+    )
+    .await;
 
     // Insufficient balance: more than the account holds, and an unfunded sender.
-    expect_tx_error(&url, &legacy_transfer(&signer, Some(CHAIN_ID), 1, bob, balance + U256::from(1u8), 0), -32017, "insufficient funds").await;
+    expect_tx_error(
+        &url,
+        &legacy_transfer(&signer, Some(CHAIN_ID), 1, bob, balance + U256::from(1u8), 0),
+        -32017,
+        "insufficient funds",
+    )
+    .await;
     let pauper = alloy_signer_local::PrivateKeySigner::random();
-    expect_tx_error(&url, &legacy_transfer(&pauper, Some(CHAIN_ID), 0, bob, U256::from(1u8), 0), -32017, "insufficient funds").await;
+    expect_tx_error(
+        &url,
+        &legacy_transfer(&pauper, Some(CHAIN_ID), 0, bob, U256::from(1u8), 0),
+        -32017,
+        "insufficient funds",
+    )
+    .await;
 
     // Oversized and malformed RLP.
     let big = TxLegacy { input: Bytes::from(vec![1u8; 200 * 1024]), gas_limit: 10_000_000, ..tx.clone() };
@@ -114,7 +154,11 @@ async fn bad_input_is_refused_and_changes_nothing() {
 
     // And the node is unharmed: a good transaction still goes through.
     send_and_wait(&client, &legacy_transfer(&signer, Some(CHAIN_ID), 1, bob, U256::from(1u8), 0)).await;
-    client.wait_for_receipt(alloy_primitives::keccak256(&pooled), Duration::from_secs(30)).await.expect("rpc").expect("gap filled");
+    client
+        .wait_for_receipt(alloy_primitives::keccak256(&pooled), Duration::from_secs(30))
+        .await
+        .expect("rpc")
+        .expect("gap filled");
     node.stop();
     node.verify();
 }

@@ -64,9 +64,11 @@ async fn sigkill_under_load_loses_nothing() {
         // Every receipt seen so far is still there, in the same block.
         let snapshot: Vec<(B256, (u64, B256))> = seen.lock().iter().map(|(k, v)| (*k, *v)).collect();
         for (hash, (n, bh)) in snapshot {
-            let r = client.transaction_receipt(hash).await.expect("rpc").unwrap_or_else(|| {
-                panic!("round {round}: receipt of {hash} (block {n}) was seen but is gone")
-            });
+            let r = client
+                .transaction_receipt(hash)
+                .await
+                .expect("rpc")
+                .unwrap_or_else(|| panic!("round {round}: receipt of {hash} (block {n}) was seen but is gone"));
             assert_eq!((r.block_number, r.block_hash), (Some(n), Some(bh)), "round {round}: {hash} moved");
         }
 
@@ -79,7 +81,10 @@ async fn sigkill_under_load_loses_nothing() {
 
         let report = node.verify();
         last_height = report["height"].as_u64().expect("height");
-        println!("round {round}: killed after {wait} ms at height {last_height}, {} receipts seen, verify ok", seen.lock().len());
+        println!(
+            "round {round}: killed after {wait} ms at height {last_height}, {} receipts seen, verify ok",
+            seen.lock().len()
+        );
     }
 
     // Final check: every seen transaction appears exactly once in the chain, and nonces account for every
@@ -108,5 +113,10 @@ async fn sigkill_under_load_loses_nothing() {
     }
     node.stop();
     let report = node.verify();
-    println!("final: height {}, {} transactions, {} receipts seen by the client", report["height"], report["transactions"], seen.len());
+    println!(
+        "final: height {}, {} transactions, {} receipts seen by the client",
+        report["height"],
+        report["transactions"],
+        seen.len()
+    );
 }

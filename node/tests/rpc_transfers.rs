@@ -65,7 +65,17 @@ async fn transfers_commit_with_standard_shapes() {
     assert_eq!(receipt["status"], "0x1");
     assert_eq!(receipt["type"], "0x2");
     assert_eq!(receipt["gasUsed"], "0x5208");
-    for field in ["blockHash", "blockNumber", "transactionIndex", "cumulativeGasUsed", "logsBloom", "logs", "effectiveGasPrice", "from", "to"] {
+    for field in [
+        "blockHash",
+        "blockNumber",
+        "transactionIndex",
+        "cumulativeGasUsed",
+        "logsBloom",
+        "logs",
+        "effectiveGasPrice",
+        "from",
+        "to",
+    ] {
         assert!(!receipt[field].is_null(), "receipt has {field}: {receipt}");
     }
     let tx = rpc(&node.rpc_url, "eth_getTransactionByHash", json!([r1.transaction_hash])).await.expect("tx");
@@ -89,7 +99,11 @@ async fn transfers_commit_with_standard_shapes() {
     assert_eq!(by_hash["baseFeePerGas"], "0x0");
 
     // A header arrived on the subscription.
-    let head = tokio::time::timeout(Duration::from_secs(10), heads.next()).await.expect("a head in time").expect("stream open").expect("json");
+    let head = tokio::time::timeout(Duration::from_secs(10), heads.next())
+        .await
+        .expect("a head in time")
+        .expect("stream open")
+        .expect("json");
     assert!(head["number"].as_str().is_some() && head["hash"].as_str().is_some(), "newHeads shape: {head}");
 
     // Pending nonce counts a pooled transaction only when it continues the nonce sequence.
@@ -114,7 +128,8 @@ async fn transfers_commit_with_standard_shapes() {
         .expect("certificate verifies against genesis validators");
     let proof = client.account_proof(alice.address, vec![], "latest").await.expect("proof");
     assert_eq!(proof.header, certified.header);
-    let account = proof.account_proof.verify_account(&certified.header.state_root, alice.address).expect("proof verifies");
+    let account =
+        proof.account_proof.verify_account(&certified.header.state_root, alice.address).expect("proof verifies");
     assert_eq!(account.nonce, 4);
     assert_eq!(account.balance, client.balance(alice.address).await.expect("bal"));
     let absent = client.account_proof(Address::repeat_byte(0x77), vec![], "latest").await.expect("proof");
@@ -128,7 +143,10 @@ async fn transfers_commit_with_standard_shapes() {
     assert!(forged.verify(&certified.header.state_root).is_err());
     // Historic state: the balance at block 0 is the genesis balance.
     let old = client.account_proof(alice.address, vec![], "0x0").await.expect("proof");
-    assert_eq!(old.account_proof.verify_account(&old.header.state_root, alice.address).expect("verifies").balance, start_balance);
+    assert_eq!(
+        old.account_proof.verify_account(&old.header.state_root, alice.address).expect("verifies").balance,
+        start_balance
+    );
 
     let tp = rpc(&node.rpc_url, "accord_getTransactionProof", json!([r1.transaction_hash])).await.expect("tx proof");
     let header: Header = serde_json::from_value(tp["header"].clone()).expect("header");

@@ -8,8 +8,7 @@ use alloy_primitives::{Address, B256, U256, b256};
 use alloy_rlp::{RlpDecodable, RlpEncodable};
 
 /// Keccak-256 of the empty byte string: the code hash of an account without code, as in Ethereum.
-pub const EMPTY_CODE_HASH: B256 =
-    b256!("c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
+pub const EMPTY_CODE_HASH: B256 = b256!("c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
 
 /// An account as stored in state.
 #[derive(Debug, Clone, PartialEq, Eq, RlpEncodable, RlpDecodable)]
@@ -65,9 +64,7 @@ impl StateKey {
     pub fn from_bytes(b: &[u8]) -> Option<Self> {
         match (b.first(), b.len()) {
             (Some(0x01), 21) => Some(Self::Account(Address::from_slice(&b[1..]))),
-            (Some(0x02), 53) => {
-                Some(Self::Storage(Address::from_slice(&b[1..21]), B256::from_slice(&b[21..])))
-            }
+            (Some(0x02), 53) => Some(Self::Storage(Address::from_slice(&b[1..21]), B256::from_slice(&b[21..]))),
             (Some(0x03), 33) => Some(Self::Code(B256::from_slice(&b[1..]))),
             _ => None,
         }

@@ -190,10 +190,8 @@ impl CommitCertificate {
         let digest = commit_digest(chain_id, self.height, self.view, &self.block_hash);
         let mut seen = Vec::new();
         for (i, raw) in self.signatures.iter().enumerate() {
-            let sig =
-                Signature::try_from(raw.as_ref()).map_err(|_| CertificateError::BadSignature(i))?;
-            let signer =
-                crypto.recover(&digest, &sig).map_err(|_| CertificateError::BadSignature(i))?;
+            let sig = Signature::try_from(raw.as_ref()).map_err(|_| CertificateError::BadSignature(i))?;
+            let signer = crypto.recover(&digest, &sig).map_err(|_| CertificateError::BadSignature(i))?;
             if validators.index_of(&signer).is_none() {
                 return Err(CertificateError::BadSignature(i));
             }

@@ -19,9 +19,7 @@ pub struct AccordClient {
 impl AccordClient {
     /// Connects to `url` (e.g. `http://127.0.0.1:8545`).
     pub fn new(url: &str) -> Result<Self, ClientError> {
-        let inner = HttpClientBuilder::default()
-            .request_timeout(std::time::Duration::from_secs(30))
-            .build(url)?;
+        let inner = HttpClientBuilder::default().request_timeout(std::time::Duration::from_secs(30)).build(url)?;
         Ok(Self { inner })
     }
 

@@ -7,12 +7,8 @@ use alloy_primitives::{Address, B256, Signature, U256, keccak256};
 use serde::{Deserialize, Serialize};
 
 /// Order of the secp256k1 group divided by two: signatures with a larger `s` are malleable (EIP-2) and refused.
-pub const SECP256K1_HALF_ORDER: U256 = U256::from_limbs([
-    0xdfe9_2f46_681b_20a0,
-    0x5d57_6e73_57a4_501d,
-    0xffff_ffff_ffff_ffff,
-    0x7fff_ffff_ffff_ffff,
-]);
+pub const SECP256K1_HALF_ORDER: U256 =
+    U256::from_limbs([0xdfe9_2f46_681b_20a0, 0x5d57_6e73_57a4_501d, 0xffff_ffff_ffff_ffff, 0x7fff_ffff_ffff_ffff]);
 
 /// Why a signature was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,9 +52,7 @@ impl SignatureScheme for Secp256k1 {
         if signature.s() > SECP256K1_HALF_ORDER {
             return Err(SignatureError::HighS);
         }
-        signature
-            .recover_address_from_prehash(prehash)
-            .map_err(|_| SignatureError::Unrecoverable)
+        signature.recover_address_from_prehash(prehash).map_err(|_| SignatureError::Unrecoverable)
     }
 }
 
@@ -93,11 +87,8 @@ mod tests {
 
     #[test]
     fn half_order_is_n_over_two() {
-        let n = U256::from_str_radix(
-            "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141",
-            16,
-        )
-        .expect("constant parses");
+        let n = U256::from_str_radix("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141", 16)
+            .expect("constant parses");
         assert_eq!(SECP256K1_HALF_ORDER, n >> 1);
     }
 

@@ -24,12 +24,7 @@ pub struct ChainParams {
 
 impl Default for ChainParams {
     fn default() -> Self {
-        Self {
-            block_gas_limit: 300_000_000,
-            max_tx_bytes: 128 * 1024,
-            base_fee: 0,
-            max_future_block_seconds: 15,
-        }
+        Self { block_gas_limit: 300_000_000, max_tx_bytes: 128 * 1024, base_fee: 0, max_future_block_seconds: 15 }
     }
 }
 

@@ -50,8 +50,7 @@ impl KeyPair {
     /// Parses a hex secret (with or without 0x).
     pub fn from_hex(s: &str) -> Result<Self, KeyError> {
         let s = s.trim();
-        let raw = hex::decode(s.strip_prefix("0x").unwrap_or(s))
-            .map_err(|e| KeyError::Format(e.to_string()))?;
+        let raw = hex::decode(s.strip_prefix("0x").unwrap_or(s)).map_err(|e| KeyError::Format(e.to_string()))?;
         if raw.len() != 32 {
             return Err(KeyError::Format(format!("got {} bytes", raw.len())));
         }
@@ -75,10 +74,8 @@ impl KeyPair {
 
     /// Signs a 32-byte prehash with a recoverable signature.
     pub fn sign_prehash(&self, prehash: &B256) -> Result<Signature, KeyError> {
-        let (sig, recid) = self
-            .key
-            .sign_prehash_recoverable(prehash.as_slice())
-            .map_err(|e| KeyError::Signing(e.to_string()))?;
+        let (sig, recid) =
+            self.key.sign_prehash_recoverable(prehash.as_slice()).map_err(|e| KeyError::Signing(e.to_string()))?;
         Ok(Signature::from_signature_and_parity(sig, recid.is_y_odd()))
     }
 }
@@ -96,12 +93,8 @@ mod tests {
     #[test]
     fn known_address_and_sign_recover() {
         // Hardhat/anvil's first dev key: a widely published test vector.
-        let k = KeyPair::from_hex("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
-            .expect("valid");
-        assert_eq!(
-            k.address(),
-            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse::<Address>().expect("addr")
-        );
+        let k = KeyPair::from_hex("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80").expect("valid");
+        assert_eq!(k.address(), "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse::<Address>().expect("addr"));
         let h = keccak256(b"hello");
         let sig = k.sign_prehash(&h).expect("signs");
         assert_eq!(CryptoSuite::default().recover(&h, &sig).expect("recovers"), k.address());

@@ -112,12 +112,7 @@ impl MerkleProof {
     }
 
     // Walks from the root down to the leaf's subtree, consuming siblings in root-to-leaf order.
-    fn fold<'a>(
-        leaf: B256,
-        index: u64,
-        n: u64,
-        siblings: &mut impl Iterator<Item = &'a B256>,
-    ) -> Option<B256> {
+    fn fold<'a>(leaf: B256, index: u64, n: u64, siblings: &mut impl Iterator<Item = &'a B256>) -> Option<B256> {
         if n == 1 {
             return Some(leaf);
         }

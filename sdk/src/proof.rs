@@ -78,8 +78,8 @@ pub fn state_key_hash(key: &StateKey) -> jmt::KeyHash {
 impl StateProof {
     /// Checks the entry against `state_root`.
     pub fn verify(&self, state_root: &B256) -> Result<(), ProofError> {
-        let proof: jmt::proof::SparseMerkleProof<StateHasher> = borsh::from_slice(&self.proof)
-            .map_err(|e| ProofError::Malformed(e.to_string()))?;
+        let proof: jmt::proof::SparseMerkleProof<StateHasher> =
+            borsh::from_slice(&self.proof).map_err(|e| ProofError::Malformed(e.to_string()))?;
         let key_hash = jmt::KeyHash::with::<StateHasher>(&self.key);
         proof
             .verify(jmt::RootHash(state_root.0), key_hash, self.value.as_deref())

@@ -31,4 +31,3 @@ pub struct CertifiedHeader {
     /// The quorum's signatures over it (none for genesis).
     pub certificate: Option<CommitCertificate>,
 }
-

@@ -96,8 +96,7 @@ impl SignedTransaction {
             return Err(TxError::Malformed("empty input".into()));
         }
         let mut buf = raw;
-        let envelope =
-            TxEnvelope::decode_2718(&mut buf).map_err(|e| TxError::Malformed(e.to_string()))?;
+        let envelope = TxEnvelope::decode_2718(&mut buf).map_err(|e| TxError::Malformed(e.to_string()))?;
         if !buf.is_empty() {
             return Err(TxError::Malformed(format!("{} trailing bytes", buf.len())));
         }
@@ -198,9 +197,7 @@ impl SignedTransaction {
     }
     /// The most this transaction can debit: value plus gas limit times max fee.
     pub fn max_cost(&self) -> U256 {
-        U256::from(self.gas_limit())
-            .saturating_mul(U256::from(self.max_fee_per_gas()))
-            .saturating_add(self.value())
+        U256::from(self.gas_limit()).saturating_mul(U256::from(self.max_fee_per_gas())).saturating_add(self.value())
     }
     /// Gas this transaction costs before execution.
     pub fn intrinsic_gas(&self) -> u64 {
@@ -212,10 +209,7 @@ impl SignedTransaction {
 pub fn intrinsic_gas(input: &[u8], is_create: bool) -> u64 {
     let zeros = input.iter().filter(|b| **b == 0).count() as u64;
     let nonzeros = input.len() as u64 - zeros;
-    TX_BASE_GAS
-        + if is_create { TX_CREATE_GAS } else { 0 }
-        + zeros * TX_DATA_ZERO_GAS
-        + nonzeros * TX_DATA_NONZERO_GAS
+    TX_BASE_GAS + if is_create { TX_CREATE_GAS } else { 0 } + zeros * TX_DATA_ZERO_GAS + nonzeros * TX_DATA_NONZERO_GAS
 }
 
 #[cfg(test)]
@@ -256,15 +250,9 @@ mod tests {
     #[test]
     fn pre_eip155_and_wrong_chain_are_refused() {
         let (_, raw) = legacy(None);
-        assert!(matches!(
-            SignedTransaction::decode(&raw, &limits()),
-            Err(TxError::MissingChainId { .. })
-        ));
+        assert!(matches!(SignedTransaction::decode(&raw, &limits()), Err(TxError::MissingChainId { .. })));
         let (_, raw) = legacy(Some(1));
-        assert_eq!(
-            SignedTransaction::decode(&raw, &limits()),
-            Err(TxError::WrongChainId { got: 1, expected: 1337 })
-        );
+        assert_eq!(SignedTransaction::decode(&raw, &limits()), Err(TxError::WrongChainId { got: 1, expected: 1337 }));
     }
 
     #[test]
@@ -296,23 +284,13 @@ mod tests {
         );
     }
 
-    const SECP_N: U256 = U256::from_limbs([
-        0xbfd2_5e8c_d036_4141,
-        0xbaae_dce6_af48_a03b,
-        0xffff_ffff_ffff_fffe,
-        0xffff_ffff_ffff_ffff,
-    ]);
+    const SECP_N: U256 =
+        U256::from_limbs([0xbfd2_5e8c_d036_4141, 0xbaae_dce6_af48_a03b, 0xffff_ffff_ffff_fffe, 0xffff_ffff_ffff_ffff]);
 
     #[test]
     fn garbage_and_oversize() {
-        assert!(matches!(
-            SignedTransaction::decode(&[0xf8, 0x01, 0x02], &limits()),
-            Err(TxError::Malformed(_))
-        ));
-        assert!(matches!(
-            SignedTransaction::decode(&vec![0u8; 200 * 1024], &limits()),
-            Err(TxError::Oversized { .. })
-        ));
+        assert!(matches!(SignedTransaction::decode(&[0xf8, 0x01, 0x02], &limits()), Err(TxError::Malformed(_))));
+        assert!(matches!(SignedTransaction::decode(&vec![0u8; 200 * 1024], &limits()), Err(TxError::Oversized { .. })));
         let (_, mut raw) = legacy(Some(1337));
         raw.push(0);
         assert!(matches!(SignedTransaction::decode(&raw, &limits()), Err(TxError::Malformed(_))));

@@ -31,12 +31,7 @@ pub fn header(h: &Header) -> rpc::Header {
         base_fee_per_gas: Some(h.base_fee),
         ..Default::default()
     };
-    rpc::Header {
-        hash: h.hash(),
-        inner,
-        total_difficulty: Some(U256::ZERO),
-        size: Some(U256::from(h.encode().len())),
-    }
+    rpc::Header { hash: h.hash(), inner, total_difficulty: Some(U256::ZERO), size: Some(U256::from(h.encode().len())) }
 }
 
 /// Position of a committed transaction.
@@ -117,7 +112,12 @@ pub fn block(h: &Header, txs: &[SignedTransaction], full: bool) -> rpc::Block {
             txs.iter()
                 .enumerate()
                 .map(|(i, t)| {
-                    let pos = TxPosition { block_hash: hash, block_number: h.number, timestamp: h.timestamp, index: i as u64 };
+                    let pos = TxPosition {
+                        block_hash: hash,
+                        block_number: h.number,
+                        timestamp: h.timestamp,
+                        index: i as u64,
+                    };
                     transaction(t, Some(pos), h.base_fee)
                 })
                 .collect(),

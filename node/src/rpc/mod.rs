@@ -34,10 +34,8 @@ pub async fn start(
     addr: SocketAddr,
     max_connections: u32,
 ) -> anyhow::Result<(SocketAddr, ServerHandle)> {
-    let config = ServerConfig::builder()
-        .max_connections(max_connections)
-        .max_request_body_size(4 * 1024 * 1024)
-        .build();
+    let config =
+        ServerConfig::builder().max_connections(max_connections).max_request_body_size(4 * 1024 * 1024).build();
     let server = Server::builder().set_config(config).build(addr).await?;
     let local = server.local_addr()?;
     let module = module(ctx)?;
@@ -59,24 +57,29 @@ fn resolve_block(ctx: &NodeContext, id: Option<BlockId>) -> RpcResult<u64> {
             | BlockNumberOrTag::Finalized => Ok(head),
             BlockNumberOrTag::Earliest => Ok(0),
             BlockNumberOrTag::Number(n) if n <= head => Ok(n),
-            BlockNumberOrTag::Number(n) => Err(rpc_error(NOT_FOUND, format!("header not found: block {n} is above head {head}"), None)),
+            BlockNumberOrTag::Number(n) => {
+                Err(rpc_error(NOT_FOUND, format!("header not found: block {n} is above head {head}"), None))
+            }
         },
-        BlockId::Hash(h) => ctx
-            .chain
-            .store()
-            .block_number(&h.block_hash)
-            .map_err(internal)?
-            .ok_or_else(|| rpc_error(NOT_FOUND, format!("header not found: no block with hash {}", h.block_hash), None)),
+        BlockId::Hash(h) => ctx.chain.store().block_number(&h.block_hash).map_err(internal)?.ok_or_else(|| {
+            rpc_error(NOT_FOUND, format!("header not found: no block with hash {}", h.block_hash), None)
+        }),
     }
 }
 
-fn read_state<T>(ctx: &NodeContext, number: u64, f: impl FnOnce(&dyn StateView) -> Result<T, crate::state::StateError>) -> RpcResult<T> {
+fn read_state<T>(
+    ctx: &NodeContext,
+    number: u64,
+    f: impl FnOnce(&dyn StateView) -> Result<T, crate::state::StateError>,
+) -> RpcResult<T> {
     let head = ctx.chain.head().number;
     let result = if number == head { f(&ctx.chain.state().latest()) } else { f(&ctx.chain.state().at(number)) };
     result.map_err(internal)
 }
 
-fn two_params<A: serde::de::DeserializeOwned, B: serde::de::DeserializeOwned>(p: &Params<'_>) -> RpcResult<(A, Option<B>)> {
+fn two_params<A: serde::de::DeserializeOwned, B: serde::de::DeserializeOwned>(
+    p: &Params<'_>,
+) -> RpcResult<(A, Option<B>)> {
     let mut seq = p.sequence();
     let a: A = seq.next()?;
     let b: Option<B> = seq.optional_next()?;
@@ -129,7 +132,8 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
         let mut ratio = Vec::new();
         let mut reward = Vec::new();
         for n in oldest..=newest {
-            let h = c.chain.store().header(n).map_err(internal)?.ok_or_else(|| internal(format!("missing header {n}")))?;
+            let h =
+                c.chain.store().header(n).map_err(internal)?.ok_or_else(|| internal(format!("missing header {n}")))?;
             base.push(U256::from(h.base_fee));
             ratio.push(if h.gas_limit == 0 { 0.0 } else { h.gas_used as f64 / h.gas_limit as f64 });
             if let Some(ps) = &percentiles {
@@ -193,14 +197,24 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
             None => None,
         };
         if to.is_none() {
-            return Err(rpc_error(error::TX_UNSUPPORTED, "contract creation is not supported: this node runs native transfers only (the WASM VM is not enabled)", Some("unsupported")));
+            return Err(rpc_error(
+                error::TX_UNSUPPORTED,
+                "contract creation is not supported: this node runs native transfers only (the WASM VM is not enabled)",
+                Some("unsupported"),
+            ));
         }
         if let (Some(from), Some(value)) = (field("from"), field("value")) {
-            let from: Address = serde_json::from_value(from.clone()).map_err(|e| invalid_params(format!("from: {e}")))?;
-            let value: U256 = serde_json::from_value(value.clone()).map_err(|e| invalid_params(format!("value: {e}")))?;
+            let from: Address =
+                serde_json::from_value(from.clone()).map_err(|e| invalid_params(format!("from: {e}")))?;
+            let value: U256 =
+                serde_json::from_value(value.clone()).map_err(|e| invalid_params(format!("value: {e}")))?;
             let balance = c.chain.state().latest().account(from).map_err(internal)?.balance;
             if balance < value {
-                return Err(rpc_error(error::TX_INSUFFICIENT_FUNDS, format!("insufficient funds for transfer: balance {balance}, value {value}"), Some("insufficient_funds")));
+                return Err(rpc_error(
+                    error::TX_INSUFFICIENT_FUNDS,
+                    format!("insufficient funds for transfer: balance {balance}, value {value}"),
+                    Some("insufficient_funds"),
+                ));
             }
         }
         Ok(U64::from(intrinsic_gas(&data, false)))
@@ -225,26 +239,32 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
         Ok(Some(convert::block(&h, &txs, full.unwrap_or(false))))
     })?;
 
-    m.register_blocking_method("eth_getTransactionByHash", |p, c, _| -> RpcResult<Option<alloy_rpc_types_eth::Transaction>> {
-        let (hash,): (B256,) = p.parse()?;
-        if let Some((h, txs, _, i)) = locate(&c, &hash)? {
-            let tx = txs.get(i as usize).ok_or_else(|| internal("transaction index out of range"))?;
-            return Ok(Some(convert::transaction(tx, Some(position(&h, i)), h.base_fee)));
-        }
-        let pending = c.mempool.lock().get(&hash);
-        Ok(pending.map(|tx| convert::transaction(&tx, None, c.chain.genesis().params.base_fee)))
-    })?;
+    m.register_blocking_method(
+        "eth_getTransactionByHash",
+        |p, c, _| -> RpcResult<Option<alloy_rpc_types_eth::Transaction>> {
+            let (hash,): (B256,) = p.parse()?;
+            if let Some((h, txs, _, i)) = locate(&c, &hash)? {
+                let tx = txs.get(i as usize).ok_or_else(|| internal("transaction index out of range"))?;
+                return Ok(Some(convert::transaction(tx, Some(position(&h, i)), h.base_fee)));
+            }
+            let pending = c.mempool.lock().get(&hash);
+            Ok(pending.map(|tx| convert::transaction(&tx, None, c.chain.genesis().params.base_fee)))
+        },
+    )?;
 
-    m.register_blocking_method("eth_getTransactionReceipt", |p, c, _| -> RpcResult<Option<alloy_rpc_types_eth::TransactionReceipt>> {
-        let (hash,): (B256,) = p.parse()?;
-        let Some((h, txs, receipts, i)) = locate(&c, &hash)? else { return Ok(None) };
-        let idx = i as usize;
-        let (Some(tx), Some(r)) = (txs.get(idx), receipts.get(idx)) else {
-            return Err(internal("transaction index out of range"));
-        };
-        let first_log = receipts[..idx].iter().map(|r| r.logs.len() as u64).sum();
-        Ok(Some(convert::receipt(tx, r, position(&h, i), first_log)))
-    })?;
+    m.register_blocking_method(
+        "eth_getTransactionReceipt",
+        |p, c, _| -> RpcResult<Option<alloy_rpc_types_eth::TransactionReceipt>> {
+            let (hash,): (B256,) = p.parse()?;
+            let Some((h, txs, receipts, i)) = locate(&c, &hash)? else { return Ok(None) };
+            let idx = i as usize;
+            let (Some(tx), Some(r)) = (txs.get(idx), receipts.get(idx)) else {
+                return Err(internal("transaction index out of range"));
+            };
+            let first_log = receipts[..idx].iter().map(|r| r.logs.len() as u64).sum();
+            Ok(Some(convert::receipt(tx, r, position(&h, i), first_log)))
+        },
+    )?;
 
     m.register_blocking_method("eth_sendRawTransaction", |p, c, _| -> RpcResult<B256> {
         let (raw,): (Bytes,) = p.parse()?;
@@ -256,36 +276,49 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
         Ok(())
     })?;
 
-    m.register_blocking_method("accord_getProof", |p, c, _| -> RpcResult<accord_sdk::rpc_types::AccountProofResponse> {
-        let mut seq = p.sequence();
-        let addr: Address = seq.next()?;
-        let slots: Option<Vec<B256>> = seq.optional_next()?;
-        let block: Option<BlockId> = seq.optional_next()?;
-        let n = resolve_block(&c, block)?;
-        let header = c.chain.store().header(n).map_err(internal)?.ok_or_else(|| internal(format!("missing header {n}")))?;
-        let account_proof = c.chain.state().prove(&StateKey::Account(addr), n).map_err(internal)?;
-        let storage_proof = slots
-            .unwrap_or_default()
-            .iter()
-            .map(|s| c.chain.state().prove(&StateKey::Storage(addr, *s), n).map_err(internal))
-            .collect::<RpcResult<Vec<_>>>()?;
-        Ok(accord_sdk::rpc_types::AccountProofResponse { block_number: U64::from(n), block_hash: header.hash(), header, account_proof, storage_proof })
-    })?;
+    m.register_blocking_method(
+        "accord_getProof",
+        |p, c, _| -> RpcResult<accord_sdk::rpc_types::AccountProofResponse> {
+            let mut seq = p.sequence();
+            let addr: Address = seq.next()?;
+            let slots: Option<Vec<B256>> = seq.optional_next()?;
+            let block: Option<BlockId> = seq.optional_next()?;
+            let n = resolve_block(&c, block)?;
+            let header =
+                c.chain.store().header(n).map_err(internal)?.ok_or_else(|| internal(format!("missing header {n}")))?;
+            let account_proof = c.chain.state().prove(&StateKey::Account(addr), n).map_err(internal)?;
+            let storage_proof = slots
+                .unwrap_or_default()
+                .iter()
+                .map(|s| c.chain.state().prove(&StateKey::Storage(addr, *s), n).map_err(internal))
+                .collect::<RpcResult<Vec<_>>>()?;
+            Ok(accord_sdk::rpc_types::AccountProofResponse {
+                block_number: U64::from(n),
+                block_hash: header.hash(),
+                header,
+                account_proof,
+                storage_proof,
+            })
+        },
+    )?;
 
-    m.register_blocking_method("accord_getBlockCertificate", |p, c, _| -> RpcResult<Option<accord_sdk::rpc_types::CertifiedHeader>> {
-        let (tag,): (BlockNumberOrTag,) = p.parse()?;
-        let n = match tag {
-            BlockNumberOrTag::Number(n) => n,
-            BlockNumberOrTag::Earliest => 0,
-            _ => c.chain.head().number,
-        };
-        if n > c.chain.head().number {
-            return Ok(None);
-        }
-        let Some(header) = c.chain.store().header(n).map_err(internal)? else { return Ok(None) };
-        let certificate = c.chain.store().certificate(n).map_err(internal)?;
-        Ok(Some(accord_sdk::rpc_types::CertifiedHeader { header, certificate }))
-    })?;
+    m.register_blocking_method(
+        "accord_getBlockCertificate",
+        |p, c, _| -> RpcResult<Option<accord_sdk::rpc_types::CertifiedHeader>> {
+            let (tag,): (BlockNumberOrTag,) = p.parse()?;
+            let n = match tag {
+                BlockNumberOrTag::Number(n) => n,
+                BlockNumberOrTag::Earliest => 0,
+                _ => c.chain.head().number,
+            };
+            if n > c.chain.head().number {
+                return Ok(None);
+            }
+            let Some(header) = c.chain.store().header(n).map_err(internal)? else { return Ok(None) };
+            let certificate = c.chain.store().certificate(n).map_err(internal)?;
+            Ok(Some(accord_sdk::rpc_types::CertifiedHeader { header, certificate }))
+        },
+    )?;
 
     m.register_blocking_method("accord_getTransactionProof", |p, c, _| -> RpcResult<Option<Value>> {
         let (hash,): (B256,) = p.parse()?;

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use accord_sdk::account::{Account, StateKey};
 use accord_sdk::Address;
+use accord_sdk::account::{Account, StateKey};
 
 use super::{StateError, StateView};
 

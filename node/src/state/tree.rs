@@ -102,9 +102,7 @@ impl StateDb {
             writes.nodes.push((borsh::to_vec(k).map_err(tree_err)?, borsh::to_vec(node).map_err(tree_err)?));
         }
         for ((v, kh), value) in batch.node_batch.values() {
-            writes
-                .values
-                .push((schema::state_value_key(&kh.0, *v).to_vec(), borsh::to_vec(value).map_err(tree_err)?));
+            writes.values.push((schema::state_value_key(&kh.0, *v).to_vec(), borsh::to_vec(value).map_err(tree_err)?));
         }
         for (k, v) in changes {
             writes.latest.push((k.to_bytes(), v.clone()));

@@ -192,12 +192,7 @@ impl ChainStore {
     }
 
     /// Writes a block and its state changes atomically and durably, then moves the head to it.
-    pub fn commit_block(
-        &self,
-        block: &CommittedBlock,
-        state: &StateWrites,
-        genesis: bool,
-    ) -> Result<(), StorageError> {
+    pub fn commit_block(&self, block: &CommittedBlock, state: &StateWrites, genesis: bool) -> Result<(), StorageError> {
         let mut batch = WriteBatch::default();
         let number = block.header.number;
         let nk = schema::number_key(number);

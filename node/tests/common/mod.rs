@@ -161,23 +161,30 @@ impl Drop for TestNode {
 }
 
 /// A signed legacy (EIP-155) transfer.
-pub fn legacy_transfer(signer: &PrivateKeySigner, chain_id: Option<u64>, nonce: u64, to: Address, value: U256, gas_price: u128) -> Vec<u8> {
-    let tx = TxLegacy {
-        chain_id,
-        nonce,
-        gas_price,
-        gas_limit: 21_000,
-        to: TxKind::Call(to),
-        value,
-        input: Bytes::new(),
-    };
+pub fn legacy_transfer(
+    signer: &PrivateKeySigner,
+    chain_id: Option<u64>,
+    nonce: u64,
+    to: Address,
+    value: U256,
+    gas_price: u128,
+) -> Vec<u8> {
+    let tx =
+        TxLegacy { chain_id, nonce, gas_price, gas_limit: 21_000, to: TxKind::Call(to), value, input: Bytes::new() };
     let sig = signer.sign_hash_sync(&tx.signature_hash()).expect("sign");
     let env: TxEnvelope = tx.into_signed(sig).into();
     env.encoded_2718()
 }
 
 /// A signed EIP-1559 transfer.
-pub fn eip1559_transfer(signer: &PrivateKeySigner, nonce: u64, to: Address, value: U256, max_fee: u128, tip: u128) -> Vec<u8> {
+pub fn eip1559_transfer(
+    signer: &PrivateKeySigner,
+    nonce: u64,
+    to: Address,
+    value: U256,
+    max_fee: u128,
+    tip: u128,
+) -> Vec<u8> {
     let tx = TxEip1559 {
         chain_id: CHAIN_ID,
         nonce,
@@ -196,15 +203,15 @@ pub fn eip1559_transfer(signer: &PrivateKeySigner, nonce: u64, to: Address, valu
 /// Submits and waits for the receipt.
 pub async fn send_and_wait(client: &AccordClient, raw: &[u8]) -> alloy_rpc_types_eth::TransactionReceipt {
     let hash: B256 = client.send_raw_transaction(raw).await.expect("accepted");
-    client
-        .wait_for_receipt(hash, Duration::from_secs(30))
-        .await
-        .expect("rpc")
-        .expect("receipt within 30 s")
+    client.wait_for_receipt(hash, Duration::from_secs(30)).await.expect("rpc").expect("receipt within 30 s")
 }
 
 /// A JSON-RPC call with JSON params; returns the result or the error object (code, message, data).
-pub async fn rpc(url: &str, method: &str, params: serde_json::Value) -> Result<serde_json::Value, jsonrpsee::types::ErrorObjectOwned> {
+pub async fn rpc(
+    url: &str,
+    method: &str,
+    params: serde_json::Value,
+) -> Result<serde_json::Value, jsonrpsee::types::ErrorObjectOwned> {
     use jsonrpsee::core::client::ClientT;
     let client = jsonrpsee::http_client::HttpClientBuilder::default().build(url).expect("client");
     let mut p = jsonrpsee::core::params::ArrayParams::new();

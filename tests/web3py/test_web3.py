@@ -1,0 +1,108 @@
+"""An unmodified web3.py client against a real accord node: the flows wallets and scripts use every day.
+
+Run by scripts/test.sh after the Rust tests; ACCORD_BIN points at the built `accord` binary.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+from web3.exceptions import Web3RPCError
+from web3.middleware import SignAndSendRawMiddlewareBuilder
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory):
+    binary = os.environ.get("ACCORD_BIN", "accord")
+    out = tmp_path_factory.mktemp("net")
+    rpc, metrics, p2p = free_port(), free_port(), free_port()
+    subprocess.run(
+        [binary, "testnet", "--validators", "1", "--out", str(out / "net"), "--rpc-port", str(rpc),
+         "--metrics-port", str(metrics), "--p2p-port", str(p2p)],
+        check=True, capture_output=True,
+    )
+    log = open(out / "node.log", "w")
+    proc = subprocess.Popen([binary, "start", "--home", str(out / "net" / "node0")], stdout=log, stderr=log)
+    w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{rpc}"))
+    deadline = time.time() + 60
+    while not w3.is_connected():
+        assert proc.poll() is None, "node exited: " + (out / "node.log").read_text()
+        assert time.time() < deadline, "node did not start"
+        time.sleep(0.1)
+    accounts = json.loads((out / "net" / "accounts.json").read_text())
+    yield w3, accounts
+    proc.terminate()
+    assert proc.wait(timeout=30) == 0, "clean shutdown"
+
+
+def test_chain_basics(node):
+    w3, _ = node
+    assert w3.eth.chain_id == 1337
+    assert w3.net.version == "1337"
+    assert w3.client_version.startswith("accord/")
+    assert w3.eth.get_block("latest")["number"] >= 0
+    assert w3.eth.gas_price == 0
+    assert w3.eth.syncing is False
+
+
+def test_legacy_signed_locally(node):
+    w3, accounts = node
+    acct = Account.from_key(accounts[0]["private_key"])
+    to = Account.create().address
+    tx = {
+        "to": to, "value": w3.to_wei(1, "ether"), "gas": 21000, "gasPrice": w3.to_wei(1, "gwei"),
+        "nonce": w3.eth.get_transaction_count(acct.address), "chainId": w3.eth.chain_id,
+    }
+    before = w3.eth.get_balance(acct.address)
+    signed = acct.sign_transaction(tx)
+    tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)
+    assert receipt.status == 1
+    assert receipt.gasUsed == 21000
+    assert receipt["from"] == acct.address and receipt.to == to
+    assert w3.eth.get_balance(to) == w3.to_wei(1, "ether")
+    assert w3.eth.get_balance(acct.address) == before - w3.to_wei(1, "ether") - 21000 * w3.to_wei(1, "gwei")
+    fetched = w3.eth.get_transaction(tx_hash)
+    assert fetched.blockNumber == receipt.blockNumber and fetched.nonce == tx["nonce"]
+    block = w3.eth.get_block(receipt.blockNumber, full_transactions=True)
+    assert any(t.hash == tx_hash for t in block.transactions)
+    assert w3.eth.get_block(block.hash).number == block.number
+    # The same bytes again: refused with geth's wording, nothing changes.
+    with pytest.raises(Web3RPCError, match="nonce too low"):
+        w3.eth.send_raw_transaction(signed.raw_transaction)
+
+
+def test_eip1559_with_autofill(node):
+    """web3 fills nonce, gas (eth_estimateGas), fees (eth_feeHistory / baseFeePerGas) and chain id itself."""
+    w3, accounts = node
+    acct = Account.from_key(accounts[1]["private_key"])
+    w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(acct), layer=0)
+    to = Account.create().address
+    nonce = w3.eth.get_transaction_count(acct.address)
+    tx_hash = w3.eth.send_transaction({"from": acct.address, "to": to, "value": 12345})
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)
+    assert receipt.status == 1
+    assert receipt.type == 2
+    assert w3.eth.get_balance(to) == 12345
+    assert w3.eth.get_transaction_count(acct.address) == nonce + 1
+    history = w3.eth.fee_history(4, "latest", [50])
+    assert len(history.baseFeePerGas) >= 2
+
+
+def test_wrong_chain_is_refused(node):
+    w3, accounts = node
+    acct = Account.from_key(accounts[2]["private_key"])
+    tx = {"to": acct.address, "value": 1, "gas": 21000, "gasPrice": 0, "nonce": 0, "chainId": 1}
+    with pytest.raises(Web3RPCError, match="invalid chain id"):
+        w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction)
