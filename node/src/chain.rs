@@ -61,6 +61,14 @@ pub enum ChainError {
         /// What differed.
         detail: String,
     },
+    /// A certificate does not prove the block was committed by a quorum.
+    #[error("block {number}: {source}")]
+    Certificate {
+        /// Block number.
+        number: u64,
+        /// Why the certificate fails.
+        source: accord_sdk::block::CertificateError,
+    },
     /// A block the head claims to have is missing.
     #[error("block {0} is missing from the database")]
     MissingBlock(u64),
@@ -75,6 +83,17 @@ pub struct ExecutedBlock {
     pub writes: StateWrites,
     /// Transactions left out and why.
     pub skipped: Vec<(B256, TxRejection)>,
+}
+
+/// A committed block as read back from storage.
+#[derive(Debug, Clone)]
+pub struct StoredBlock {
+    /// Header.
+    pub header: Header,
+    /// Transactions with their senders.
+    pub transactions: Vec<SignedTransaction>,
+    /// Receipts, one per transaction.
+    pub receipts: Vec<Receipt>,
 }
 
 /// The committed chain.
@@ -261,6 +280,12 @@ impl Chain {
                 head: parent.hash(),
             });
         }
+        if self.validators.index_of(&header.proposer).is_none() {
+            return Err(ChainError::Mismatch {
+                number: header.number,
+                detail: format!("proposer {} is not a validator", header.proposer),
+            });
+        }
         if header.timestamp < parent.timestamp {
             return Err(ChainError::Mismatch { number: header.number, detail: "timestamp below parent's".into() });
         }
@@ -285,6 +310,9 @@ impl Chain {
         if header.parent_hash != head.hash() {
             return Err(ChainError::NotOnHead { number: header.number, parent: header.parent_hash, head: head.hash() });
         }
+        certificate
+            .verify(self.genesis.chain_id, &header, &self.validators, self.genesis.crypto)
+            .map_err(|e| ChainError::Certificate { number: header.number, source: e })?;
         let mut block = executed.block;
         block.certificate = Some(certificate);
         self.store.commit_block(&block, &executed.writes, false)?;
@@ -295,14 +323,14 @@ impl Chain {
     }
 
     /// A committed block's header, transactions and receipts.
-    pub fn block(&self, number: u64) -> Result<Option<(Header, Vec<SignedTransaction>, Vec<Receipt>)>, ChainError> {
+    pub fn block(&self, number: u64) -> Result<Option<StoredBlock>, ChainError> {
         if number > self.head().number {
             return Ok(None);
         }
         let Some(header) = self.store.header(number)? else { return Ok(None) };
         let txs = self.store.transactions(number)?.ok_or(ChainError::MissingBlock(number))?;
         let receipts = self.store.receipts(number)?.ok_or(ChainError::MissingBlock(number))?;
-        Ok(Some((header, txs, receipts)))
+        Ok(Some(StoredBlock { header, transactions: txs, receipts }))
     }
 
     /// Flushes storage on clean shutdown.
@@ -329,4 +357,162 @@ fn describe_header_difference(expected: &Header, got: &Header) -> String {
         d.push("header fields differ".into());
     }
     d.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::StateView;
+    use accord_sdk::U256;
+    use accord_sdk::block::Validator;
+    use accord_sdk::crypto::CryptoSuite;
+    use accord_sdk::genesis::ChainParams;
+    use accord_sdk::keys::KeyPair;
+    use alloy_consensus::{SignableTransaction, TxEnvelope, TxLegacy};
+    use alloy_primitives::{Bytes as ABytes, TxKind};
+
+    struct Fx {
+        _dir: tempfile::TempDir,
+        chain: Chain,
+        validator: KeyPair,
+        alice: KeyPair,
+    }
+
+    fn fx() -> Fx {
+        fx_with(1_000_000)
+    }
+
+    fn fx_with(block_gas_limit: u64) -> Fx {
+        let validator = KeyPair::generate();
+        let alice = KeyPair::generate();
+        let genesis = Genesis {
+            chain_id: 5,
+            timestamp: 100,
+            crypto: CryptoSuite::default(),
+            validators: vec![Validator {
+                name: "v".into(),
+                address: validator.address(),
+                public_key: validator.public_key().into(),
+                p2p_address: String::new(),
+            }],
+            alloc: [(alice.address(), U256::from(1_000_000_000_000u64))].into_iter().collect(),
+            params: ChainParams { block_gas_limit, ..Default::default() },
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let chain = Chain::open(dir.path(), genesis).expect("opens");
+        Fx { _dir: dir, chain, validator, alice }
+    }
+
+    fn transfer(k: &KeyPair, nonce: u64, to: Option<Address>, value: u64, price: u128) -> SignedTransaction {
+        let tx = TxLegacy {
+            chain_id: Some(5),
+            nonce,
+            gas_price: price,
+            gas_limit: 60_000,
+            to: to.map(TxKind::Call).unwrap_or(TxKind::Create),
+            value: U256::from(value),
+            input: ABytes::new(),
+        };
+        let sig = k.sign_prehash(&tx.signature_hash()).expect("sign");
+        let env: TxEnvelope = tx.into_signed(sig).into();
+        SignedTransaction::recover_unchecked(env).expect("recover")
+    }
+
+    fn cert(k: &KeyPair, h: &Header) -> CommitCertificate {
+        let digest = accord_sdk::block::commit_digest(h.chain_id, h.number, 0, &h.hash());
+        let sig = k.sign_prehash(&digest).expect("sign");
+        CommitCertificate {
+            height: h.number,
+            view: 0,
+            block_hash: h.hash(),
+            signatures: vec![sig.as_bytes().to_vec().into()],
+        }
+    }
+
+    #[test]
+    fn build_skips_invalid_and_verify_reproduces_the_header() {
+        let f = fx();
+        let bob = Address::repeat_byte(0xb0);
+        let txs = vec![
+            transfer(&f.alice, 0, Some(bob), 10, 2),
+            transfer(&f.alice, 5, Some(bob), 10, 0), // nonce gap: skipped
+            transfer(&f.alice, 1, Some(Address::repeat_byte(0xc0)), 0, 0), // zero value to a fresh address
+            transfer(&f.alice, 2, None, 0, 0),       // creation: fails, charges intrinsic gas
+            transfer(&KeyPair::generate(), 0, Some(bob), 1, 0), // unfunded: skipped
+        ];
+        let built = f.chain.build_block(txs.clone(), 50, f.validator.address()).expect("builds");
+        assert_eq!(built.block.transactions.len(), 3);
+        assert_eq!(built.skipped.len(), 2);
+        let receipts = &built.block.receipts;
+        assert!(receipts[0].success && receipts[1].success && !receipts[2].success);
+        assert_eq!(receipts[2].gas_used, 53_000);
+        assert_eq!(built.block.header.timestamp, 100, "never below the parent's timestamp");
+        assert_eq!(built.block.header.gas_used, 21_000 + 21_000 + 53_000);
+
+        // A replica re-executing the included transactions reaches the identical header.
+        let header = built.block.header.clone();
+        let included = built.block.transactions.clone();
+        let verified = f.chain.verify_block(&header, included.clone()).expect("verifies");
+        assert_eq!(verified.block.header, header);
+        // Executing the same block twice gives byte-identical receipts and roots.
+        let again = f.chain.verify_block(&header, included.clone()).expect("verifies");
+        assert_eq!(again.block.receipts, verified.block.receipts);
+
+        // Any tampering is caught.
+        let mut forged = header.clone();
+        forged.state_root = B256::repeat_byte(1);
+        assert!(matches!(f.chain.verify_block(&forged, included.clone()), Err(ChainError::Mismatch { .. })));
+        assert!(matches!(
+            f.chain.verify_block(&header, vec![txs[1].clone()]),
+            Err(ChainError::Execution(ExecutionError::InvalidTransaction { .. }))
+        ));
+
+        // A certificate without the validator's signature is refused.
+        let unsigned = CommitCertificate { signatures: vec![], ..cert(&f.validator, &header) };
+        let again2 = f.chain.verify_block(&header, included.clone()).expect("verifies");
+        assert!(matches!(f.chain.commit(again2, unsigned), Err(ChainError::Certificate { .. })));
+        f.chain.commit(verified, cert(&f.validator, &header)).expect("commits");
+        let state = f.chain.state().latest();
+        assert_eq!(state.account(bob).expect("bob").balance, U256::from(10u8));
+        assert_eq!(state.account(f.validator.address()).expect("fees").balance, U256::from(42_000u64));
+        let alice = state.account(f.alice.address()).expect("alice");
+        assert_eq!(alice.nonce, 3);
+        assert_eq!(alice.balance, U256::from(1_000_000_000_000u64 - 10 - 42_000));
+        assert_eq!(f.chain.state().root(1).expect("root"), header.state_root);
+        // Proofs at the head and at genesis.
+        let p = f.chain.state().prove(&StateKey::Account(f.alice.address()), 1).expect("proof");
+        assert_eq!(p.verify_account(&header.state_root, f.alice.address()).expect("verifies"), alice);
+        let genesis_root = f.chain.store().header(0).expect("read").expect("genesis").state_root;
+        let p0 = f.chain.state().prove(&StateKey::Account(bob), 0).expect("proof");
+        assert_eq!(p0.verify_account(&genesis_root, bob).expect("absent").balance, U256::ZERO);
+        // A block built on a stale parent is refused at commit.
+        let stale = f.chain.build_block(vec![], 60, f.validator.address()).expect("builds");
+        let other =
+            f.chain.build_block(vec![transfer(&f.alice, 3, Some(bob), 1, 0)], 60, f.validator.address()).expect("b");
+        let h = other.block.header.clone();
+        f.chain.commit(other, cert(&f.validator, &h)).expect("commits");
+        let sh = stale.block.header.clone();
+        assert!(matches!(f.chain.commit(stale, cert(&f.validator, &sh)), Err(ChainError::NotOnHead { .. })));
+    }
+
+    #[test]
+    fn block_gas_limit_bounds_a_block() {
+        let f = fx_with(100_000);
+        let txs: Vec<_> = (0..3).map(|n| transfer(&f.alice, n, Some(Address::repeat_byte(1)), 1, 0)).collect();
+        // As in Ethereum, a transaction fits while gas used so far plus its gas limit stays within the block's:
+        // 0 + 60,000 and 21,000 + 60,000 fit, 42,000 + 60,000 does not.
+        let built = f.chain.build_block(txs, 1, f.validator.address()).expect("builds");
+        assert_eq!(built.block.transactions.len(), 2);
+        assert!(built.skipped.iter().all(|(_, r)| *r == TxRejection::BlockGasExhausted));
+    }
+
+    #[test]
+    fn reopening_with_another_genesis_is_refused() {
+        let f = fx();
+        let path = f._dir.path().to_path_buf();
+        let mut other = f.chain.genesis().clone();
+        other.chain_id = 6;
+        drop(f.chain);
+        assert!(matches!(Chain::open(&path, other), Err(ChainError::GenesisMismatch { .. })));
+    }
 }

@@ -133,7 +133,7 @@ impl BlockExecutor {
             out.receipts.push(receipt);
             out.transactions.push(tx);
         }
-        out.changes = overlay.into_changes();
+        out.changes = overlay.into_changes()?;
         Ok(out)
     }
 

@@ -23,11 +23,19 @@ pub struct MempoolLimits {
     pub max_per_sender: usize,
     /// How far ahead of the account nonce a transaction's nonce may be.
     pub max_nonce_gap: u64,
+    /// Most transactions held that wait on a nonce gap (cannot run until an earlier nonce arrives).
+    pub max_queued: usize,
 }
 
 impl Default for MempoolLimits {
     fn default() -> Self {
-        Self { max_txs: 50_000, max_bytes: 64 * 1024 * 1024, max_per_sender: 1_024, max_nonce_gap: 64 }
+        Self {
+            max_txs: 50_000,
+            max_bytes: 64 * 1024 * 1024,
+            max_per_sender: 1_024,
+            max_nonce_gap: 64,
+            max_queued: 5_000,
+        }
     }
 }
 
@@ -109,6 +117,8 @@ pub struct SenderState {
 #[derive(Debug, Default)]
 struct SenderQueue {
     txs: BTreeMap<u64, (u64, Arc<SignedTransaction>)>,
+    /// How many of `txs` wait behind a nonce gap, as last counted.
+    queued: usize,
 }
 
 /// The transaction pool.
@@ -121,6 +131,7 @@ pub struct Mempool {
     by_hash: HashMap<B256, Arc<SignedTransaction>>,
     bytes: usize,
     next_seq: u64,
+    queued: usize,
 }
 
 impl Mempool {
@@ -134,6 +145,7 @@ impl Mempool {
             by_hash: HashMap::new(),
             bytes: 0,
             next_seq: 0,
+            queued: 0,
         }
     }
 
@@ -175,7 +187,7 @@ impl Mempool {
         if nonce < sender.nonce {
             return Err(MempoolError::NonceTooLow { expected: sender.nonce, got: nonce });
         }
-        if nonce > sender.nonce + self.limits.max_nonce_gap {
+        if nonce > sender.nonce.saturating_add(self.limits.max_nonce_gap) {
             return Err(MempoolError::NonceTooHigh {
                 expected: sender.nonce,
                 got: nonce,
@@ -213,6 +225,18 @@ impl Mempool {
                 return Err(MempoolError::PoolFull);
             }
         }
+        if let Some(old) = &replacing
+            && self.bytes - old.encoded_len() + tx.encoded_len() > self.limits.max_bytes
+        {
+            return Err(MempoolError::PoolFull);
+        }
+        if nonce > sender.nonce && !self.continues(&tx.sender(), sender.nonce, nonce) {
+            // A transaction that cannot run until a gap fills: bounded separately, so throwaway keys cannot fill
+            // the pool with transactions that never leave it.
+            if self.queued >= self.limits.max_queued {
+                return Err(MempoolError::PoolFull);
+            }
+        }
         if let Some(old) = replacing {
             self.bytes -= old.encoded_len();
             self.by_hash.remove(&old.hash());
@@ -222,8 +246,29 @@ impl Mempool {
         self.by_hash.insert(tx.hash(), tx.clone());
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.senders.entry(tx.sender()).or_default().txs.insert(nonce, (seq, tx));
+        let addr = tx.sender();
+        self.senders.entry(addr).or_default().txs.insert(nonce, (seq, tx));
+        self.recount(&addr, sender.nonce);
         Ok(())
+    }
+
+    /// Recounts one sender's gapped transactions against its committed nonce and updates the pool total.
+    fn recount(&mut self, sender: &Address, committed: u64) {
+        let run = self.pending_nonce(*sender, committed).saturating_sub(committed) as usize;
+        let Some(q) = self.senders.get_mut(sender) else { return };
+        let now = q.txs.range(committed..).count().saturating_sub(run);
+        self.queued = self.queued.saturating_sub(q.queued) + now;
+        q.queued = now;
+    }
+
+    /// True when `nonce` directly continues the sender's gap-free run from `committed`.
+    fn continues(&self, sender: &Address, committed: u64, nonce: u64) -> bool {
+        self.pending_nonce(*sender, committed) == nonce
+    }
+
+    /// Transactions waiting behind a nonce gap.
+    pub fn queued(&self) -> usize {
+        self.queued
     }
 
     /// The nonce the sender's next transaction should use: the committed nonce advanced past every pooled
@@ -300,22 +345,32 @@ impl Mempool {
                     self.by_hash.remove(&tx.hash());
                 }
             }
-            if q.txs.is_empty() {
-                self.senders.remove(&addr);
-            }
+            // Committing may have closed a gap: recount this sender's queued transactions.
+            self.recount(&addr, nonce);
+            self.drop_if_empty(&addr);
         }
     }
 
-    /// Removes one transaction (e.g. found invalid while building a block).
-    pub fn remove(&mut self, hash: &B256) {
+    fn drop_if_empty(&mut self, sender: &Address) {
+        if let Some(q) = self.senders.get(sender)
+            && q.txs.is_empty()
+        {
+            self.queued = self.queued.saturating_sub(q.queued);
+            self.senders.remove(sender);
+        }
+    }
+
+    /// Removes one transaction found permanently invalid while building a block; `committed_nonce` is its
+    /// sender's committed nonce (later transactions of the sender may now wait behind a gap).
+    pub fn remove(&mut self, hash: &B256, committed_nonce: u64) {
         let Some(tx) = self.by_hash.remove(hash) else { return };
         self.bytes -= tx.encoded_len();
-        if let Some(q) = self.senders.get_mut(&tx.sender()) {
+        let sender = tx.sender();
+        if let Some(q) = self.senders.get_mut(&sender) {
             q.txs.remove(&tx.nonce());
-            if q.txs.is_empty() {
-                self.senders.remove(&tx.sender());
-            }
         }
+        self.recount(&sender, committed_nonce);
+        self.drop_if_empty(&sender);
     }
 }
 
@@ -370,6 +425,29 @@ mod tests {
         p.prune(|_| 4, [k.address()]);
         assert_eq!(p.len(), 1);
         assert_eq!(p.pending_nonce(k.address(), 4), 5);
+    }
+
+    #[test]
+    fn gapped_transactions_are_bounded_and_counted() {
+        let mut p = Mempool::new(MempoolLimits { max_queued: 3, ..Default::default() }, 1_000_000, 0);
+        let (a, b) = (KeyPair::generate(), KeyPair::generate());
+        p.insert(tx(&a, 2, 0), rich(0)).expect("gapped 1");
+        p.insert(tx(&a, 3, 0), rich(0)).expect("gapped 2");
+        p.insert(tx(&b, 5, 0), rich(0)).expect("gapped 3");
+        assert_eq!(p.queued(), 3);
+        assert_eq!(p.insert(tx(&b, 6, 0), rich(0)), Err(MempoolError::PoolFull));
+        p.insert(tx(&b, 0, 0), rich(0)).expect("a runnable transaction still enters");
+        // Filling a's gap makes its queued transactions runnable.
+        // Nonce 0 of a got committed elsewhere and 1 arrives: a's 1,2,3 continue its committed nonce.
+        p.insert(tx(&a, 1, 0), rich(1)).expect("fills the gap");
+        assert_eq!(p.queued(), 1);
+        p.prune(|_| 1, [a.address()]);
+        assert_eq!(p.queued(), 1, "a's run 1,2,3 continues its committed nonce; only b's 5 waits");
+        let h = tx(&a, 1, 0).hash();
+        p.remove(&h, 1);
+        assert_eq!(p.queued(), 3, "removing nonce 1 puts 2 and 3 behind a gap again");
+        p.prune(|_| 10, [a.address(), b.address()]);
+        assert_eq!((p.len(), p.queued()), (0, 0));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 
 use crate::chain::Chain;
 use crate::config::NodeConfig;
+use crate::executor::TxRejection;
 use crate::mempool::{Mempool, MempoolError, SenderState};
 use crate::metrics::Metrics;
 use crate::state::{StateError, StateView};
@@ -96,9 +97,11 @@ impl NodeContext {
         }
         let tx = SignedTransaction::decode(raw, &limits)?;
         let hash = tx.hash();
-        let account = self.chain.state().latest().account(tx.sender())?;
         {
+            // Read the committed account under the pool lock: the producer prunes under the same lock after each
+            // commit, so a transaction made stale by a commit can never slip in behind the prune.
             let mut pool = self.mempool.lock();
+            let account = self.chain.state().latest().account(tx.sender())?;
             pool.insert(tx, SenderState { nonce: account.nonce, balance: account.balance })?;
             self.metrics.mempool_size.set(pool.len() as i64);
         }
@@ -268,7 +271,11 @@ async fn produce_blocks(ctx: Arc<NodeContext>, key: KeyPair, interval_ms: u64, m
         let key2 = key.clone();
         let result = tokio::task::spawn_blocking(move || produce_one(&ctx2, &key2, max_block_txs)).await;
         match result {
-            Ok(Ok(())) => {}
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => {
+                // Only transactions waiting on a nonce gap: sleep until something new arrives.
+                let _ = tokio::time::timeout(Duration::from_secs(1), ctx.tx_arrived.notified()).await;
+            }
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "block production failed; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -281,27 +288,37 @@ async fn produce_blocks(ctx: Arc<NodeContext>, key: KeyPair, interval_ms: u64, m
     }
 }
 
-fn produce_one(ctx: &NodeContext, key: &KeyPair, max_block_txs: usize) -> anyhow::Result<()> {
+/// Builds and commits one block; `Ok(false)` when no pooled transaction can run yet.
+fn produce_one(ctx: &NodeContext, key: &KeyPair, max_block_txs: usize) -> anyhow::Result<bool> {
     let chain = &ctx.chain;
     let started = Instant::now();
     let state = chain.state().latest();
     let nonce_of = |a: Address| state.account(a).map(|acct| acct.nonce).unwrap_or(u64::MAX);
     let candidates = ctx.mempool.lock().ready(nonce_of, max_block_txs, chain.genesis().params.block_gas_limit);
     if candidates.is_empty() {
-        // Only gapped transactions are waiting: nothing to do until the gap fills.
-        std::thread::sleep(Duration::from_millis(50));
-        return Ok(());
+        return Ok(false);
     }
     let executed = chain.build_block(candidates, now_secs(), key.address())?;
     {
         let mut pool = ctx.mempool.lock();
         for (hash, reason) in &executed.skipped {
-            tracing::debug!(%hash, %reason, "dropping transaction that no longer applies");
-            pool.remove(hash);
+            // Drop only what can never run; a transaction that merely did not fit (or waits on an earlier one)
+            // stays for the next block.
+            let permanent = match reason {
+                TxRejection::Nonce { expected, got } => got < expected,
+                TxRejection::BlockGasExhausted => false,
+                TxRejection::InsufficientFunds { .. }
+                | TxRejection::ExceedsBlockGasLimit
+                | TxRejection::FeeCapTooLow => true,
+            };
+            if permanent && let Some(tx) = pool.get(hash) {
+                tracing::debug!(%hash, %reason, "dropping transaction that can no longer run");
+                pool.remove(hash, state.account(tx.sender()).map(|a| a.nonce).unwrap_or(0));
+            }
         }
     }
     if executed.block.transactions.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let header = &executed.block.header;
     let digest = commit_digest(header.chain_id, header.number, 0, &header.hash());
@@ -327,5 +344,5 @@ fn produce_one(ctx: &NodeContext, key: &KeyPair, max_block_txs: usize) -> anyhow
     ctx.metrics.txs_committed.inc_by(n_txs as u64);
     ctx.metrics.mempool_size.set(pool_len as i64);
     tracing::info!(number = header.number, txs = n_txs, hash = %header.hash(), ms = started.elapsed().as_millis() as u64, "committed block");
-    Ok(())
+    Ok(true)
 }

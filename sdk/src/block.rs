@@ -272,6 +272,6 @@ mod tests {
         assert!(matches!(cert.verify(7, &h, &vs, CryptoSuite::default()), Err(CertificateError::NoQuorum { .. })));
         cert.signatures.push(sig(&KeyPair::generate()));
         assert!(matches!(cert.verify(7, &h, &vs, CryptoSuite::default()), Err(CertificateError::BadSignature(2))));
-        assert!(matches!(cert.verify(8, &h, &vs, CryptoSuite::default()), Err(_)));
+        assert!(cert.verify(8, &h, &vs, CryptoSuite::default()).is_err());
     }
 }

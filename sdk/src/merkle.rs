@@ -7,6 +7,9 @@
 use alloy_primitives::{B256, keccak256};
 use serde::{Deserialize, Serialize};
 
+/// Most leaves a proof may claim (far above any block's transaction count).
+pub const MAX_LEAVES: u64 = 1 << 32;
+
 /// Root of an empty list.
 pub fn empty_root() -> B256 {
     keccak256([])
@@ -100,7 +103,8 @@ impl MerkleProof {
 
     /// Recomputes the root from `leaf` bytes and the siblings; `None` if the proof's shape is impossible.
     pub fn compute_root(&self, leaf: &[u8]) -> Option<B256> {
-        if self.index >= self.leaf_count {
+        // Bound the shape before walking it: a hostile node may send any numbers.
+        if self.index >= self.leaf_count || self.leaf_count > MAX_LEAVES || self.siblings.len() > 32 {
             return None;
         }
         let mut it = self.siblings.iter().rev();
@@ -154,6 +158,24 @@ mod tests {
             let mut wrong = p.clone();
             wrong.index = ((idx + 1) % n) as u64;
             if n > 1 { prop_assert!(!wrong.verify(&r, &items[idx])); }
+        }
+    }
+
+    #[test]
+    fn hostile_shapes_are_refused_not_looped_on() {
+        let p = MerkleProof { index: 0, leaf_count: u64::MAX, siblings: vec![B256::ZERO; 64] };
+        assert_eq!(p.compute_root(b"x"), None);
+        let p = MerkleProof { index: 5, leaf_count: 5, siblings: vec![] };
+        assert_eq!(p.compute_root(b"x"), None);
+        let p = MerkleProof { index: 0, leaf_count: 4, siblings: vec![B256::ZERO; 3] };
+        assert_eq!(p.compute_root(b"x"), None, "too many siblings");
+    }
+
+    proptest! {
+        #[test]
+        fn random_proofs_never_panic(index in any::<u64>(), count in any::<u64>(), n in 0usize..70) {
+            let p = MerkleProof { index, leaf_count: count, siblings: vec![B256::repeat_byte(1); n] };
+            let _ = p.compute_root(b"leaf");
         }
     }
 }

@@ -121,7 +121,8 @@ impl SignedTransaction {
         {
             return Err(TxError::TipAboveFeeCap);
         }
-        let want = intrinsic_gas(envelope.input(), envelope.kind().is_create());
+        let want = intrinsic_gas(envelope.input(), envelope.kind().is_create())
+            .saturating_add(access_list_gas(envelope.access_list()));
         if envelope.gas_limit() < want {
             return Err(TxError::IntrinsicGas { have: envelope.gas_limit(), want });
         }
@@ -199,9 +200,9 @@ impl SignedTransaction {
     pub fn max_cost(&self) -> U256 {
         U256::from(self.gas_limit()).saturating_mul(U256::from(self.max_fee_per_gas())).saturating_add(self.value())
     }
-    /// Gas this transaction costs before execution.
+    /// Gas this transaction costs before execution (calldata, creation and EIP-2930 access list).
     pub fn intrinsic_gas(&self) -> u64 {
-        intrinsic_gas(self.input(), self.to().is_none())
+        intrinsic_gas(self.input(), self.to().is_none()).saturating_add(access_list_gas(self.envelope.access_list()))
     }
 }
 
@@ -210,6 +211,22 @@ pub fn intrinsic_gas(input: &[u8], is_create: bool) -> u64 {
     let zeros = input.iter().filter(|b| **b == 0).count() as u64;
     let nonzeros = input.len() as u64 - zeros;
     TX_BASE_GAS + if is_create { TX_CREATE_GAS } else { 0 } + zeros * TX_DATA_ZERO_GAS + nonzeros * TX_DATA_NONZERO_GAS
+}
+
+/// Gas per address in an EIP-2930 access list.
+pub const ACCESS_LIST_ADDRESS_GAS: u64 = 2_400;
+/// Gas per storage key in an EIP-2930 access list.
+pub const ACCESS_LIST_STORAGE_KEY_GAS: u64 = 1_900;
+
+/// Gas an EIP-2930 access list costs, as Ethereum counts it (so a large list cannot ride for free).
+pub fn access_list_gas(list: Option<&alloy_eips::eip2930::AccessList>) -> u64 {
+    list.map(|l| {
+        l.iter().fold(0u64, |acc, item| {
+            acc.saturating_add(ACCESS_LIST_ADDRESS_GAS)
+                .saturating_add(ACCESS_LIST_STORAGE_KEY_GAS.saturating_mul(item.storage_keys.len() as u64))
+        })
+    })
+    .unwrap_or(0)
 }
 
 #[cfg(test)]

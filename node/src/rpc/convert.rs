@@ -125,5 +125,8 @@ pub fn block(h: &Header, txs: &[SignedTransaction], full: bool) -> rpc::Block {
     } else {
         rpc::BlockTransactions::Hashes(txs.iter().map(|t| t.hash()).collect())
     };
-    rpc::Block { header: header(h), uncles: vec![], transactions, withdrawals: None }
+    let mut hdr = header(h);
+    let body: usize = txs.iter().map(|t| t.encoded_len()).sum();
+    hdr.size = Some(U256::from(h.encode().len() + body));
+    rpc::Block { header: hdr, uncles: vec![], transactions, withdrawals: None }
 }

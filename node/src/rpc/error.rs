@@ -48,7 +48,7 @@ pub fn rpc_error(code: i32, message: impl Into<String>, reason: Option<&str>) ->
     ErrorObjectOwned::owned(code, message.into(), reason.map(|r| json!({ "reason": r })))
 }
 
-/// Internal failure (storage, state): logged, reported without detail that could leak paths.
+/// Internal failure (storage, state): logged, and reported with its message so operators can act on it.
 pub fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
     tracing::error!(error = %e, "internal error serving RPC");
     rpc_error(INTERNAL, format!("internal error: {e}"), None)

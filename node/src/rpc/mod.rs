@@ -11,7 +11,7 @@ use accord_sdk::block::Header;
 use accord_sdk::merkle::MerkleProof;
 use accord_sdk::proof::InclusionProof;
 use accord_sdk::receipt::Receipt;
-use accord_sdk::tx::{SignedTransaction, intrinsic_gas};
+use accord_sdk::tx::intrinsic_gas;
 use accord_sdk::{Address, B256, Bytes, U256};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_eips::{BlockId, BlockNumberOrTag};
@@ -21,6 +21,7 @@ use jsonrpsee::types::{ErrorObjectOwned, Params};
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
 use serde_json::{Value, json};
 
+use crate::chain::StoredBlock;
 use crate::service::NodeContext;
 use crate::state::StateView;
 use convert::TxPosition;
@@ -28,14 +29,21 @@ use error::{NOT_FOUND, internal, invalid_params, rpc_error};
 
 type RpcResult<T> = Result<T, ErrorObjectOwned>;
 
+/// Most storage slots one `accord_getProof` call may ask for.
+pub const MAX_PROOF_SLOTS: usize = 256;
+
 /// Binds the JSON-RPC server and starts serving.
 pub async fn start(
     ctx: Arc<NodeContext>,
     addr: SocketAddr,
     max_connections: u32,
 ) -> anyhow::Result<(SocketAddr, ServerHandle)> {
-    let config =
-        ServerConfig::builder().max_connections(max_connections).max_request_body_size(4 * 1024 * 1024).build();
+    let config = ServerConfig::builder()
+        .max_connections(max_connections)
+        .max_request_body_size(4 * 1024 * 1024)
+        // A full block with full transactions can be large; a block is bounded by its gas limit.
+        .max_response_body_size(128 * 1024 * 1024)
+        .build();
     let server = Server::builder().set_config(config).build(addr).await?;
     let local = server.local_addr()?;
     let module = module(ctx)?;
@@ -72,9 +80,9 @@ fn read_state<T>(
     number: u64,
     f: impl FnOnce(&dyn StateView) -> Result<T, crate::state::StateError>,
 ) -> RpcResult<T> {
-    let head = ctx.chain.head().number;
-    let result = if number == head { f(&ctx.chain.state().latest()) } else { f(&ctx.chain.state().at(number)) };
-    result.map_err(internal)
+    // Always read the versioned values at the resolved block: the head pointer moves just after a commit's write, so
+    // reading the live table for "latest" could show a block whose number eth_blockNumber does not report yet.
+    f(&ctx.chain.state().at(number)).map_err(internal)
 }
 
 fn two_params<A: serde::de::DeserializeOwned, B: serde::de::DeserializeOwned>(
@@ -86,12 +94,12 @@ fn two_params<A: serde::de::DeserializeOwned, B: serde::de::DeserializeOwned>(
     Ok((a, b))
 }
 
-fn locate(ctx: &NodeContext, hash: &B256) -> RpcResult<Option<(Header, Vec<SignedTransaction>, Vec<Receipt>, u32)>> {
+fn locate(ctx: &NodeContext, hash: &B256) -> RpcResult<Option<(StoredBlock, u32)>> {
     let Some((number, index)) = ctx.chain.store().transaction_location(hash).map_err(internal)? else {
         return Ok(None);
     };
-    let Some((header, txs, receipts)) = ctx.chain.block(number).map_err(internal)? else { return Ok(None) };
-    Ok(Some((header, txs, receipts, index)))
+    let Some(block) = ctx.chain.block(number).map_err(internal)? else { return Ok(None) };
+    Ok(Some((block, index)))
 }
 
 fn position(h: &Header, index: u32) -> TxPosition {
@@ -122,6 +130,14 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
         let count: U64 = seq.next()?;
         let newest: BlockNumberOrTag = seq.next()?;
         let percentiles: Option<Vec<f64>> = seq.optional_next()?;
+        if let Some(ps) = &percentiles {
+            if ps.len() > 100 {
+                return Err(invalid_params("at most 100 reward percentiles"));
+            }
+            if ps.iter().any(|p| !(0.0..=100.0).contains(p)) || ps.windows(2).any(|w| w[0] > w[1]) {
+                return Err(invalid_params("reward percentiles must be ascending values in 0..=100"));
+            }
+        }
         let newest = resolve_block(&c, Some(BlockId::Number(newest)))?;
         let count = count.to::<u64>().min(c.max_block_range).min(newest + 1);
         if count == 0 {
@@ -228,14 +244,18 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
             BlockNumberOrTag::Earliest => 0,
             _ => head,
         };
-        let Some((h, txs, _)) = c.chain.block(n).map_err(internal)? else { return Ok(None) };
+        let Some(StoredBlock { header: h, transactions: txs, .. }) = c.chain.block(n).map_err(internal)? else {
+            return Ok(None);
+        };
         Ok(Some(convert::block(&h, &txs, full.unwrap_or(false))))
     })?;
 
     m.register_blocking_method("eth_getBlockByHash", |p, c, _| -> RpcResult<Option<alloy_rpc_types_eth::Block>> {
         let (hash, full): (B256, Option<bool>) = two_params(&p)?;
         let Some(n) = c.chain.store().block_number(&hash).map_err(internal)? else { return Ok(None) };
-        let Some((h, txs, _)) = c.chain.block(n).map_err(internal)? else { return Ok(None) };
+        let Some(StoredBlock { header: h, transactions: txs, .. }) = c.chain.block(n).map_err(internal)? else {
+            return Ok(None);
+        };
         Ok(Some(convert::block(&h, &txs, full.unwrap_or(false))))
     })?;
 
@@ -243,7 +263,7 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
         "eth_getTransactionByHash",
         |p, c, _| -> RpcResult<Option<alloy_rpc_types_eth::Transaction>> {
             let (hash,): (B256,) = p.parse()?;
-            if let Some((h, txs, _, i)) = locate(&c, &hash)? {
+            if let Some((StoredBlock { header: h, transactions: txs, .. }, i)) = locate(&c, &hash)? {
                 let tx = txs.get(i as usize).ok_or_else(|| internal("transaction index out of range"))?;
                 return Ok(Some(convert::transaction(tx, Some(position(&h, i)), h.base_fee)));
             }
@@ -256,7 +276,9 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
         "eth_getTransactionReceipt",
         |p, c, _| -> RpcResult<Option<alloy_rpc_types_eth::TransactionReceipt>> {
             let (hash,): (B256,) = p.parse()?;
-            let Some((h, txs, receipts, i)) = locate(&c, &hash)? else { return Ok(None) };
+            let Some((StoredBlock { header: h, transactions: txs, receipts }, i)) = locate(&c, &hash)? else {
+                return Ok(None);
+            };
             let idx = i as usize;
             let (Some(tx), Some(r)) = (txs.get(idx), receipts.get(idx)) else {
                 return Err(internal("transaction index out of range"));
@@ -282,6 +304,9 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
             let mut seq = p.sequence();
             let addr: Address = seq.next()?;
             let slots: Option<Vec<B256>> = seq.optional_next()?;
+            if slots.as_ref().is_some_and(|s| s.len() > MAX_PROOF_SLOTS) {
+                return Err(invalid_params(format!("at most {MAX_PROOF_SLOTS} storage slots per proof request")));
+            }
             let block: Option<BlockId> = seq.optional_next()?;
             let n = resolve_block(&c, block)?;
             let header =
@@ -322,7 +347,9 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
 
     m.register_blocking_method("accord_getTransactionProof", |p, c, _| -> RpcResult<Option<Value>> {
         let (hash,): (B256,) = p.parse()?;
-        let Some((h, txs, receipts, i)) = locate(&c, &hash)? else { return Ok(None) };
+        let Some((StoredBlock { header: h, transactions: txs, receipts }, i)) = locate(&c, &hash)? else {
+            return Ok(None);
+        };
         let tx_bytes: Vec<Vec<u8>> = txs.iter().map(|t| t.envelope().encoded_2718()).collect();
         let receipt_bytes: Vec<Vec<u8>> = receipts.iter().map(Receipt::encode).collect();
         let idx = i as usize;

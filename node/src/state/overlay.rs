@@ -59,9 +59,17 @@ impl<'a, V: StateView + ?Sized> StateOverlay<'a, V> {
         }
     }
 
-    /// The change set, in key order.
-    pub fn into_changes(self) -> BTreeMap<StateKey, Option<Vec<u8>>> {
-        self.writes
+    /// The change set, in key order. Deleting an entry that never existed is not a change, so it is left out
+    /// (the state tree must not be asked to delete a key it does not hold).
+    pub fn into_changes(self) -> Result<BTreeMap<StateKey, Option<Vec<u8>>>, StateError> {
+        let mut out = BTreeMap::new();
+        for (key, value) in self.writes {
+            if value.is_none() && self.base.get(&key)?.is_none() {
+                continue;
+            }
+            out.insert(key, value);
+        }
+        Ok(out)
     }
 }
 
@@ -100,6 +108,6 @@ mod tests {
         o.revert_to(cp);
         assert_eq!(o.account(a).expect("read").balance, U256::from(1u8));
         assert_eq!(o.account(Address::repeat_byte(2)).expect("read"), Account::default());
-        assert_eq!(o.into_changes().len(), 1);
+        assert_eq!(o.into_changes().expect("changes").len(), 1);
     }
 }

@@ -281,7 +281,10 @@ impl ChainStore {
 
     /// Flushes memtables to disk (used on clean shutdown; commits are already durable through the WAL).
     pub fn flush(&self) -> Result<(), StorageError> {
-        Ok(self.db.flush()?)
+        for name in schema::ALL {
+            self.db.flush_cf(self.cf(name))?;
+        }
+        Ok(())
     }
 }
 
