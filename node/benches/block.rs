@@ -22,17 +22,6 @@ use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Bytes, TxKind};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
-fn certify(key: &KeyPair, header: &accord_sdk::block::Header) -> CommitCertificate {
-    let digest = accord_sdk::block::commit_digest(header.chain_id, header.number, 0, &header.hash());
-    let sig = key.sign_prehash(&digest).expect("sign");
-    CommitCertificate {
-        height: header.number,
-        view: 0,
-        block_hash: header.hash(),
-        signatures: vec![sig.as_bytes().to_vec().into()],
-    }
-}
-
 const CHAIN_ID: u64 = 1337;
 const BLOCK_TXS: usize = 1_000;
 
@@ -126,7 +115,7 @@ fn bench_block(c: &mut Criterion) {
                 (d, ch, executed)
             },
             |(d, ch, executed)| {
-                let cert = certify(&fx.validator, &executed.block.header);
+                let cert = CommitCertificate::sign(&fx.validator, &executed.block.header, 0).expect("sign");
                 ch.commit(executed, cert).expect("commit");
                 (d, ch)
             },
@@ -142,7 +131,7 @@ fn bench_block(c: &mut Criterion) {
             },
             |(d, ch)| {
                 let executed = ch.build_block(fx.txs.clone(), 1, fx.validator.address()).expect("build");
-                let cert = certify(&fx.validator, &executed.block.header);
+                let cert = CommitCertificate::sign(&fx.validator, &executed.block.header, 0).expect("sign");
                 ch.commit(executed, cert).expect("commit");
                 (d, ch)
             },

@@ -419,14 +419,7 @@ mod tests {
     }
 
     fn cert(k: &KeyPair, h: &Header) -> CommitCertificate {
-        let digest = accord_sdk::block::commit_digest(h.chain_id, h.number, 0, &h.hash());
-        let sig = k.sign_prehash(&digest).expect("sign");
-        CommitCertificate {
-            height: h.number,
-            view: 0,
-            block_hash: h.hash(),
-            signatures: vec![sig.as_bytes().to_vec().into()],
-        }
+        CommitCertificate::sign(k, h, 0).expect("sign")
     }
 
     #[test]

@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use accord_sdk::block::{CommitCertificate, commit_digest};
+use accord_sdk::block::CommitCertificate;
 use accord_sdk::genesis::Genesis;
 use accord_sdk::keys::KeyPair;
 use accord_sdk::tx::{SignedTransaction, TxError};
-use accord_sdk::{Address, B256, Bytes, keccak256};
+use accord_sdk::{Address, B256, keccak256};
 use anyhow::Context as _;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
@@ -321,14 +321,7 @@ fn produce_one(ctx: &NodeContext, key: &KeyPair, max_block_txs: usize) -> anyhow
         return Ok(false);
     }
     let header = &executed.block.header;
-    let digest = commit_digest(header.chain_id, header.number, 0, &header.hash());
-    let signature = key.sign_prehash(&digest)?;
-    let certificate = CommitCertificate {
-        height: header.number,
-        view: 0,
-        block_hash: header.hash(),
-        signatures: vec![Bytes::from(signature.as_bytes().to_vec())],
-    };
+    let certificate = CommitCertificate::sign(key, header, 0)?;
     let senders: Vec<Address> = executed.block.transactions.iter().map(|t| t.sender()).collect();
     let n_txs = senders.len();
     let header = chain.commit(executed, certificate)?;

@@ -170,6 +170,19 @@ pub enum CertificateError {
 }
 
 impl CommitCertificate {
+    /// Signs `header` as committed in `view` by `key` alone: a full certificate on a single-validator chain, and
+    /// one validator's commit vote anywhere else.
+    pub fn sign(key: &crate::keys::KeyPair, header: &Header, view: u64) -> Result<Self, crate::keys::KeyError> {
+        let hash = header.hash();
+        let signature = key.sign_prehash(&commit_digest(header.chain_id, header.number, view, &hash))?;
+        Ok(Self {
+            height: header.number,
+            view,
+            block_hash: hash,
+            signatures: vec![signature.as_bytes().to_vec().into()],
+        })
+    }
+
     /// Checks that a quorum of `validators` signed this block.
     pub fn verify(
         &self,
