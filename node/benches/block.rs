@@ -55,12 +55,7 @@ fn fixture() -> Fixture {
         chain_id: CHAIN_ID,
         timestamp: 0,
         crypto: CryptoSuite::default(),
-        validators: vec![Validator {
-            name: "v".into(),
-            address: validator.address(),
-            public_key: validator.public_key().into(),
-            p2p_address: String::new(),
-        }],
+        validators: vec![Validator::from_key("v", &validator, "")],
         alloc,
         params: ChainParams::default(),
     };

@@ -389,12 +389,7 @@ mod tests {
             chain_id: 5,
             timestamp: 100,
             crypto: CryptoSuite::default(),
-            validators: vec![Validator {
-                name: "v".into(),
-                address: validator.address(),
-                public_key: validator.public_key().into(),
-                p2p_address: String::new(),
-            }],
+            validators: vec![Validator::from_key("v", &validator, "")],
             alloc: [(alice.address(), U256::from(1_000_000_000_000u64))].into_iter().collect(),
             params: ChainParams { block_gas_limit, ..Default::default() },
         };

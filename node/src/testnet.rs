@@ -73,12 +73,7 @@ pub fn generate(out: &Path, spec: &TestnetSpec) -> anyhow::Result<Vec<PathBuf>> 
     let accounts: Vec<KeyPair> = (0..spec.accounts).map(|_| KeyPair::generate()).collect();
     let mut validators = Vec::new();
     for (i, k) in node_keys.iter().enumerate() {
-        validators.push(Validator {
-            name: format!("node{i}"),
-            address: k.address(),
-            public_key: k.public_key().into(),
-            p2p_address: format!("127.0.0.1:{}", port(spec.p2p_port, i)?),
-        });
+        validators.push(Validator::from_key(format!("node{i}"), k, format!("127.0.0.1:{}", port(spec.p2p_port, i)?)));
     }
     let alloc: BTreeMap<Address, U256> = accounts.iter().map(|a| (a.address(), dev_balance())).collect();
     let genesis = Genesis {

@@ -77,6 +77,18 @@ pub struct Validator {
     pub p2p_address: String,
 }
 
+impl Validator {
+    /// The genesis entry of the validator whose node key is `key`.
+    pub fn from_key(name: impl Into<String>, key: &crate::keys::KeyPair, p2p_address: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            address: key.address(),
+            public_key: key.public_key().into(),
+            p2p_address: p2p_address.into(),
+        }
+    }
+}
+
 /// An ordered validator set with its quorum rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidatorSet {
@@ -227,16 +239,7 @@ mod tests {
 
     fn set(keys: &[KeyPair]) -> ValidatorSet {
         ValidatorSet {
-            validators: keys
-                .iter()
-                .enumerate()
-                .map(|(i, k)| Validator {
-                    name: format!("v{i}"),
-                    address: k.address(),
-                    public_key: k.public_key().into(),
-                    p2p_address: String::new(),
-                })
-                .collect(),
+            validators: keys.iter().enumerate().map(|(i, k)| Validator::from_key(format!("v{i}"), k, "")).collect(),
         }
     }
 
