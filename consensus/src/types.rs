@@ -1,0 +1,176 @@
+//! Identifiers and messages of the PBFT protocol.
+//!
+//! Every message that can end up inside a certificate is signed by its author, so a certificate can be forwarded
+//! and checked by anyone: a prepared certificate (2f+1 prepares) inside a view change, 2f+1 view changes inside a
+//! new-view proposal, 2f+1 commits as the block's commit certificate.
+
+/// Block height.
+pub type Height = u64;
+/// View (round) number within a height; view 0 is led by the height's first leader.
+pub type View = u64;
+/// Position of a validator in the ordered validator set.
+pub type NodeIndex = usize;
+
+/// Identifier of a proposed block (its hash).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BlockId(pub [u8; 32]);
+
+/// A vote for a block in a view: the body of prepares and commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Vote {
+    /// Height.
+    pub height: Height,
+    /// View.
+    pub view: View,
+    /// Block voted for.
+    pub block: BlockId,
+}
+
+/// A message body with its author and signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed<T> {
+    /// Author.
+    pub signer: NodeIndex,
+    /// Content.
+    pub body: T,
+    /// Signature over `signing_bytes(body)` by the author's key.
+    pub signature: Vec<u8>,
+}
+
+/// Proof that 2f+1 validators prepared `block` in `view`: whoever holds it may have committed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedCertificate {
+    /// The view of the prepares.
+    pub view: View,
+    /// The prepared block.
+    pub block: BlockId,
+    /// The block's bytes, so a new leader can re-propose it without having seen the original proposal.
+    pub payload: Vec<u8>,
+    /// 2f+1 signed prepares.
+    pub prepares: Vec<Signed<Vote>>,
+}
+
+/// "I am moving to `view`" with the highest prepared certificate the sender holds for this height.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewChange {
+    /// Height.
+    pub height: Height,
+    /// The view the sender moves to.
+    pub view: View,
+    /// The sender's highest prepared certificate at this height, if any.
+    pub prepared: Option<PreparedCertificate>,
+}
+
+/// A leader's proposal. In views above 0 it carries 2f+1 view changes that justify its block choice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proposal {
+    /// Height.
+    pub height: Height,
+    /// View.
+    pub view: View,
+    /// Proposed block.
+    pub block: BlockId,
+    /// Block bytes, handed to the node for execution.
+    pub payload: Vec<u8>,
+    /// For view > 0: the view changes that let the leader propose.
+    pub justification: Vec<Signed<ViewChange>>,
+}
+
+/// Every protocol message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// Leader's proposal (pre-prepare).
+    Proposal(Signed<Proposal>),
+    /// Prepare vote.
+    Prepare(Signed<Vote>),
+    /// Commit vote.
+    Commit(Signed<Vote>),
+    /// View change.
+    ViewChange(Signed<ViewChange>),
+}
+
+impl Message {
+    /// Height the message is about.
+    pub fn height(&self) -> Height {
+        match self {
+            Self::Proposal(p) => p.body.height,
+            Self::Prepare(v) | Self::Commit(v) => v.body.height,
+            Self::ViewChange(v) => v.body.height,
+        }
+    }
+    /// View the message is about.
+    pub fn view(&self) -> View {
+        match self {
+            Self::Proposal(p) => p.body.view,
+            Self::Prepare(v) | Self::Commit(v) => v.body.view,
+            Self::ViewChange(v) => v.body.view,
+        }
+    }
+    /// Author.
+    pub fn signer(&self) -> NodeIndex {
+        match self {
+            Self::Proposal(p) => p.signer,
+            Self::Prepare(v) | Self::Commit(v) => v.signer,
+            Self::ViewChange(v) => v.signer,
+        }
+    }
+}
+
+/// Canonical bytes that are signed, with a distinct tag per message kind so no signature can be replayed as another.
+pub trait SigningBytes {
+    /// The bytes.
+    fn signing_bytes(&self) -> Vec<u8>;
+}
+
+fn vote_bytes(tag: &[u8], v: &Vote) -> Vec<u8> {
+    let mut b = tag.to_vec();
+    b.extend_from_slice(&v.height.to_be_bytes());
+    b.extend_from_slice(&v.view.to_be_bytes());
+    b.extend_from_slice(&v.block.0);
+    b
+}
+
+/// A prepare's body, tagged as a prepare.
+#[derive(Debug, Clone, Copy)]
+pub struct PrepareBody<'a>(pub &'a Vote);
+/// A commit's body, tagged as a commit.
+#[derive(Debug, Clone, Copy)]
+pub struct CommitBody<'a>(pub &'a Vote);
+
+impl SigningBytes for PrepareBody<'_> {
+    fn signing_bytes(&self) -> Vec<u8> {
+        vote_bytes(b"accord-pbft/prepare", self.0)
+    }
+}
+impl SigningBytes for CommitBody<'_> {
+    fn signing_bytes(&self) -> Vec<u8> {
+        vote_bytes(b"accord-pbft/commit", self.0)
+    }
+}
+impl SigningBytes for ViewChange {
+    fn signing_bytes(&self) -> Vec<u8> {
+        // The prepared certificate is self-authenticating (its prepares are signed); the view change signs what it
+        // claims about it: view and block.
+        let mut b = b"accord-pbft/view-change".to_vec();
+        b.extend_from_slice(&self.height.to_be_bytes());
+        b.extend_from_slice(&self.view.to_be_bytes());
+        match &self.prepared {
+            None => b.push(0),
+            Some(p) => {
+                b.push(1);
+                b.extend_from_slice(&p.view.to_be_bytes());
+                b.extend_from_slice(&p.block.0);
+            }
+        }
+        b
+    }
+}
+impl SigningBytes for Proposal {
+    fn signing_bytes(&self) -> Vec<u8> {
+        let mut b = b"accord-pbft/proposal".to_vec();
+        b.extend_from_slice(&self.height.to_be_bytes());
+        b.extend_from_slice(&self.view.to_be_bytes());
+        b.extend_from_slice(&self.block.0);
+        b
+    }
+}
