@@ -407,16 +407,21 @@ impl<C: MessageCrypto> PbftState<C> {
         self.try_new_view(view, out);
     }
 
-    fn start_view_change(&mut self, view: View, out: &mut Vec<Action>) {
-        if view <= self.record.view {
-            return;
-        }
+    /// Records (durably) that this validator is now in `view`, with no vote cast there yet.
+    fn move_to_view(&mut self, view: View, out: &mut Vec<Action>) {
         self.record.view = view;
         self.record.proposed = None;
         self.record.prepared_vote = None;
         self.record.commit_vote = None;
         self.building = false;
         out.push(Action::Persist(self.record.clone()));
+    }
+
+    fn start_view_change(&mut self, view: View, out: &mut Vec<Action>) {
+        if view <= self.record.view {
+            return;
+        }
+        self.move_to_view(view, out);
         let body = ViewChange { height: self.record.height, view, prepared: self.record.prepared.clone() };
         let signed = self.sign(body);
         out.push(Action::Broadcast(Message::ViewChange(signed.clone())));
@@ -596,12 +601,7 @@ impl<C: MessageCrypto> PbftState<C> {
         }
         if view > self.record.view {
             // A justified proposal proves a quorum moved on: follow it.
-            self.record.view = view;
-            self.record.proposed = None;
-            self.record.prepared_vote = None;
-            self.record.commit_vote = None;
-            self.building = false;
-            out.push(Action::Persist(self.record.clone()));
+            self.move_to_view(view, out);
             self.enter_view(view, out);
         }
         // A justified proposal proves a quorum is in this view.
