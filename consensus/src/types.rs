@@ -4,6 +4,8 @@
 //! and checked by anyone: a prepared certificate (2f+1 prepares) inside a view change, 2f+1 view changes inside a
 //! new-view proposal, 2f+1 commits as the block's commit certificate.
 
+use borsh::{BorshDeserialize, BorshSerialize};
+
 /// Block height.
 pub type Height = u64;
 /// View (round) number within a height; view 0 is led by the height's first leader.
@@ -12,11 +14,11 @@ pub type View = u64;
 pub type NodeIndex = usize;
 
 /// Identifier of a proposed block (its hash).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
 pub struct BlockId(pub [u8; 32]);
 
 /// A vote for a block in a view: the body of prepares and commits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
 pub struct Vote {
     /// Height.
     pub height: Height,
@@ -27,7 +29,7 @@ pub struct Vote {
 }
 
 /// A message body with its author and signature.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Signed<T> {
     /// Author.
     pub signer: NodeIndex,
@@ -38,7 +40,7 @@ pub struct Signed<T> {
 }
 
 /// Proof that 2f+1 validators prepared `block` in `view`: whoever holds it may have committed it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct PreparedCertificate {
     /// The view of the prepares.
     pub view: View,
@@ -51,7 +53,7 @@ pub struct PreparedCertificate {
 }
 
 /// "I am moving to `view`" with the highest prepared certificate the sender holds for this height.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct ViewChange {
     /// Height.
     pub height: Height,
@@ -62,7 +64,7 @@ pub struct ViewChange {
 }
 
 /// A leader's proposal. In views above 0 it carries 2f+1 view changes that justify its block choice.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Proposal {
     /// Height.
     pub height: Height,
@@ -77,7 +79,7 @@ pub struct Proposal {
 }
 
 /// Every protocol message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum Message {
     /// Leader's proposal (pre-prepare).
     Proposal(Signed<Proposal>),
@@ -113,6 +115,36 @@ impl Message {
             Self::Prepare(v) | Self::Commit(v) => v.signer,
             Self::ViewChange(v) => v.signer,
         }
+    }
+}
+
+/// Largest encoded message accepted from the network: a proposal carries a block (bounded by the block gas
+/// limit) plus up to n view changes with prepared certificates.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Why bytes from the network are not a message.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// Larger than [`MAX_MESSAGE_BYTES`].
+    #[error("consensus message of {0} bytes exceeds the limit")]
+    TooLarge(usize),
+    /// Not a valid encoding.
+    #[error("malformed consensus message: {0}")]
+    Malformed(String),
+}
+
+impl Message {
+    /// Wire encoding (borsh).
+    pub fn encode(&self) -> std::io::Result<Vec<u8>> {
+        borsh::to_vec(self)
+    }
+
+    /// Decodes untrusted bytes, refusing oversized input before parsing it.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.len() > MAX_MESSAGE_BYTES {
+            return Err(DecodeError::TooLarge(bytes.len()));
+        }
+        borsh::from_slice(bytes).map_err(|e| DecodeError::Malformed(e.to_string()))
     }
 }
 

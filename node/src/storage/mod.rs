@@ -279,6 +279,19 @@ impl ChainStore {
         Ok((B256::from_slice(&sha3::Digest::finalize(hasher)), count))
     }
 
+    /// The persisted consensus vote record.
+    pub fn consensus_record(&self) -> Result<Option<Vec<u8>>, StorageError> {
+        self.get(schema::CONSENSUS_WAL, schema::WAL_SAFETY_RECORD)
+    }
+
+    /// Replaces the consensus vote record, synced before returning.
+    pub fn write_consensus_record(&self, bytes: &[u8]) -> Result<(), StorageError> {
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db.put_cf_opt(self.cf(schema::CONSENSUS_WAL), schema::WAL_SAFETY_RECORD, bytes, &wo)?;
+        Ok(())
+    }
+
     /// Flushes memtables to disk (used on clean shutdown; commits are already durable through the WAL).
     pub fn flush(&self) -> Result<(), StorageError> {
         for name in schema::ALL {

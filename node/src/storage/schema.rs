@@ -48,6 +48,9 @@ pub const META_GENESIS: &[u8] = b"genesis";
 /// Meta key of the storage format version.
 pub const META_FORMAT: &[u8] = b"format";
 
+/// Consensus WAL key of the validator's vote record.
+pub const WAL_SAFETY_RECORD: &[u8] = b"safety";
+
 /// Storage layout version; bumped on any incompatible change to this schema.
 pub const STORAGE_FORMAT: u64 = 1;
 
