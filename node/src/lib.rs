@@ -8,6 +8,7 @@ pub mod config;
 pub mod executor;
 pub mod mempool;
 pub mod metrics;
+pub mod network;
 pub mod pbft;
 pub mod replay;
 pub mod rpc;

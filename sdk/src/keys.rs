@@ -57,6 +57,11 @@ impl KeyPair {
         Self::from_bytes(&raw)
     }
 
+    /// The 32 secret bytes (for deriving the node's libp2p identity).
+    pub fn secret_bytes(&self) -> [u8; 32] {
+        self.key.to_bytes().into()
+    }
+
     /// The secret as 0x-prefixed hex, for key files.
     pub fn secret_hex(&self) -> String {
         format!("0x{}", hex::encode(self.key.to_bytes()))

@@ -1,0 +1,75 @@
+//! Consortium admission over real libp2p (TCP + noise + yamux on loopback): members connect and exchange
+//! consensus messages; a key outside the node list is refused when it connects and cannot inject messages; a member
+//! removed from the list is disconnected.
+
+use std::time::Duration;
+
+use accord_node::network::{Network, NetworkCommand, NetworkEvent, peer_id_of};
+use accord_sdk::keys::KeyPair;
+
+async fn next_matching(net: &mut Network, what: &str, f: impl Fn(&NetworkEvent) -> bool) -> NetworkEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let ev = tokio::time::timeout_at(deadline, net.events.recv())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+            .expect("network task alive");
+        if f(&ev) {
+            return ev;
+        }
+    }
+}
+
+async fn listening(net: &mut Network) -> libp2p::Multiaddr {
+    match next_matching(net, "listen address", |e| matches!(e, NetworkEvent::Listening(_))).await {
+        NetworkEvent::Listening(a) => a,
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_members_connect_and_speak() {
+    let (a, b, outsider) = (KeyPair::generate(), KeyPair::generate(), KeyPair::generate());
+    let pa = peer_id_of(&a.public_key()).expect("peer id");
+    let pb = peer_id_of(&b.public_key()).expect("peer id");
+    let po = peer_id_of(&outsider.public_key()).expect("peer id");
+    let members = [pa, pb];
+    let any: libp2p::Multiaddr = "/ip4/127.0.0.1/tcp/0".parse().expect("addr");
+
+    let mut na = Network::start(a.secret_bytes(), any.clone(), &members).expect("a starts");
+    assert_eq!(na.local_peer_id, pa, "the peer id follows from the node key in genesis");
+    let addr_a = listening(&mut na).await;
+    let mut nb = Network::start(b.secret_bytes(), any.clone(), &members).expect("b starts");
+    // The outsider would happily talk to a; a must not let it.
+    let no = Network::start(outsider.secret_bytes(), any, &[pa, po]).expect("outsider starts");
+
+    nb.command(NetworkCommand::Dial(addr_a.clone())).await;
+    next_matching(&mut na, "b connects", |e| *e == NetworkEvent::PeerConnected(pb)).await;
+    next_matching(&mut nb, "a connects", |e| *e == NetworkEvent::PeerConnected(pa)).await;
+    nb.command(NetworkCommand::Send { to: pa, bytes: b"prepare".to_vec() }).await;
+    let got = next_matching(&mut na, "b's message", |e| matches!(e, NetworkEvent::Message { .. })).await;
+    assert_eq!(got, NetworkEvent::Message { from: pb, bytes: b"prepare".to_vec() });
+
+    // The outsider is refused at connection time...
+    no.command(NetworkCommand::Dial(addr_a.clone())).await;
+    next_matching(&mut na, "outsider refused", |e| matches!(e, NetworkEvent::PeerRefused { .. })).await;
+    // ...and what it tries to send never arrives.
+    no.command(NetworkCommand::Send { to: pa, bytes: b"forged commit".to_vec() }).await;
+    let injected = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            match na.events.recv().await {
+                Some(NetworkEvent::Message { from, .. }) if from == po => return true,
+                Some(NetworkEvent::PeerConnected(p)) if p == po => return true,
+                Some(_) => continue,
+                None => return false,
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    assert!(!injected, "an outsider's connection or message got through");
+
+    // Governance removes b: its connection is closed.
+    na.command(NetworkCommand::Disallow(pb)).await;
+    next_matching(&mut na, "b disconnected", |e| *e == NetworkEvent::PeerDisconnected(pb)).await;
+}
