@@ -56,11 +56,18 @@ async fn sigkill_under_load_loses_nothing() {
     let senders: Vec<DevAccount> = node.accounts[..4].to_vec();
     let seen: Seen = Arc::new(Mutex::new(HashMap::new()));
     let mut last_height = 0;
+    let mut last_root = serde_json::Value::Null;
 
     for round in 0..kills {
         let client = node.start().await;
         let height = client.block_number().await.expect("height");
         assert!(height >= last_height, "round {round}: head went back from {last_height} to {height}");
+        if round > 0 {
+            // The restarted node serves exactly the head that re-execution reproduced.
+            let status = rpc(&node.rpc_url, "accord_nodeStatus", serde_json::json!([])).await.expect("status");
+            assert_eq!(height, last_height, "round {round}: restarted at the verified head");
+            assert_eq!(status["stateRoot"], last_root, "round {round}: head state root equals the re-executed one");
+        }
         // Every receipt seen so far is still there, in the same block.
         let snapshot: Vec<(B256, (u64, B256))> = seen.lock().iter().map(|(k, v)| (*k, *v)).collect();
         for (hash, (n, bh)) in snapshot {
@@ -81,6 +88,7 @@ async fn sigkill_under_load_loses_nothing() {
 
         let report = node.verify();
         last_height = report["height"].as_u64().expect("height");
+        last_root = report["stateRoot"].clone();
         println!(
             "round {round}: killed after {wait} ms at height {last_height}, {} receipts seen, verify ok",
             seen.lock().len()
