@@ -229,13 +229,14 @@ impl Sim {
                     let m = match (&msg, twist) {
                         (Message::Proposal(p), true) => {
                             let mut p = p.clone();
-                            p.body.block = BlockId([to as u8; 32]);
-                            p.body.payload = vec![to as u8, 1, 2, 3];
+                            // A different block that is valid in itself: replicas can only refuse it by the rules.
+                            p.body.block = BlockId([to as u8 + 1; 32]);
+                            p.body.payload = p.body.block.0.to_vec();
                             p.signature = crypto.sign(&p.body.signing_bytes());
                             Message::Proposal(p)
                         }
                         (Message::Prepare(v), true) => {
-                            let body = Vote { block: BlockId([to as u8; 32]), ..v.body };
+                            let body = Vote { block: BlockId([to as u8 + 1; 32]), ..v.body };
                             Message::Prepare(Signed {
                                 signer: from,
                                 signature: crypto.sign(&PrepareBody(&body).signing_bytes()),
@@ -243,7 +244,7 @@ impl Sim {
                             })
                         }
                         (Message::Commit(v), true) => {
-                            let body = Vote { block: BlockId([to as u8; 32]), ..v.body };
+                            let body = Vote { block: BlockId([to as u8 + 1; 32]), ..v.body };
                             Message::Commit(Signed {
                                 signer: from,
                                 signature: crypto.sign(&CommitBody(&body).signing_bytes()),
@@ -253,6 +254,11 @@ impl Sim {
                         _ => msg.clone(),
                     };
                     self.send(from, to, m);
+                    // Twisted recipients also get the original, later: a validator that forgot its vote would now
+                    // vote for both.
+                    if twist && matches!(msg, Message::Proposal(_)) {
+                        self.send(from, to, msg.clone());
+                    }
                     // And a view change for a far-ahead view, to try to drag peers along.
                     let vc = ViewChange { height: msg.height(), view: msg.view() + 1_000, prepared: None };
                     let signed = Signed { signer: from, signature: crypto.sign(&vc.signing_bytes()), body: vc };
