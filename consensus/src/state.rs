@@ -22,6 +22,9 @@ pub trait MessageCrypto {
     fn sign(&self, bytes: &[u8]) -> Vec<u8>;
     /// True when `signature` over `bytes` is by validator `signer`.
     fn verify(&self, signer: NodeIndex, bytes: &[u8], signature: &[u8]) -> bool;
+    /// True when `payload` is the block identified by `block` (signatures cover only the id, so a certificate's
+    /// bytes must be bound to it before anyone re-proposes them).
+    fn payload_matches(&self, block: &BlockId, payload: &[u8]) -> bool;
 }
 
 /// Timing and bounds.
@@ -190,6 +193,8 @@ pub struct PbftState<C: MessageCrypto> {
     views: BTreeMap<View, ViewState>,
     view_changes: BTreeMap<View, BTreeMap<NodeIndex, Signed<ViewChange>>>,
     building: bool,
+    /// The view changes that let this leader build a fresh block (no prepared certificate among them).
+    building_justification: Vec<Signed<ViewChange>>,
     decided: bool,
     /// A quorum is known to be in the current view (always true in view 0); until then the view's timer only
     /// re-sends our view change instead of moving on, so one validator cannot run ahead of the others forever.
@@ -207,8 +212,8 @@ pub struct PbftState<C: MessageCrypto> {
 /// Most times we answer one peer's view change for one (lower) view.
 const MAX_HELP_PER_VIEW: u8 = 8;
 
-/// Most messages buffered for the next height.
-const NEXT_HEIGHT_BUFFER: usize = 1_024;
+/// Most messages buffered per signer for the next height (a proposal, prepare, commit and a few view changes).
+const NEXT_HEIGHT_PER_SIGNER: usize = 8;
 
 impl<C: MessageCrypto> PbftState<C> {
     /// A validator `me` of `n` starting (or resuming, with the record it persisted) at `record.height`.
@@ -223,6 +228,7 @@ impl<C: MessageCrypto> PbftState<C> {
             views: BTreeMap::new(),
             view_changes: BTreeMap::new(),
             building: false,
+            building_justification: Vec::new(),
             decided: false,
             synced: false,
             timer_seq: 0,
@@ -457,6 +463,14 @@ impl<C: MessageCrypto> PbftState<C> {
     }
 
     fn verify_prepared(&self, height: Height, cert: &PreparedCertificate) -> bool {
+        // Cheap checks before any signature: at most n distinct signers, and bytes that are the certified block.
+        let distinct: BTreeSet<NodeIndex> = cert.prepares.iter().map(|p| p.signer).collect();
+        if cert.prepares.len() > self.n || distinct.len() != cert.prepares.len() || distinct.len() < self.quorum() {
+            return false;
+        }
+        if !self.crypto.payload_matches(&cert.block, &cert.payload) {
+            return false;
+        }
         let mut signers = BTreeSet::new();
         for p in &cert.prepares {
             if p.body != (Vote { height, view: cert.view, block: cert.block }) || !self.verify_vote(p, false) {
@@ -483,7 +497,10 @@ impl<C: MessageCrypto> PbftState<C> {
             return;
         }
         if m.height() == h + 1 {
-            if self.next_height.len() < NEXT_HEIGHT_BUFFER {
+            // Bounded per signer, so one peer cannot crowd out everyone else's early messages.
+            let from = m.signer();
+            let mine = self.next_height.iter().filter(|b| b.signer() == from).count();
+            if mine < NEXT_HEIGHT_PER_SIGNER {
                 self.next_height.push(m);
             }
             return;
@@ -520,7 +537,20 @@ impl<C: MessageCrypto> PbftState<C> {
                     if !self.verify_view_change(&vc) {
                         return;
                     }
-                    self.view_changes.entry(view).or_default().insert(vc.signer, vc);
+                    // Keep at most two view changes per signer: its highest, and the one for our current view (which
+                    // may be older, sent to help us gather a quorum here). Memory stays bounded by 2n.
+                    let signer = vc.signer;
+                    let current = self.record.view;
+                    let newer_exists = self.view_changes.range(view + 1..).any(|(_, m)| m.contains_key(&signer));
+                    if newer_exists && view != current {
+                        return;
+                    }
+                    for (v, m) in self.view_changes.range_mut(..view) {
+                        if *v != current {
+                            m.remove(&signer);
+                        }
+                    }
+                    self.view_changes.entry(view).or_default().insert(signer, vc);
                     if view == self.record.view
                         && self.view_changes.get(&view).is_some_and(|m| m.len() >= self.quorum())
                     {
@@ -562,11 +592,16 @@ impl<C: MessageCrypto> PbftState<C> {
             return;
         }
         let justification: Vec<Signed<ViewChange>> = vcs.values().cloned().collect();
-        let best = justification.iter().filter_map(|vc| vc.body.prepared.as_ref()).max_by_key(|p| p.view).cloned();
+        let best = justification
+            .iter()
+            .filter_map(|vc| vc.body.prepared.as_ref())
+            .max_by(|a, b| a.view.cmp(&b.view).then_with(|| b.block.cmp(&a.block)))
+            .cloned();
         match best {
             Some(p) => self.propose(p.block, p.payload, justification, out),
             None => {
                 self.building = true;
+                self.building_justification = justification;
                 out.push(Action::BuildBlock { height: self.record.height, view });
             }
         }
@@ -584,8 +619,9 @@ impl<C: MessageCrypto> PbftState<C> {
             return;
         }
         if view > 0 && justification.is_empty() {
-            // Built after collecting view changes: justify with them.
-            justification = self.view_changes.get(&view).map(|m| m.values().cloned().collect()).unwrap_or_default();
+            // Built after collecting view changes: justify with the set that allowed building (a view change that
+            // arrived meanwhile could carry a certificate this block would not honour).
+            justification = std::mem::take(&mut self.building_justification);
         }
         self.record.proposed = Some(block);
         out.push(Action::Persist(self.record.clone()));
@@ -594,7 +630,8 @@ impl<C: MessageCrypto> PbftState<C> {
         out.push(Action::Broadcast(Message::Proposal(signed)));
         let vs = self.views.entry(view).or_default();
         vs.proposal = Some((block, payload));
-        // The leader built (and so executed) the block itself.
+        // The leader built (and so executed) the block itself, or re-proposes one a quorum prepared (so at least one
+        // honest validator executed it, and its bytes were checked against its id with the certificate).
         vs.validated = Some(true);
         self.send_prepare(block, out);
     }
@@ -628,6 +665,10 @@ impl<C: MessageCrypto> PbftState<C> {
     }
 
     fn justified(&self, p: &Proposal) -> bool {
+        let distinct: BTreeSet<NodeIndex> = p.justification.iter().map(|vc| vc.signer).collect();
+        if p.justification.len() > self.n || distinct.len() != p.justification.len() || distinct.len() < self.quorum() {
+            return false;
+        }
         let mut signers = BTreeSet::new();
         let mut best: Option<&PreparedCertificate> = None;
         for vc in &p.justification {
@@ -720,6 +761,9 @@ mod tests {
         }
         fn verify(&self, signer: NodeIndex, bytes: &[u8], signature: &[u8]) -> bool {
             signature == tag(signer, bytes)
+        }
+        fn payload_matches(&self, block: &BlockId, payload: &[u8]) -> bool {
+            payload == block.0
         }
     }
 

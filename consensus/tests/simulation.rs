@@ -40,6 +40,9 @@ impl MessageCrypto for SimCrypto {
     fn verify(&self, signer: NodeIndex, bytes: &[u8], signature: &[u8]) -> bool {
         self.secrets.get(signer).is_some_and(|s| mac(*s, bytes) == signature)
     }
+    fn payload_matches(&self, block: &BlockId, payload: &[u8]) -> bool {
+        payload == block.0
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -229,14 +232,15 @@ impl Sim {
                     let m = match (&msg, twist) {
                         (Message::Proposal(p), true) => {
                             let mut p = p.clone();
-                            // A different block that is valid in itself: replicas can only refuse it by the rules.
-                            p.body.block = BlockId([to as u8 + 1; 32]);
+                            // One alternative block, valid in itself, for half of the validators: replicas can only
+                            // refuse it by the rules.
+                            p.body.block = BlockId([0xee; 32]);
                             p.body.payload = p.body.block.0.to_vec();
                             p.signature = crypto.sign(&p.body.signing_bytes());
                             Message::Proposal(p)
                         }
                         (Message::Prepare(v), true) => {
-                            let body = Vote { block: BlockId([to as u8 + 1; 32]), ..v.body };
+                            let body = Vote { block: BlockId([0xee; 32]), ..v.body };
                             Message::Prepare(Signed {
                                 signer: from,
                                 signature: crypto.sign(&PrepareBody(&body).signing_bytes()),
@@ -244,7 +248,7 @@ impl Sim {
                             })
                         }
                         (Message::Commit(v), true) => {
-                            let body = Vote { block: BlockId([to as u8 + 1; 32]), ..v.body };
+                            let body = Vote { block: BlockId([0xee; 32]), ..v.body };
                             Message::Commit(Signed {
                                 signer: from,
                                 signature: crypto.sign(&CommitBody(&body).signing_bytes()),
@@ -260,7 +264,8 @@ impl Sim {
                         self.send(from, to, msg.clone());
                     }
                     // And a view change for a far-ahead view, to try to drag peers along.
-                    let vc = ViewChange { height: msg.height(), view: msg.view() + 1_000, prepared: None };
+                    let ahead = if self.rng.gen_bool(0.5) { 2 } else { 1_000 };
+                    let vc = ViewChange { height: msg.height(), view: msg.view() + ahead, prepared: None };
                     let signed = Signed { signer: from, signature: crypto.sign(&vc.signing_bytes()), body: vc };
                     self.send(from, to, Message::ViewChange(signed));
                 }
@@ -316,7 +321,8 @@ impl Sim {
                 ),
                 Action::BuildBlock { height, view } => {
                     let mut h = DefaultHasher::new();
-                    (height, view, node, self.secrets[0]).hash(&mut h);
+                    // The epoch changes on restart, so a leader that forgot it proposed would propose a different block.
+                    (height, view, node, self.secrets[0], self.epoch[node]).hash(&mut h);
                     let v = h.finish().to_be_bytes();
                     let mut id = [0u8; 32];
                     id[..8].copy_from_slice(&v);
@@ -332,8 +338,13 @@ impl Sim {
                 Action::Decide { height, block, commits, .. } => {
                     assert!(commits.len() >= 3, "a decision carries a quorum certificate");
                     self.log.push(format!("t={} node {node} decides h{height} {:?}", self.now, &block.0[..4]));
-                    if !self.is_byzantine(node) {
-                        self.decisions[node].insert(height, block);
+                    let distinct: std::collections::BTreeSet<_> = commits.iter().map(|c| c.signer).collect();
+                    assert!(distinct.len() >= 3, "a decision carries commits from a quorum of distinct validators");
+                    assert!(commits.iter().all(|c| c.body.block == block && c.body.height == height));
+                    if !self.is_byzantine(node)
+                        && let Some(previous) = self.decisions[node].insert(height, block)
+                    {
+                        assert_eq!(previous, block, "node {node} decided two blocks at height {height}");
                     }
                     self.committed[node] = self.committed[node].max(height);
                     self.schedule(self.now, Item::Event { node, event: Event::Committed { height }, epoch });

@@ -76,7 +76,7 @@ pub enum NetworkCommand {
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     admission: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
-    consensus: request_response::cbor::Behaviour<Vec<u8>, ()>,
+    consensus: request_response::Behaviour<request_response::cbor::codec::Codec<Vec<u8>, ()>>,
 }
 
 /// Handle to a running network task.
@@ -104,7 +104,14 @@ impl Network {
                 for p in members {
                     admission.allow_peer(*p);
                 }
-                let consensus = request_response::cbor::Behaviour::new(
+                // The codec's own default request limit is far below a full block: set it to the consensus bound.
+                // (CBOR writes Vec<u8> as an array of small integers, up to 2x the bytes; a raw-bytes codec is the
+                // planned replacement.)
+                let codec = request_response::cbor::codec::Codec::<Vec<u8>, ()>::default()
+                    .set_request_size_maximum(2 * accord_consensus::MAX_MESSAGE_BYTES as u64)
+                    .set_response_size_maximum(1024);
+                let consensus = request_response::Behaviour::with_codec(
+                    codec,
                     [(CONSENSUS_PROTOCOL, ProtocolSupport::Full)],
                     request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
                 );
@@ -167,8 +174,15 @@ impl Network {
                             }
                             _ => None,
                         };
-                        if let Some(ev) = out && ev_tx.send(ev).await.is_err() {
-                            return;
+                        // Never block the swarm on a slow consumer: one flooding member must not stall the others.
+                        if let Some(ev) = out {
+                            match ev_tx.try_send(ev) {
+                                Ok(()) => {}
+                                Err(mpsc::error::TrySendError::Full(_)) => {
+                                    tracing::warn!("network event queue full; dropping an event");
+                                }
+                                Err(mpsc::error::TrySendError::Closed(_)) => return,
+                            }
                         }
                     }
                 }

@@ -1,6 +1,7 @@
 //! Consensus message signatures with the validators' secp256k1 node keys.
 
-use accord_consensus::{MessageCrypto, NodeIndex};
+use accord_consensus::{BlockId, MessageCrypto, NodeIndex};
+use accord_sdk::block::Header;
 use accord_sdk::block::ValidatorSet;
 use accord_sdk::crypto::CryptoSuite;
 use accord_sdk::keys::KeyPair;
@@ -36,6 +37,12 @@ impl MessageCrypto for NodeKeyCrypto {
         let Ok(sig) = Signature::try_from(signature) else { return false };
         self.suite.recover(&self.suite.hash(bytes), &sig).is_ok_and(|addr| addr == v.address)
     }
+
+    /// A proposal's payload starts with the RLP header whose hash is the block id (the body follows it).
+    fn payload_matches(&self, block: &BlockId, payload: &[u8]) -> bool {
+        let mut rest = payload;
+        <Header as alloy_rlp::Decodable>::decode(&mut rest).is_ok_and(|h| h.hash().0 == block.0)
+    }
 }
 
 #[cfg(test)]
@@ -56,5 +63,27 @@ mod tests {
         assert!(!c1.verify(1, b"prepare h1 v1", &sig), "not other bytes");
         assert!(!c1.verify(9, b"prepare h1 v0", &sig), "not an unknown index");
         assert!(!c1.verify(1, b"prepare h1 v0", &sig[..10]), "not a truncated signature");
+
+        let header = Header {
+            version: 1,
+            chain_id: 1,
+            parent_hash: Default::default(),
+            number: 1,
+            timestamp: 0,
+            proposer: keys[0].address(),
+            transactions_root: Default::default(),
+            receipts_root: Default::default(),
+            state_root: Default::default(),
+            logs_bloom: Default::default(),
+            gas_used: 0,
+            gas_limit: 1,
+            base_fee: 0,
+            next_validators_hash: Default::default(),
+        };
+        let mut payload = header.encode();
+        payload.extend_from_slice(b"body bytes");
+        assert!(c1.payload_matches(&BlockId(header.hash().0), &payload));
+        assert!(!c1.payload_matches(&BlockId([7; 32]), &payload));
+        assert!(!c1.payload_matches(&BlockId(header.hash().0), b"junk"));
     }
 }
