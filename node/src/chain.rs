@@ -12,7 +12,6 @@ use accord_sdk::genesis::Genesis;
 use accord_sdk::receipt::Receipt;
 use accord_sdk::tx::{SignedTransaction, TxLimits};
 use accord_sdk::{Address, B256, FORMAT_VERSION, merkle};
-use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::Bloom;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::broadcast;
@@ -230,7 +229,7 @@ impl Chain {
         state_root: B256,
         gas_used: u64,
     ) -> CommittedBlock {
-        let tx_bytes: Vec<Vec<u8>> = transactions.iter().map(|t| t.envelope().encoded_2718()).collect();
+        let tx_bytes: Vec<&[u8]> = transactions.iter().map(|t| t.encoded().as_ref()).collect();
         let receipt_bytes: Vec<Vec<u8>> = receipts.iter().map(Receipt::encode).collect();
         let mut bloom = Bloom::ZERO;
         for r in &receipts {
@@ -410,7 +409,8 @@ mod tests {
         };
         let sig = k.sign_prehash(&tx.signature_hash()).expect("sign");
         let env: TxEnvelope = tx.into_signed(sig).into();
-        SignedTransaction::recover_unchecked(env).expect("recover")
+        let limits = TxLimits { chain_id: 5, max_tx_bytes: 1 << 20, crypto: CryptoSuite::default() };
+        SignedTransaction::from_envelope(env, &limits).expect("valid")
     }
 
     fn cert(k: &KeyPair, h: &Header) -> CommitCertificate {

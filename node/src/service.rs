@@ -36,7 +36,7 @@ pub enum SubmitError {
 }
 
 impl SubmitError {
-    /// Short label for the rejection metric.
+    /// Short label of the rejection: the `reason` label of the metric and the `data.reason` of the RPC error.
     pub fn reason(&self) -> &'static str {
         match self {
             Self::Tx(TxError::Malformed(_)) => "malformed",
@@ -51,7 +51,8 @@ impl SubmitError {
             Self::Mempool(MempoolError::ReplacementUnderpriced(_)) => "replacement",
             Self::Mempool(MempoolError::InsufficientFunds { .. }) => "insufficient_funds",
             Self::Mempool(MempoolError::SenderFull(_) | MempoolError::PoolFull) => "pool_full",
-            Self::Mempool(_) => "other",
+            Self::Mempool(MempoolError::ExceedsBlockGasLimit { .. } | MempoolError::FeeTooLow { .. }) => "gas",
+            Self::Mempool(MempoolError::CreateUnsupported) => "unsupported",
             Self::State(_) => "internal",
         }
     }

@@ -117,9 +117,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
 
     // Oversized and malformed RLP.
     let big = TxLegacy { input: Bytes::from(vec![1u8; 200 * 1024]), gas_limit: 10_000_000, ..tx.clone() };
-    let big_sig = signer.sign_hash_sync(&big.signature_hash()).expect("sign");
-    let big_env: TxEnvelope = big.into_signed(big_sig).into();
-    expect_tx_error(&url, &big_env.encoded_2718(), -32011, "oversized").await;
+    expect_tx_error(&url, &sign(&signer, big), -32011, "oversized").await;
     expect_tx_error(&url, &[0xde, 0xad, 0xbe, 0xef], -32010, "malformed").await;
     expect_tx_error(&url, &[0xf8, 0xff, 0x01], -32010, "malformed").await;
     let mut truncated = good.clone();
@@ -128,9 +126,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
     expect_tx_error(&url, &[], -32010, "malformed").await;
     // Gas limit below intrinsic gas.
     let low = TxLegacy { gas_limit: 20_000, ..tx.clone() };
-    let low_sig = signer.sign_hash_sync(&low.signature_hash()).expect("sign");
-    let low_env: TxEnvelope = low.into_signed(low_sig).into();
-    expect_tx_error(&url, &low_env.encoded_2718(), -32018, "intrinsic gas too low").await;
+    expect_tx_error(&url, &sign(&signer, low), -32018, "intrinsic gas too low").await;
 
     // Unknown method and wrong params.
     expect_error(&url, "eth_noSuchMethod", json!([]), -32601, "not found").await;

@@ -4,7 +4,7 @@
 //! The checks here are the ones that need no state (format, chain id, size, signature); nonce and balance checks
 //! belong to the mempool and the executor, which see state.
 
-use alloy_consensus::{Transaction as _, TxEnvelope, TxType, transaction::SignerRecoverable as _};
+use alloy_consensus::{Transaction as _, TxEnvelope, TxType};
 use alloy_eips::eip2718::{Decodable2718, Encodable2718};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 
@@ -71,8 +71,8 @@ pub enum TxError {
 pub struct SignedTransaction {
     envelope: TxEnvelope,
     sender: Address,
-    hash: B256,
-    encoded_len: usize,
+    /// The exact EIP-2718 bytes, kept so that roots, storage and proofs never re-encode the transaction.
+    raw: Bytes,
 }
 
 /// Limits a transaction is checked against without state.
@@ -95,16 +95,20 @@ impl SignedTransaction {
         if raw.is_empty() {
             return Err(TxError::Malformed("empty input".into()));
         }
-        let mut buf = raw;
-        let envelope = TxEnvelope::decode_2718(&mut buf).map_err(|e| TxError::Malformed(e.to_string()))?;
-        if !buf.is_empty() {
-            return Err(TxError::Malformed(format!("{} trailing bytes", buf.len())));
-        }
-        Self::from_envelope(envelope, limits)
+        let envelope = decode_exact(raw)?;
+        let sender = Self::check(&envelope, limits)?;
+        Ok(Self { envelope, sender, raw: Bytes::copy_from_slice(raw) })
     }
 
     /// Checks an already-decoded envelope and recovers its sender.
     pub fn from_envelope(envelope: TxEnvelope, limits: &TxLimits) -> Result<Self, TxError> {
+        let sender = Self::check(&envelope, limits)?;
+        let raw = envelope.encoded_2718().into();
+        Ok(Self { envelope, sender, raw })
+    }
+
+    /// The stateless checks and sender recovery shared by both constructors.
+    fn check(envelope: &TxEnvelope, limits: &TxLimits) -> Result<Address, TxError> {
         match envelope.tx_type() {
             TxType::Legacy | TxType::Eip2930 | TxType::Eip1559 => {}
             other => return Err(TxError::UnsupportedType(other as u8)),
@@ -126,23 +130,14 @@ impl SignedTransaction {
         if envelope.gas_limit() < want {
             return Err(TxError::IntrinsicGas { have: envelope.gas_limit(), want });
         }
-        let sender = limits.crypto.recover(&envelope.signature_hash(), envelope.signature())?;
-        let hash = *envelope.tx_hash();
-        let encoded_len = envelope.encode_2718_len();
-        Ok(Self { envelope, sender, hash, encoded_len })
+        Ok(limits.crypto.recover(&envelope.signature_hash(), envelope.signature())?)
     }
 
-    /// Rebuilds a transaction whose sender was verified earlier (read back from this node's own storage).
-    pub fn from_trusted_parts(envelope: TxEnvelope, sender: Address) -> Self {
-        let hash = *envelope.tx_hash();
-        let encoded_len = envelope.encode_2718_len();
-        Self { envelope, sender, hash, encoded_len }
-    }
-
-    /// Recovers the sender without any other check (for code that re-verifies stored blocks).
-    pub fn recover_unchecked(envelope: TxEnvelope) -> Result<Self, TxError> {
-        let sender = envelope.recover_signer().map_err(|_| SignatureError::Unrecoverable)?;
-        Ok(Self::from_trusted_parts(envelope, sender))
+    /// Rebuilds a transaction whose sender was verified when it first entered this node (read back from the
+    /// node's own storage): decodes, but does not recover the signer again.
+    pub fn from_verified_bytes(raw: Bytes, sender: Address) -> Result<Self, TxError> {
+        let envelope = decode_exact(&raw)?;
+        Ok(Self { envelope, sender, raw })
     }
 
     /// The alloy envelope.
@@ -153,17 +148,17 @@ impl SignedTransaction {
     pub fn sender(&self) -> Address {
         self.sender
     }
-    /// Transaction hash (keccak of the EIP-2718 encoding).
+    /// Transaction hash (keccak of the EIP-2718 encoding, computed once by alloy at decode).
     pub fn hash(&self) -> B256 {
-        self.hash
+        *self.envelope.tx_hash()
     }
     /// Size of the EIP-2718 encoding.
     pub fn encoded_len(&self) -> usize {
-        self.encoded_len
+        self.raw.len()
     }
-    /// EIP-2718 bytes.
-    pub fn encoded(&self) -> Bytes {
-        self.envelope.encoded_2718().into()
+    /// The EIP-2718 bytes.
+    pub fn encoded(&self) -> &Bytes {
+        &self.raw
     }
     /// Sender's nonce for this transaction.
     pub fn nonce(&self) -> u64 {
@@ -217,6 +212,16 @@ pub fn intrinsic_gas(input: &[u8], is_create: bool) -> u64 {
 pub const ACCESS_LIST_ADDRESS_GAS: u64 = 2_400;
 /// Gas per storage key in an EIP-2930 access list.
 pub const ACCESS_LIST_STORAGE_KEY_GAS: u64 = 1_900;
+
+/// Decodes exactly one EIP-2718 transaction, refusing trailing bytes.
+fn decode_exact(raw: &[u8]) -> Result<TxEnvelope, TxError> {
+    let mut buf = raw;
+    let envelope = TxEnvelope::decode_2718(&mut buf).map_err(|e| TxError::Malformed(e.to_string()))?;
+    if !buf.is_empty() {
+        return Err(TxError::Malformed(format!("{} trailing bytes", buf.len())));
+    }
+    Ok(envelope)
+}
 
 /// Gas an EIP-2930 access list costs, as Ethereum counts it (so a large list cannot ride for free).
 pub fn access_list_gas(list: Option<&alloy_eips::eip2930::AccessList>) -> u64 {

@@ -126,7 +126,8 @@ pub fn block(h: &Header, txs: &[SignedTransaction], full: bool) -> rpc::Block {
         rpc::BlockTransactions::Hashes(txs.iter().map(|t| t.hash()).collect())
     };
     let mut hdr = header(h);
+    // header() sized the header alone; a block's size adds its transactions.
     let body: usize = txs.iter().map(|t| t.encoded_len()).sum();
-    hdr.size = Some(U256::from(h.encode().len() + body));
+    hdr.size = hdr.size.map(|s| s + U256::from(body));
     rpc::Block { header: hdr, uncles: vec![], transactions, withdrawals: None }
 }

@@ -8,9 +8,7 @@
 use jsonrpsee::types::ErrorObjectOwned;
 use serde_json::json;
 
-use crate::mempool::MempoolError;
 use crate::service::SubmitError;
-use accord_sdk::tx::TxError;
 
 /// Internal error (-32603).
 pub const INTERNAL: i32 = -32603;
@@ -59,27 +57,22 @@ pub fn invalid_params(msg: impl Into<String>) -> ErrorObjectOwned {
     rpc_error(INVALID_PARAMS, msg, None)
 }
 
-/// Maps a submission failure to its code.
+/// Maps a submission failure to its code, by its reason label (one classification, in `SubmitError::reason`).
 pub fn submit_error(e: &SubmitError) -> ErrorObjectOwned {
-    let code = match e {
-        SubmitError::Tx(t) => match t {
-            TxError::Malformed(_) => TX_MALFORMED,
-            TxError::Oversized { .. } => TX_OVERSIZED,
-            TxError::UnsupportedType(_) => TX_UNSUPPORTED,
-            TxError::MissingChainId { .. } | TxError::WrongChainId { .. } => TX_CHAIN_ID,
-            TxError::Signature(_) => TX_SIGNATURE,
-            TxError::IntrinsicGas { .. } | TxError::TipAboveFeeCap => TX_GAS,
-        },
-        SubmitError::Mempool(m) => match m {
-            MempoolError::AlreadyKnown | MempoolError::ReplacementUnderpriced(_) => TX_KNOWN,
-            MempoolError::NonceTooLow { .. } => TX_NONCE_TOO_LOW,
-            MempoolError::NonceTooHigh { .. } => TX_NONCE_TOO_HIGH,
-            MempoolError::InsufficientFunds { .. } => TX_INSUFFICIENT_FUNDS,
-            MempoolError::SenderFull(_) | MempoolError::PoolFull => TX_POOL_FULL,
-            MempoolError::ExceedsBlockGasLimit { .. } | MempoolError::FeeTooLow { .. } => TX_GAS,
-            MempoolError::CreateUnsupported => TX_UNSUPPORTED,
-        },
-        SubmitError::State(_) => return internal(e),
+    let reason = e.reason();
+    let code = match reason {
+        "malformed" => TX_MALFORMED,
+        "oversized" => TX_OVERSIZED,
+        "chain_id" => TX_CHAIN_ID,
+        "signature" => TX_SIGNATURE,
+        "nonce_too_low" => TX_NONCE_TOO_LOW,
+        "nonce_too_high" => TX_NONCE_TOO_HIGH,
+        "already_known" | "replacement" => TX_KNOWN,
+        "insufficient_funds" => TX_INSUFFICIENT_FUNDS,
+        "gas" => TX_GAS,
+        "pool_full" => TX_POOL_FULL,
+        "unsupported_type" | "unsupported" => TX_UNSUPPORTED,
+        _ => return internal(e),
     };
-    rpc_error(code, e.to_string(), Some(e.reason()))
+    rpc_error(code, e.to_string(), Some(reason))
 }

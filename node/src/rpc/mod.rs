@@ -13,7 +13,6 @@ use accord_sdk::proof::InclusionProof;
 use accord_sdk::receipt::Receipt;
 use accord_sdk::tx::intrinsic_gas;
 use accord_sdk::{Address, B256, Bytes, U256};
-use alloy_eips::eip2718::Encodable2718;
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::U64;
 use jsonrpsee::server::{RpcModule, Server, ServerConfig, ServerHandle};
@@ -350,13 +349,13 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
         let Some((StoredBlock { header: h, transactions: txs, receipts }, i)) = locate(&c, &hash)? else {
             return Ok(None);
         };
-        let tx_bytes: Vec<Vec<u8>> = txs.iter().map(|t| t.envelope().encoded_2718()).collect();
+        let tx_bytes: Vec<&[u8]> = txs.iter().map(|t| t.encoded().as_ref()).collect();
         let receipt_bytes: Vec<Vec<u8>> = receipts.iter().map(Receipt::encode).collect();
         let idx = i as usize;
         let (Some(tp), Some(rp)) = (MerkleProof::build(&tx_bytes, idx), MerkleProof::build(&receipt_bytes, idx)) else {
             return Err(internal("transaction index out of range"));
         };
-        let tx = InclusionProof { item: tx_bytes[idx].clone().into(), proof: tp };
+        let tx = InclusionProof { item: Bytes::copy_from_slice(tx_bytes[idx]), proof: tp };
         let receipt = InclusionProof { item: receipt_bytes[idx].clone().into(), proof: rp };
         Ok(Some(json!({ "header": h, "blockHash": h.hash(), "transaction": tx, "receipt": receipt })))
     })?;

@@ -13,8 +13,6 @@ use accord_sdk::block::{CommitCertificate, Header};
 use accord_sdk::receipt::Receipt;
 use accord_sdk::tx::SignedTransaction;
 use accord_sdk::{Address, B256};
-use alloy_consensus::TxEnvelope;
-use alloy_eips::eip2718::{Decodable2718, Encodable2718};
 use alloy_rlp::{Decodable, Encodable, RlpDecodable, RlpEncodable};
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
 
@@ -157,10 +155,7 @@ impl ChainStore {
         let stored = Vec::<StoredTx>::decode(&mut v.as_slice()).map_err(|e| corrupt("bodies", e))?;
         stored
             .into_iter()
-            .map(|s| {
-                let env = TxEnvelope::decode_2718(&mut s.raw.as_ref()).map_err(|e| corrupt("bodies", e))?;
-                Ok(SignedTransaction::from_trusted_parts(env, s.sender))
-            })
+            .map(|s| SignedTransaction::from_verified_bytes(s.raw, s.sender).map_err(|e| corrupt("bodies", e)))
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
     }
@@ -199,11 +194,8 @@ impl ChainStore {
         let hash = block.header.hash();
         batch.put_cf(self.cf(schema::HEADERS), nk, block.header.encode());
         batch.put_cf(self.cf(schema::BLOCK_HASHES), hash, nk);
-        let stored: Vec<StoredTx> = block
-            .transactions
-            .iter()
-            .map(|t| StoredTx { raw: t.envelope().encoded_2718().into(), sender: t.sender() })
-            .collect();
+        let stored: Vec<StoredTx> =
+            block.transactions.iter().map(|t| StoredTx { raw: t.encoded().clone(), sender: t.sender() }).collect();
         let mut body = Vec::new();
         stored.encode(&mut body);
         batch.put_cf(self.cf(schema::BODIES), nk, body);

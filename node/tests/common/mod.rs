@@ -160,6 +160,17 @@ impl Drop for TestNode {
     }
 }
 
+/// Signs any transaction with alloy and returns its EIP-2718 bytes.
+pub fn sign<T>(signer: &PrivateKeySigner, tx: T) -> Vec<u8>
+where
+    T: SignableTransaction<alloy_primitives::Signature>,
+    TxEnvelope: From<alloy_consensus::Signed<T>>,
+{
+    let sig = signer.sign_hash_sync(&tx.signature_hash()).expect("sign");
+    let env: TxEnvelope = tx.into_signed(sig).into();
+    env.encoded_2718()
+}
+
 /// A signed legacy (EIP-155) transfer.
 pub fn legacy_transfer(
     signer: &PrivateKeySigner,
@@ -171,9 +182,7 @@ pub fn legacy_transfer(
 ) -> Vec<u8> {
     let tx =
         TxLegacy { chain_id, nonce, gas_price, gas_limit: 21_000, to: TxKind::Call(to), value, input: Bytes::new() };
-    let sig = signer.sign_hash_sync(&tx.signature_hash()).expect("sign");
-    let env: TxEnvelope = tx.into_signed(sig).into();
-    env.encoded_2718()
+    sign(signer, tx)
 }
 
 /// A signed EIP-1559 transfer.
@@ -195,9 +204,7 @@ pub fn eip1559_transfer(
         value,
         ..Default::default()
     };
-    let sig = signer.sign_hash_sync(&tx.signature_hash()).expect("sign");
-    let env: TxEnvelope = tx.into_signed(sig).into();
-    env.encoded_2718()
+    sign(signer, tx)
 }
 
 /// Submits and waits for the receipt.
