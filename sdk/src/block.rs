@@ -125,15 +125,46 @@ impl ValidatorSet {
     }
 }
 
-/// What validators sign to commit a block.
+/// Tag of a commit vote inside the signed bytes; `accord-consensus` signs its commit votes under the same tag, so
+/// the 2f+1 commit votes that decide a block are, unchanged, the signatures of its certificate.
+pub const COMMIT_TAG: &[u8] = b"accord-pbft/commit";
+
+/// What validators sign to commit a block: Keccak-256 of `chain_id ‖ COMMIT_TAG ‖ height ‖ view ‖ hash` (integers
+/// big-endian u64). Every consensus message a node signs is prefixed with the chain id the same way, so no vote can
+/// be replayed on another chain.
 pub fn commit_digest(chain_id: u64, height: u64, view: u64, block_hash: &B256) -> B256 {
-    let mut buf = Vec::with_capacity(14 + 8 * 3 + 32);
-    buf.extend_from_slice(b"accord-commit/");
+    let mut buf = Vec::with_capacity(8 + COMMIT_TAG.len() + 16 + 32);
     buf.extend_from_slice(&chain_id.to_be_bytes());
+    buf.extend_from_slice(COMMIT_TAG);
     buf.extend_from_slice(&height.to_be_bytes());
     buf.extend_from_slice(&view.to_be_bytes());
     buf.extend_from_slice(block_hash.as_slice());
     keccak256(buf)
+}
+
+/// A block as it travels between nodes (proposals and block sync): the header's RLP followed by an RLP list of the
+/// transactions' EIP-2718 bytes. The header comes first so a receiver can bind the bytes to a block hash before it
+/// decodes (and pays signature recovery for) any transaction.
+pub fn encode_block<'a>(header: &Header, transactions: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let txs: Vec<&[u8]> = transactions.into_iter().collect();
+    let mut out = header.encode();
+    let payload_len: usize = txs.iter().map(alloy_rlp::Encodable::length).sum();
+    alloy_rlp::Header { list: true, payload_length: payload_len }.encode(&mut out);
+    for t in txs {
+        alloy_rlp::Encodable::encode(t, &mut out);
+    }
+    out
+}
+
+/// Splits bytes made by [`encode_block`] into the header and the raw transactions; trailing bytes are an error.
+pub fn decode_block(bytes: &[u8]) -> Result<(Header, Vec<Bytes>), alloy_rlp::Error> {
+    let mut rest = bytes;
+    let header = <Header as alloy_rlp::Decodable>::decode(&mut rest)?;
+    let txs = <Vec<Bytes> as alloy_rlp::Decodable>::decode(&mut rest)?;
+    if !rest.is_empty() {
+        return Err(alloy_rlp::Error::Custom("trailing bytes after the block"));
+    }
+    Ok((header, txs))
 }
 
 /// Proof that a quorum of validators committed a block: their signatures over (chain, height, view, hash).
@@ -260,6 +291,21 @@ mod tests {
             base_fee: 0,
             next_validators_hash: B256::ZERO,
         }
+    }
+
+    #[test]
+    fn block_bytes_round_trip_and_refuse_trailing_bytes() {
+        let h = header();
+        let txs: Vec<&[u8]> = vec![b"\x02abc", b"", &[0x80; 70]];
+        let bytes = encode_block(&h, txs.clone());
+        let (h2, txs2) = decode_block(&bytes).expect("decodes");
+        assert_eq!(h2, h);
+        assert_eq!(txs2.iter().map(|t| t.as_ref()).collect::<Vec<_>>(), txs);
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(decode_block(&longer).is_err());
+        assert!(decode_block(&bytes[..bytes.len() - 1]).is_err());
+        assert_eq!(decode_block(&encode_block(&h, [])).expect("empty body").1.len(), 0);
     }
 
     #[test]

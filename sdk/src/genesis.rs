@@ -41,6 +41,10 @@ pub struct Genesis {
     pub crypto: CryptoSuite,
     /// Validators, in leader-rotation order.
     pub validators: Vec<Validator>,
+    /// Member nodes that follow the chain and serve reads without voting (regulators, auditors, RPC frontends).
+    /// Together with the validators they are the consortium's node list: nobody else may connect.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub observers: Vec<Validator>,
     /// Initial balances in wei.
     #[serde(default)]
     pub alloc: BTreeMap<Address, U256>,
@@ -78,9 +82,9 @@ impl Genesis {
             return bad("at least one validator is required".into());
         }
         let mut seen = std::collections::BTreeSet::new();
-        for v in &self.validators {
+        for v in self.validators.iter().chain(&self.observers) {
             if !seen.insert(v.address) {
-                return bad(format!("validator {} listed twice", v.address));
+                return bad(format!("node {} listed twice (validators and observers must be distinct)", v.address));
             }
             if v.public_key.len() != 33 {
                 return bad(format!("validator {}: publicKey must be 33 bytes (compressed)", v.name));
@@ -102,6 +106,11 @@ impl Genesis {
             return bad("params.maxTxBytes must be positive".into());
         }
         Ok(())
+    }
+
+    /// Every member node: validators, then observers.
+    pub fn members(&self) -> impl Iterator<Item = &Validator> {
+        self.validators.iter().chain(&self.observers)
     }
 
     /// The validator set that certifies block 1.
