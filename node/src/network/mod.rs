@@ -1,25 +1,32 @@
 //! Peer-to-peer networking over libp2p (TCP + noise + yamux) with consortium admission.
 //!
 //! A node's libp2p identity is its secp256k1 node key, so every member's peer id follows from the public key in the
-//! genesis. Only peers on the consortium's node list may connect: anyone else is refused when the connection is
-//! established (after the noise handshake proves who they are), counted, and logged; removing a peer from the list
-//! closes its connections. Consensus messages travel as request/response messages directly between validators.
+//! genesis. Only peers on the consortium's node list (validators and observers) may connect: anyone else is refused
+//! when the connection is established (after the noise handshake proves who they are), counted, and logged;
+//! removing a peer from the list closes its connections. Members dial each other from the addresses in the genesis
+//! and keep re-dialing lost ones, so a restarted node rejoins by itself.
+//!
+//! Three request/response protocols run over the connections ([`protocol`]): consensus messages, transaction
+//! gossip and block sync. The task never blocks on its consumer: when the node falls behind, events are dropped
+//! (and counted in the log) rather than stalling every other peer.
 
 pub mod identity;
+pub mod protocol;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use futures::StreamExt;
-use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, StreamProtocol, allow_block_list, noise, tcp, yamux};
-use tokio::sync::mpsc;
+use libp2p::{Multiaddr, PeerId, allow_block_list, noise, tcp, yamux};
+use tokio::sync::{mpsc, oneshot};
 
-pub use identity::{libp2p_keypair, peer_id_of};
-
-/// Protocol of direct consensus messages.
-pub const CONSENSUS_PROTOCOL: StreamProtocol = StreamProtocol::new("/accord/consensus/1");
+pub use identity::{libp2p_keypair, multiaddr_of, peer_id_of};
+pub use protocol::{
+    CONSENSUS_PROTOCOL, Payload, SYNC_PROTOCOL, SyncBlock, SyncRequest, SyncResponse, TX_PROTOCOL, TxBatch,
+};
 
 /// Why the network could not start.
 #[derive(Debug, thiserror::Error)]
@@ -27,13 +34,30 @@ pub enum NetworkError {
     /// The node key or a genesis public key is not a valid secp256k1 key.
     #[error("invalid key: {0}")]
     Key(String),
+    /// A genesis p2p address is not usable.
+    #[error("invalid p2p address {address:?}: {detail}")]
+    Address {
+        /// The address as written.
+        address: String,
+        /// Why.
+        detail: String,
+    },
     /// The transport could not be built or could not listen.
     #[error("network: {0}")]
     Transport(String),
 }
 
-/// What the network reports to the node.
+/// A consortium member the network admits, and where to dial it (`None`: it dials us).
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Peer id (from the member's node key).
+    pub peer: PeerId,
+    /// Address to dial.
+    pub address: Option<Multiaddr>,
+}
+
+/// What the network reports to the node.
+#[derive(Debug)]
 pub enum NetworkEvent {
     /// A listen address is bound.
     Listening(Multiaddr),
@@ -47,18 +71,37 @@ pub enum NetworkEvent {
         from: Multiaddr,
     },
     /// A consensus message from a member.
-    Message {
+    Consensus {
         /// Sender.
         from: PeerId,
         /// Encoded message.
         bytes: Vec<u8>,
     },
+    /// Transactions gossiped by a member.
+    Transactions {
+        /// Sender.
+        from: PeerId,
+        /// Raw signed transactions.
+        txs: Vec<Vec<u8>>,
+    },
+    /// A member asks for sync data; answer with [`NetworkCommand::SyncRespond`].
+    SyncRequest {
+        /// Asker.
+        from: PeerId,
+        /// What it wants.
+        request: SyncRequest,
+        /// Where the answer goes.
+        channel: ResponseChannel<SyncResponse>,
+    },
 }
+
+/// The outcome of a sync request: the peer's answer, or why there is none.
+pub type SyncReply = Result<SyncResponse, String>;
 
 /// What the node asks of the network.
 #[derive(Debug)]
 pub enum NetworkCommand {
-    /// Dial a member.
+    /// Dial an address (members are dialed by the network itself; this is for tests and operators).
     Dial(Multiaddr),
     /// Send a consensus message to one member.
     Send {
@@ -67,17 +110,42 @@ pub enum NetworkCommand {
         /// Encoded message.
         bytes: Vec<u8>,
     },
+    /// Gossip raw transactions to every connected member.
+    GossipTransactions(Vec<Vec<u8>>),
+    /// Ask a member for sync data.
+    SyncRequest {
+        /// Member.
+        to: PeerId,
+        /// Request.
+        request: SyncRequest,
+        /// Receives the answer.
+        reply: oneshot::Sender<SyncReply>,
+    },
+    /// Answer a member's sync request.
+    SyncRespond {
+        /// From [`NetworkEvent::SyncRequest`].
+        channel: ResponseChannel<SyncResponse>,
+        /// Answer.
+        response: SyncResponse,
+    },
     /// Admit a peer (governance added it).
     Allow(PeerId),
     /// Remove a peer and close its connections (governance removed it).
     Disallow(PeerId),
 }
 
+type BytesCodec<Req, Resp> = request_response::cbor::codec::Codec<Req, Resp>;
+
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     admission: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
-    consensus: request_response::Behaviour<request_response::cbor::codec::Codec<Vec<u8>, ()>>,
+    consensus: request_response::Behaviour<BytesCodec<Payload, ()>>,
+    txs: request_response::Behaviour<BytesCodec<TxBatch, ()>>,
+    sync: request_response::Behaviour<BytesCodec<SyncRequest, SyncResponse>>,
 }
+
+/// How often lost members are dialed again.
+const REDIAL_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Handle to a running network task.
 #[derive(Debug)]
@@ -90,9 +158,37 @@ pub struct Network {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// A cloneable handle for sending commands to the network task.
+#[derive(Debug, Clone)]
+pub struct NetworkSender(mpsc::Sender<NetworkCommand>);
+
+impl NetworkSender {
+    /// Queues a command, waiting for room.
+    pub async fn send(&self, cmd: NetworkCommand) {
+        let _ = self.0.send(cmd).await;
+    }
+
+    /// Queues a command unless the queue is full (for fire-and-forget messages from synchronous code).
+    pub fn try_send(&self, cmd: NetworkCommand) -> bool {
+        self.0.try_send(cmd).is_ok()
+    }
+
+    /// Asks `to` for sync data; `Err` when the peer is unreachable, times out or the network stopped.
+    pub async fn sync_request(&self, to: PeerId, request: SyncRequest) -> SyncReply {
+        let (reply, rx) = oneshot::channel();
+        self.send(NetworkCommand::SyncRequest { to, request, reply }).await;
+        rx.await.map_err(|_| "network stopped".to_string())?
+    }
+}
+
+fn request_response_config(timeout: Duration) -> request_response::Config {
+    request_response::Config::default().with_request_timeout(timeout).with_max_concurrent_streams(256)
+}
+
 impl Network {
-    /// Starts listening on `listen` with identity `node_secret` (32 bytes), admitting only `members`.
-    pub fn start(node_secret: [u8; 32], listen: Multiaddr, members: &[PeerId]) -> Result<Self, NetworkError> {
+    /// Starts listening on `listen` with identity `node_secret` (32 bytes), admitting only `members` and dialing
+    /// those with an address.
+    pub fn start(node_secret: [u8; 32], listen: Multiaddr, members: &[Member]) -> Result<Self, NetworkError> {
         let keypair = libp2p_keypair(node_secret)?;
         let local_peer_id = keypair.public().to_peer_id();
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
@@ -101,93 +197,45 @@ impl Network {
             .map_err(|e| NetworkError::Transport(e.to_string()))?
             .with_behaviour(|_| {
                 let mut admission = allow_block_list::Behaviour::<allow_block_list::AllowedPeers>::default();
-                for p in members {
-                    admission.allow_peer(*p);
+                for m in members {
+                    admission.allow_peer(m.peer);
                 }
-                // The codec's own default request limit is far below a full block: set it to the consensus bound.
-                // (CBOR writes Vec<u8> as an array of small integers, up to 2x the bytes; a raw-bytes codec is the
-                // planned replacement.)
-                let codec = request_response::cbor::codec::Codec::<Vec<u8>, ()>::default()
-                    .set_request_size_maximum(2 * accord_consensus::MAX_MESSAGE_BYTES as u64)
-                    .set_response_size_maximum(1024);
+                // The codecs' default limits are far below a full block: set each protocol's own bound.
                 let consensus = request_response::Behaviour::with_codec(
-                    codec,
+                    BytesCodec::<Payload, ()>::default()
+                        .set_request_size_maximum(accord_consensus::MAX_MESSAGE_BYTES as u64 + 64)
+                        .set_response_size_maximum(64),
                     [(CONSENSUS_PROTOCOL, ProtocolSupport::Full)],
-                    request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
+                    request_response_config(Duration::from_secs(10)),
                 );
-                Behaviour { admission, consensus }
+                let txs = request_response::Behaviour::with_codec(
+                    BytesCodec::<TxBatch, ()>::default()
+                        .set_request_size_maximum(protocol::MAX_TX_BATCH_BYTES)
+                        .set_response_size_maximum(64),
+                    [(TX_PROTOCOL, ProtocolSupport::Full)],
+                    request_response_config(Duration::from_secs(10)),
+                );
+                let sync = request_response::Behaviour::with_codec(
+                    BytesCodec::<SyncRequest, SyncResponse>::default()
+                        .set_request_size_maximum(1024)
+                        .set_response_size_maximum(protocol::MAX_SYNC_RESPONSE_BYTES),
+                    [(SYNC_PROTOCOL, ProtocolSupport::Full)],
+                    request_response_config(Duration::from_secs(30)),
+                );
+                Behaviour { admission, consensus, txs, sync }
             })
             .map_err(|e| NetworkError::Transport(e.to_string()))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
             .build();
         swarm.listen_on(listen).map_err(|e| NetworkError::Transport(e.to_string()))?;
-        let (cmd_tx, mut cmd_rx) = mpsc::channel::<NetworkCommand>(1024);
-        let (ev_tx, ev_rx) = mpsc::channel::<NetworkEvent>(4096);
-        let task = tokio::spawn(async move {
-            let mut connected: HashSet<PeerId> = HashSet::new();
-            loop {
-                tokio::select! {
-                    cmd = cmd_rx.recv() => {
-                        let Some(cmd) = cmd else { return };
-                        match cmd {
-                            NetworkCommand::Dial(addr) => {
-                                if let Err(e) = swarm.dial(addr.clone()) {
-                                    tracing::debug!(%addr, error = %e, "dial failed");
-                                }
-                            }
-                            NetworkCommand::Send { to, bytes } => {
-                                swarm.behaviour_mut().consensus.send_request(&to, bytes);
-                            }
-                            NetworkCommand::Allow(p) => {
-                                swarm.behaviour_mut().admission.allow_peer(p);
-                            }
-                            NetworkCommand::Disallow(p) => {
-                                swarm.behaviour_mut().admission.disallow_peer(p);
-                            }
-                        }
-                    }
-                    event = swarm.select_next_some() => {
-                        let out = match event {
-                            SwarmEvent::NewListenAddr { address, .. } => Some(NetworkEvent::Listening(address)),
-                            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
-                                connected.insert(peer_id).then_some(NetworkEvent::PeerConnected(peer_id))
-                            }
-                            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
-                                connected.remove(&peer_id);
-                                Some(NetworkEvent::PeerDisconnected(peer_id))
-                            }
-                            SwarmEvent::IncomingConnectionError { send_back_addr, error, .. } => {
-                                if matches!(error, libp2p::swarm::ListenError::Denied { .. }) {
-                                    tracing::warn!(from = %send_back_addr, "refused a peer that is not a consortium member");
-                                    Some(NetworkEvent::PeerRefused { from: send_back_addr })
-                                } else {
-                                    None
-                                }
-                            }
-                            SwarmEvent::Behaviour(BehaviourEvent::Consensus(request_response::Event::Message {
-                                peer,
-                                message: request_response::Message::Request { request, channel, .. },
-                                ..
-                            })) => {
-                                let _ = swarm.behaviour_mut().consensus.send_response(channel, ());
-                                Some(NetworkEvent::Message { from: peer, bytes: request })
-                            }
-                            _ => None,
-                        };
-                        // Never block the swarm on a slow consumer: one flooding member must not stall the others.
-                        if let Some(ev) = out {
-                            match ev_tx.try_send(ev) {
-                                Ok(()) => {}
-                                Err(mpsc::error::TrySendError::Full(_)) => {
-                                    tracing::warn!("network event queue full; dropping an event");
-                                }
-                                Err(mpsc::error::TrySendError::Closed(_)) => return,
-                            }
-                        }
-                    }
-                }
-            }
-        });
+        let dial_list: Vec<(PeerId, Multiaddr)> = members
+            .iter()
+            .filter(|m| m.peer != local_peer_id)
+            .filter_map(|m| m.address.clone().map(|a| (m.peer, a)))
+            .collect();
+        let (cmd_tx, cmd_rx) = mpsc::channel::<NetworkCommand>(4096);
+        let (ev_tx, ev_rx) = mpsc::channel::<NetworkEvent>(8192);
+        let task = tokio::spawn(run(swarm, dial_list, cmd_rx, ev_tx));
         Ok(Self { local_peer_id, commands: cmd_tx, events: ev_rx, task })
     }
 
@@ -195,10 +243,164 @@ impl Network {
     pub async fn command(&self, cmd: NetworkCommand) {
         let _ = self.commands.send(cmd).await;
     }
+
+    /// Takes the event stream (leaving a closed one behind), so a separate task can consume it.
+    pub fn take_events(&mut self) -> mpsc::Receiver<NetworkEvent> {
+        let (_, closed) = mpsc::channel(1);
+        std::mem::replace(&mut self.events, closed)
+    }
+
+    /// A handle other tasks can send commands with.
+    pub fn sender(&self) -> NetworkSender {
+        NetworkSender(self.commands.clone())
+    }
 }
 
 impl Drop for Network {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// The swarm's event loop.
+async fn run(
+    mut swarm: libp2p::Swarm<Behaviour>,
+    dial_list: Vec<(PeerId, Multiaddr)>,
+    mut cmd_rx: mpsc::Receiver<NetworkCommand>,
+    ev_tx: mpsc::Sender<NetworkEvent>,
+) {
+    let mut connected: HashSet<PeerId> = HashSet::new();
+    let mut pending_sync: HashMap<OutboundRequestId, oneshot::Sender<SyncReply>> = HashMap::new();
+    let mut redial = tokio::time::interval(REDIAL_INTERVAL);
+    redial.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = redial.tick() => {
+                for (peer, addr) in &dial_list {
+                    if !connected.contains(peer) {
+                        let opts = DialOpts::peer_id(*peer)
+                            .addresses(vec![addr.clone()])
+                            .condition(PeerCondition::DisconnectedAndNotDialing)
+                            .build();
+                        if let Err(e) = swarm.dial(opts) {
+                            tracing::trace!(%peer, error = %e, "dial not started");
+                        }
+                    }
+                }
+            }
+            cmd = cmd_rx.recv() => {
+                let Some(cmd) = cmd else { return };
+                handle_command(&mut swarm, &connected, &mut pending_sync, cmd);
+            }
+            event = swarm.select_next_some() => {
+                let out = match event {
+                    SwarmEvent::NewListenAddr { address, .. } => Some(NetworkEvent::Listening(address)),
+                    SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                        connected.insert(peer_id).then_some(NetworkEvent::PeerConnected(peer_id))
+                    }
+                    SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+                        connected.remove(&peer_id);
+                        Some(NetworkEvent::PeerDisconnected(peer_id))
+                    }
+                    SwarmEvent::IncomingConnectionError { send_back_addr, error, .. } => {
+                        if matches!(error, libp2p::swarm::ListenError::Denied { .. }) {
+                            tracing::warn!(from = %send_back_addr, "refused a peer that is not a consortium member");
+                            Some(NetworkEvent::PeerRefused { from: send_back_addr })
+                        } else {
+                            None
+                        }
+                    }
+                    SwarmEvent::Behaviour(ev) => behaviour_event(&mut swarm, &mut pending_sync, ev),
+                    _ => None,
+                };
+                if let Some(ev) = out {
+                    match ev_tx.try_send(ev) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            tracing::warn!("network event queue full; dropping an event");
+                        }
+                        Err(mpsc::error::TrySendError::Closed(_)) => return,
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn handle_command(
+    swarm: &mut libp2p::Swarm<Behaviour>,
+    connected: &HashSet<PeerId>,
+    pending_sync: &mut HashMap<OutboundRequestId, oneshot::Sender<SyncReply>>,
+    cmd: NetworkCommand,
+) {
+    match cmd {
+        NetworkCommand::Dial(addr) => {
+            if let Err(e) = swarm.dial(addr.clone()) {
+                tracing::debug!(%addr, error = %e, "dial failed");
+            }
+        }
+        NetworkCommand::Send { to, bytes } => {
+            swarm.behaviour_mut().consensus.send_request(&to, Payload(bytes));
+        }
+        NetworkCommand::GossipTransactions(txs) => {
+            let batch = TxBatch(txs.into_iter().map(Payload).collect());
+            for peer in connected {
+                swarm.behaviour_mut().txs.send_request(peer, batch.clone());
+            }
+        }
+        NetworkCommand::SyncRequest { to, request, reply } => {
+            let id = swarm.behaviour_mut().sync.send_request(&to, request);
+            pending_sync.insert(id, reply);
+        }
+        NetworkCommand::SyncRespond { channel, response } => {
+            // The asker may have gone; nothing to do then.
+            let _ = swarm.behaviour_mut().sync.send_response(channel, response);
+        }
+        NetworkCommand::Allow(p) => {
+            swarm.behaviour_mut().admission.allow_peer(p);
+        }
+        NetworkCommand::Disallow(p) => {
+            swarm.behaviour_mut().admission.disallow_peer(p);
+        }
+    }
+}
+
+fn behaviour_event(
+    swarm: &mut libp2p::Swarm<Behaviour>,
+    pending_sync: &mut HashMap<OutboundRequestId, oneshot::Sender<SyncReply>>,
+    ev: BehaviourEvent,
+) -> Option<NetworkEvent> {
+    use request_response::{Event, Message};
+    match ev {
+        BehaviourEvent::Consensus(Event::Message {
+            peer, message: Message::Request { request, channel, .. }, ..
+        }) => {
+            let _ = swarm.behaviour_mut().consensus.send_response(channel, ());
+            Some(NetworkEvent::Consensus { from: peer, bytes: request.0 })
+        }
+        BehaviourEvent::Txs(Event::Message { peer, message: Message::Request { request, channel, .. }, .. }) => {
+            let _ = swarm.behaviour_mut().txs.send_response(channel, ());
+            Some(NetworkEvent::Transactions { from: peer, txs: request.0.into_iter().map(|p| p.0).collect() })
+        }
+        BehaviourEvent::Sync(Event::Message { peer, message: Message::Request { request, channel, .. }, .. }) => {
+            Some(NetworkEvent::SyncRequest { from: peer, request, channel })
+        }
+        BehaviourEvent::Sync(Event::Message { message: Message::Response { request_id, response }, .. }) => {
+            if let Some(reply) = pending_sync.remove(&request_id) {
+                let _ = reply.send(Ok(response));
+            }
+            None
+        }
+        BehaviourEvent::Sync(Event::OutboundFailure { request_id, error, .. }) => {
+            if let Some(reply) = pending_sync.remove(&request_id) {
+                let _ = reply.send(Err(error.to_string()));
+            }
+            None
+        }
+        BehaviourEvent::Consensus(Event::OutboundFailure { peer, error, .. }) => {
+            tracing::trace!(%peer, %error, "consensus message not delivered");
+            None
+        }
+        _ => None,
     }
 }
