@@ -62,7 +62,13 @@ enum Byzantine {
     Silent,
     /// Proposes blocks that fail validation.
     InvalidProposer,
+    /// Twins: two instances of honest code share the validator's key (as when an operator starts a backup while the
+    /// primary still runs) and, not knowing of each other, propose and vote independently.
+    Twins,
 }
+
+/// Simulator index of the twin, when there is one (validator indices are 0..N).
+const TWIN: usize = N;
 
 struct Sim {
     rng: StdRng,
@@ -92,10 +98,11 @@ impl Sim {
     fn new(seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
         let secrets: Vec<u64> = (0..N).map(|_| rng.r#gen()).collect();
-        let byzantine = match rng.gen_range(0..4) {
+        let byzantine = match rng.gen_range(0..5) {
             0 => None,
             1 => Some((rng.gen_range(0..N), Byzantine::Equivocator)),
             2 => Some((rng.gen_range(0..N), Byzantine::Silent)),
+            3 => Some((rng.gen_range(0..N), Byzantine::Twins)),
             _ => Some((rng.gen_range(0..N), Byzantine::InvalidProposer)),
         };
         let heal_at = rng.gen_range(2_000..8_000);
@@ -117,11 +124,12 @@ impl Sim {
             seq: 0,
             queue: BinaryHeap::new(),
             items: Vec::new(),
-            nodes: (0..N).map(|_| None).collect(),
-            epoch: vec![0; N],
-            persisted: vec![SafetyRecord { height: 1, ..Default::default() }; N],
-            committed: vec![0; N],
-            decisions: vec![BTreeMap::new(); N],
+            // One slot more than validators: the twin, if any.
+            nodes: (0..=N).map(|_| None).collect(),
+            epoch: vec![0; N + 1],
+            persisted: vec![SafetyRecord { height: 1, ..Default::default() }; N + 1],
+            committed: vec![0; N + 1],
+            decisions: vec![BTreeMap::new(); N + 1],
             secrets,
             byzantine,
             partition,
@@ -130,6 +138,9 @@ impl Sim {
         };
         for i in 0..N {
             sim.boot(i);
+        }
+        if sim.twins() {
+            sim.boot(TWIN);
         }
         // Crash and restart honest validators (persisted state survives), before the network heals.
         let crashes = sim.rng.gen_range(0..3);
@@ -148,7 +159,19 @@ impl Sim {
     }
 
     fn is_byzantine(&self, node: usize) -> bool {
-        self.byzantine.is_some_and(|(b, _)| b == node)
+        self.byzantine.is_some_and(|(b, _)| b == node) || node == TWIN
+    }
+
+    fn twins(&self) -> bool {
+        matches!(self.byzantine, Some((_, Byzantine::Twins)))
+    }
+
+    /// The validator index a simulator node signs as (the twin signs as its original).
+    fn identity(&self, node: usize) -> usize {
+        match self.byzantine {
+            Some((b, Byzantine::Twins)) if node == TWIN => b,
+            _ => node,
+        }
     }
 
     fn schedule(&mut self, at: u64, item: Item) {
@@ -158,9 +181,10 @@ impl Sim {
     }
 
     fn boot(&mut self, node: usize) {
-        let crypto = SimCrypto { me: node, secrets: self.secrets.clone() };
+        let me = self.identity(node);
+        let crypto = SimCrypto { me, secrets: self.secrets.clone() };
         let config = PbftConfig { base_timeout: 300, max_timeout: 5_000, max_view_ahead: 16 };
-        let (state, actions) = PbftState::new(node, N, crypto, config, self.persisted[node].clone());
+        let (state, actions) = PbftState::new(me, N, crypto, config, self.persisted[node].clone());
         self.nodes[node] = Some(state);
         self.epoch[node] += 1;
         // The chain may be ahead of the record (committed, then crashed before persisting the next height).
@@ -187,12 +211,18 @@ impl Sim {
         for _ in 0..copies {
             let delay = self.rng.gen_range(1..=self.max_delay);
             self.schedule(self.now + delay, Item::Deliver { to, msg: msg.clone() });
+            // Whatever is addressed to a validator with a twin reaches whichever instance the network routes it to:
+            // here both, each at its own time.
+            if self.twins() && self.identity(TWIN) == to {
+                let delay = self.rng.gen_range(1..=self.max_delay);
+                self.schedule(self.now + delay, Item::Deliver { to: TWIN, msg: msg.clone() });
+            }
         }
     }
 
     fn broadcast(&mut self, from: usize, msg: Message) {
         if let Some((b, kind)) = self.byzantine
-            && b == from
+            && (b == from || from == TWIN)
         {
             return self.byzantine_broadcast(from, kind, msg);
         }
@@ -207,6 +237,15 @@ impl Sim {
         let crypto = SimCrypto { me: from, secrets: self.secrets.clone() };
         match kind {
             Byzantine::Silent => {}
+            Byzantine::Twins => {
+                // Each twin broadcasts honestly to the other validators (the twins do not know of each other).
+                let me = self.identity(from);
+                for to in 0..N {
+                    if to != me {
+                        self.send(from, to, msg.clone());
+                    }
+                }
+            }
             Byzantine::InvalidProposer => {
                 let msg = match msg {
                     Message::Proposal(mut p) => {
