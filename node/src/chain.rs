@@ -389,6 +389,7 @@ mod tests {
             timestamp: 100,
             crypto: CryptoSuite::default(),
             validators: vec![Validator::from_key("v", &validator, "")],
+            observers: vec![],
             alloc: [(alice.address(), U256::from(1_000_000_000_000u64))].into_iter().collect(),
             params: ChainParams { block_gas_limit, ..Default::default() },
         };

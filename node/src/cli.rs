@@ -24,9 +24,12 @@ pub enum Command {
     },
     /// Write the home directories of a local network plus funded dev accounts (DIR/accounts.json).
     Testnet {
-        /// Number of validators.
+        /// Number of validators (PBFT tolerates f faulty of 3f+1).
         #[arg(long, default_value_t = 1)]
         validators: usize,
+        /// Number of observer nodes (sync and serve RPC, never vote), numbered after the validators.
+        #[arg(long, default_value_t = 0)]
+        observers: usize,
         /// Output directory.
         #[arg(long)]
         out: PathBuf,

@@ -22,6 +22,9 @@ pub struct NodeConfig {
     /// Block production.
     #[serde(default)]
     pub producer: ProducerSection,
+    /// PBFT timing (multi-validator chains).
+    #[serde(default)]
+    pub consensus: ConsensusSection,
     /// Transaction pool bounds.
     #[serde(default)]
     pub mempool: MempoolLimits,
@@ -94,6 +97,26 @@ impl Default for ProducerSection {
     }
 }
 
+/// `[consensus]`: PBFT timing. Every validator of a chain should use the same values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsensusSection {
+    /// Timeout of a height's first view; each further view doubles it. Must exceed `empty_block_interval_ms`
+    /// plus the time to build and execute a full block, or an idle leader is voted out.
+    pub timeout_ms: u64,
+    /// Upper bound of the doubling timeout.
+    pub max_timeout_ms: u64,
+    /// An idle leader proposes an empty block after this long, so heights keep advancing (and a dead leader is
+    /// detected) without traffic.
+    pub empty_block_interval_ms: u64,
+}
+
+impl Default for ConsensusSection {
+    fn default() -> Self {
+        Self { timeout_ms: 4_000, max_timeout_ms: 60_000, empty_block_interval_ms: 1_000 }
+    }
+}
+
 /// Why a config could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -139,6 +162,13 @@ impl NodeConfig {
         }
         if cfg.mempool.max_txs == 0 || cfg.mempool.max_per_sender == 0 || cfg.mempool.max_bytes == 0 {
             return invalid("mempool limits must be positive");
+        }
+        let c = cfg.consensus;
+        if c.timeout_ms == 0 || c.max_timeout_ms < c.timeout_ms {
+            return invalid("consensus.timeout_ms must be positive and at most consensus.max_timeout_ms");
+        }
+        if c.empty_block_interval_ms >= c.timeout_ms {
+            return invalid("consensus.empty_block_interval_ms must be below consensus.timeout_ms");
         }
         if cfg.rpc.max_block_range == 0 {
             return invalid("rpc.max_block_range must be positive");

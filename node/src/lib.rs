@@ -5,14 +5,17 @@
 pub mod chain;
 pub mod cli;
 pub mod config;
+pub mod dispatch;
 pub mod executor;
 pub mod mempool;
 pub mod metrics;
 pub mod network;
 pub mod pbft;
+pub mod producer;
 pub mod replay;
 pub mod rpc;
 pub mod service;
 pub mod state;
 pub mod storage;
+pub mod sync;
 pub mod testnet;

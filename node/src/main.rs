@@ -65,14 +65,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Testnet { validators, out, accounts, chain_id, rpc_port, metrics_port, p2p_port } => {
+        Command::Testnet { validators, observers, out, accounts, chain_id, rpc_port, metrics_port, p2p_port } => {
             let timestamp =
                 std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-            let spec = TestnetSpec { validators, accounts, chain_id, rpc_port, metrics_port, p2p_port, timestamp };
+            let spec =
+                TestnetSpec { validators, observers, accounts, chain_id, rpc_port, metrics_port, p2p_port, timestamp };
             let homes = testnet::generate(&out, &spec)?;
             for (i, h) in homes.iter().enumerate() {
+                let role = if i < validators { "validator" } else { "observer " };
                 println!(
-                    "node{i}: home {}  rpc http://127.0.0.1:{}  metrics http://127.0.0.1:{}/metrics",
+                    "node{i} ({role}): home {}  rpc http://127.0.0.1:{}  metrics http://127.0.0.1:{}/metrics",
                     h.display(),
                     usize::from(rpc_port) + i,
                     usize::from(metrics_port) + i

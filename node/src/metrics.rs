@@ -25,6 +25,24 @@ pub struct Metrics {
     pub block_commit_seconds: Histogram,
     /// Transactions refused at the RPC, by reason.
     pub txs_rejected: IntCounterVec,
+    /// Height consensus is deciding (head + 1 on a validator that is in step).
+    pub consensus_height: IntGauge,
+    /// View (round) of the height being decided; above 0 only after view changes.
+    pub consensus_view: IntGauge,
+    /// View changes this validator went through.
+    pub consensus_view_changes: IntCounter,
+    /// Seconds from the start of a height to its commit.
+    pub consensus_round_seconds: Histogram,
+    /// Connected consortium members.
+    pub peers: IntGauge,
+    /// Connections refused because the peer is not on the node list.
+    pub peers_refused: IntCounter,
+    /// 1 while block sync is catching up with a peer, else 0.
+    pub syncing: IntGauge,
+    /// Highest head height seen at a peer.
+    pub sync_target_height: IntGauge,
+    /// Blocks committed by block sync.
+    pub sync_blocks: IntCounter,
     ready: Arc<AtomicBool>,
 }
 
@@ -43,6 +61,27 @@ impl Metrics {
             Opts::new("accord_txs_rejected_total", "Transactions refused at submission, by reason"),
             &["reason"],
         )?;
+        let consensus_height = IntGauge::new("accord_consensus_height", "Height consensus is deciding")?;
+        let consensus_view = IntGauge::new("accord_consensus_view", "View (round) of the height being decided")?;
+        let consensus_view_changes =
+            IntCounter::new("accord_consensus_view_changes_total", "View changes this validator went through")?;
+        let consensus_round_seconds = Histogram::with_opts(
+            HistogramOpts::new("accord_consensus_round_seconds", "Seconds from the start of a height to its commit")
+                .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
+        )?;
+        let peers = IntGauge::new("accord_peers", "Connected consortium members")?;
+        let peers_refused =
+            IntCounter::new("accord_peers_refused_total", "Connections refused: peer is not on the node list")?;
+        let syncing = IntGauge::new("accord_sync_status", "1 while block sync is catching up with a peer, else 0")?;
+        let sync_target_height = IntGauge::new("accord_sync_target_height", "Highest head height seen at a peer")?;
+        let sync_blocks = IntCounter::new("accord_sync_blocks_total", "Blocks committed by block sync")?;
+        for m in [&consensus_height, &consensus_view, &peers, &syncing, &sync_target_height] {
+            registry.register(Box::new(m.clone()))?;
+        }
+        for m in [&consensus_view_changes, &peers_refused, &sync_blocks] {
+            registry.register(Box::new(m.clone()))?;
+        }
+        registry.register(Box::new(consensus_round_seconds.clone()))?;
         registry.register(Box::new(height.clone()))?;
         registry.register(Box::new(txs_committed.clone()))?;
         registry.register(Box::new(mempool_size.clone()))?;
@@ -55,6 +94,15 @@ impl Metrics {
             mempool_size,
             block_commit_seconds,
             txs_rejected,
+            consensus_height,
+            consensus_view,
+            consensus_view_changes,
+            consensus_round_seconds,
+            peers,
+            peers_refused,
+            syncing,
+            sync_target_height,
+            sync_blocks,
             ready: Arc::new(AtomicBool::new(false)),
         })
     }

@@ -1,24 +1,31 @@
-//! The running node: chain, mempool, block producer, RPC and metrics wired together.
+//! The running node: chain, mempool, networking, block production (PBFT or the single-validator producer), block
+//! sync, RPC and metrics wired together.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use accord_sdk::block::CommitCertificate;
+use accord_consensus::PbftConfig;
+use accord_sdk::block::{CommitCertificate, Header};
 use accord_sdk::genesis::Genesis;
 use accord_sdk::keys::KeyPair;
 use accord_sdk::tx::{SignedTransaction, TxError};
 use accord_sdk::{Address, B256, keccak256};
 use anyhow::Context as _;
+use libp2p::{Multiaddr, PeerId};
 use parking_lot::Mutex;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 
-use crate::chain::Chain;
+use crate::chain::{Chain, ChainError, ExecutedBlock};
 use crate::config::NodeConfig;
+use crate::dispatch::Dispatch;
 use crate::executor::TxRejection;
 use crate::mempool::{Mempool, MempoolError, SenderState};
 use crate::metrics::Metrics;
+use crate::network::{Member, Network, multiaddr_of, peer_id_of};
+use crate::pbft::driver::{ConsensusDriver, DriverError, Pacing};
 use crate::state::{StateError, StateView};
 
 /// Why a submitted transaction was refused.
@@ -58,7 +65,8 @@ impl SubmitError {
     }
 }
 
-/// Shared state of a running node, used by the RPC server and the block producer.
+/// Shared state of a running node, used by the RPC server, block production (the single-validator producer or the
+/// PBFT driver), block sync and transaction gossip.
 #[derive(Debug)]
 pub struct NodeContext {
     /// The chain.
@@ -67,7 +75,7 @@ pub struct NodeContext {
     pub mempool: Mutex<Mempool>,
     /// Metrics.
     pub metrics: Metrics,
-    /// Wakes the producer when transactions arrive.
+    /// Wakes the block producer when transactions arrive.
     pub tx_arrived: Notify,
     /// Node's name from config.
     pub name: String,
@@ -75,16 +83,34 @@ pub struct NodeContext {
     pub node_address: Address,
     /// RPC limits.
     pub max_block_range: u64,
+    /// Transactions accepted from clients go here to be gossiped to the other members (none on a lone node).
+    pub gossip: Option<mpsc::Sender<Vec<u8>>>,
+    /// Head height when the current (or last) block sync began: `eth_syncing`'s `startingBlock`.
+    pub sync_started_at: std::sync::atomic::AtomicU64,
 }
 
 impl NodeContext {
-    /// Verifies and pools a raw transaction; returns its hash.
+    /// Verifies and pools a raw transaction from a client, and gossips it to the other members; returns its hash.
     pub fn submit_raw(&self, raw: &[u8]) -> Result<B256, SubmitError> {
         let result = self.submit_inner(raw);
-        if let Err(e) = &result {
-            self.metrics.txs_rejected.with_label_values(&[e.reason()]).inc();
+        match &result {
+            Err(e) => self.metrics.txs_rejected.with_label_values(&[e.reason()]).inc(),
+            Ok(_) => {
+                if let Some(g) = &self.gossip
+                    && g.try_send(raw.to_vec()).is_err()
+                {
+                    // Pooled here all the same: it is proposed when this node leads, or re-sent by the client.
+                    tracing::debug!("gossip queue full; transaction kept locally only");
+                }
+            }
         }
         result
+    }
+
+    /// Pools a transaction another member gossiped. Not forwarded again: every member is connected to every other,
+    /// and the member that accepted it from the client sent it to all of them.
+    pub fn submit_gossiped(&self, raw: &[u8]) -> Result<B256, SubmitError> {
+        self.submit_inner(raw)
     }
 
     fn submit_inner(&self, raw: &[u8]) -> Result<B256, SubmitError> {
@@ -99,8 +125,8 @@ impl NodeContext {
         let tx = SignedTransaction::decode(raw, &limits)?;
         let hash = tx.hash();
         {
-            // Read the committed account under the pool lock: the producer prunes under the same lock after each
-            // commit, so a transaction made stale by a commit can never slip in behind the prune.
+            // Read the committed account under the pool lock: commits prune under the same lock, so a transaction
+            // made stale by a commit can never slip in behind the prune.
             let mut pool = self.mempool.lock();
             let account = self.chain.state().latest().account(tx.sender())?;
             pool.insert(tx, SenderState { nonce: account.nonce, balance: account.balance })?;
@@ -114,6 +140,69 @@ impl NodeContext {
     pub fn pending_nonce(&self, address: Address) -> Result<u64, StateError> {
         let committed = self.chain.state().latest().account(address)?.nonce;
         Ok(self.mempool.lock().pending_nonce(address, committed))
+    }
+
+    /// Builds and executes a block on the head from the pool's runnable transactions (possibly none), dropping
+    /// from the pool what can never run.
+    pub fn build_from_pool(
+        &self,
+        proposer: Address,
+        timestamp: u64,
+        max_block_txs: usize,
+    ) -> Result<ExecutedBlock, ChainError> {
+        let chain = &self.chain;
+        let state = chain.state().latest();
+        let nonce_of = |a: Address| state.account(a).map(|acct| acct.nonce).unwrap_or(u64::MAX);
+        let candidates = self.mempool.lock().ready(nonce_of, max_block_txs, chain.genesis().params.block_gas_limit);
+        let executed = chain.build_block(candidates, timestamp, proposer)?;
+        let mut pool = self.mempool.lock();
+        for (hash, reason) in &executed.skipped {
+            // Drop only what can never run; a transaction that merely did not fit (or waits on an earlier one)
+            // stays for the next block.
+            let permanent = match reason {
+                TxRejection::Nonce { expected, got } => got < expected,
+                TxRejection::BlockGasExhausted => false,
+                TxRejection::InsufficientFunds { .. }
+                | TxRejection::ExceedsBlockGasLimit
+                | TxRejection::FeeCapTooLow => true,
+            };
+            if permanent && let Some(tx) = pool.get(hash) {
+                tracing::debug!(%hash, %reason, "dropping transaction that can no longer run");
+                pool.remove(hash, state.account(tx.sender()).map(|a| a.nonce).unwrap_or(0));
+            }
+        }
+        Ok(executed)
+    }
+
+    /// Commits an executed block with its certificate, then prunes the pool and updates metrics. Used by the
+    /// single-validator producer, the PBFT driver and block sync alike.
+    pub fn commit(
+        &self,
+        executed: ExecutedBlock,
+        certificate: CommitCertificate,
+        source: &'static str,
+    ) -> Result<Header, ChainError> {
+        let started = Instant::now();
+        let senders: Vec<Address> = executed.block.transactions.iter().map(|t| t.sender()).collect();
+        let n_txs = senders.len();
+        let header = self.chain.commit(executed, certificate)?;
+        let state = self.chain.state().latest();
+        let nonce_of = |a: Address| state.account(a).map(|acct| acct.nonce).unwrap_or(0);
+        let pool_len = {
+            let mut pool = self.mempool.lock();
+            pool.prune(nonce_of, senders);
+            pool.len()
+        };
+        self.metrics.block_commit_seconds.observe(started.elapsed().as_secs_f64());
+        self.metrics.height.set(header.number as i64);
+        self.metrics.txs_committed.inc_by(n_txs as u64);
+        self.metrics.mempool_size.set(pool_len as i64);
+        if source == "sync" {
+            tracing::debug!(number = header.number, txs = n_txs, hash = %header.hash(), "synced block");
+        } else {
+            tracing::info!(number = header.number, txs = n_txs, hash = %header.hash(), source, "committed block");
+        }
+        Ok(header)
     }
 }
 
@@ -137,8 +226,19 @@ pub struct PortOverrides {
     pub p2p: Option<u16>,
 }
 
-fn now_secs() -> u64 {
+/// Seconds since the Unix epoch from the wall clock: the timestamp a proposer puts in its block. Consensus and
+/// execution never read it; they take the timestamp from the header.
+pub fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// What this node does in the consortium, from where its key appears in the genesis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Validator at this index of the set.
+    Validator(usize),
+    /// Observer: syncs and serves reads, never votes.
+    Observer,
 }
 
 /// Loads the home directory's config, genesis and key, and runs the node until Ctrl-C or SIGTERM.
@@ -162,19 +262,22 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
         std::fs::read_to_string(&key_path).with_context(|| format!("cannot read node key {}", key_path.display()))?;
     let key = KeyPair::from_hex(&key_text).with_context(|| format!("in {}", key_path.display()))?;
 
-    if genesis.validators.len() != 1 {
-        anyhow::bail!(
-            "genesis lists {} validators; this build commits blocks with a single validator only \
-             (multi-validator PBFT consensus is not implemented yet)",
-            genesis.validators.len()
-        );
-    }
-    if genesis.validators[0].address != key.address() {
-        anyhow::bail!(
-            "node key {} is not the genesis validator {}; observers are not supported yet",
+    let role = match genesis.validator_set().index_of(&key.address()) {
+        Some(i) => Role::Validator(i),
+        None if genesis.observers.iter().any(|o| o.address == key.address()) => Role::Observer,
+        None => anyhow::bail!(
+            "node key {} ({}) is neither a validator nor an observer in {}; the consortium's node list must name it",
             key.address(),
-            genesis.validators[0].address
-        );
+            key_path.display(),
+            genesis_path.display()
+        ),
+    };
+    let mut members = Vec::new();
+    for m in genesis.members() {
+        members.push(Member {
+            peer: peer_id_of(&m.public_key).with_context(|| format!("genesis member {}", m.name))?,
+            address: multiaddr_of(&m.p2p_address).with_context(|| format!("genesis member {}", m.name))?,
+        });
     }
 
     let data_dir: PathBuf = NodeConfig::resolve(home, &config.node.data_dir);
@@ -183,7 +286,16 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
         format!("cannot open the chain database in {} (is another accord process using it?)", data_dir.display())
     })?);
     let head = chain.head();
-    tracing::info!(name = %config.node.name, height = head.number, hash = %head.hash(), state_root = %head.state_root, "chain opened");
+    tracing::info!(name = %config.node.name, ?role, height = head.number, hash = %head.hash(), state_root = %head.state_root, "chain opened");
+
+    let listen =
+        Multiaddr::from(config.p2p.listen.ip()).with(libp2p::multiaddr::Protocol::Tcp(config.p2p.listen.port()));
+    let mut network = Network::start(key.secret_bytes(), listen, &members)
+        .with_context(|| format!("cannot start p2p networking on {}", config.p2p.listen))?;
+    let net = network.sender();
+    let events = network.take_events();
+    let lone = members.len() == 1;
+    let (gossip_tx, gossip_rx) = mpsc::channel(65_536);
 
     let metrics = Metrics::new()?;
     metrics.height.set(head.number as i64);
@@ -195,6 +307,8 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
         name: config.node.name.clone(),
         node_address: key.address(),
         max_block_range: config.rpc.max_block_range,
+        gossip: (!lone).then_some(gossip_tx),
+        sync_started_at: Default::default(),
     });
 
     let (metrics_addr, metrics_task) = metrics
@@ -205,29 +319,100 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
     let (rpc_addr, rpc_handle) = crate::rpc::start(ctx.clone(), config.rpc.listen, config.rpc.max_connections)
         .await
         .with_context(|| format!("cannot listen for JSON-RPC on {}", config.rpc.listen))?;
-    tracing::info!(rpc = %rpc_addr, metrics = %metrics_addr, "serving");
-    // One line on stdout for scripts and humans.
-    println!("accord node {} ready: rpc http://{rpc_addr} metrics http://{metrics_addr}/metrics", config.node.name);
 
-    let producer = tokio::spawn(produce_blocks(
-        ctx.clone(),
-        key,
-        config.producer.block_interval_ms,
-        config.producer.max_block_txs,
-    ));
+    let peers = Arc::new(Mutex::new(BTreeSet::new()));
+    let sync_trigger = Arc::new(Notify::new());
+    let mut tasks: Vec<tokio::task::JoinHandle<()>> = Vec::new();
+    tasks.push(tokio::spawn(crate::dispatch::gossip(gossip_rx, net.clone())));
+    tasks.push(tokio::spawn(crate::sync::run(ctx.clone(), net.clone(), peers.clone(), sync_trigger.clone())));
+    let n_validators = genesis.validators.len();
+    let (consensus_tx, consensus_rx) = mpsc::channel(8_192);
+    let mut driver: Option<tokio::task::JoinHandle<Result<(), DriverError>>> = None;
+    match role {
+        Role::Validator(_) if n_validators == 1 => {
+            tasks.push(tokio::spawn(crate::producer::produce_blocks(
+                ctx.clone(),
+                key.clone(),
+                config.producer.block_interval_ms,
+                config.producer.max_block_txs,
+            )));
+        }
+        Role::Validator(me) => {
+            let validator_peers: Vec<PeerId> = members[..n_validators].iter().map(|m| m.peer).collect();
+            let c = config.consensus;
+            let pbft = PbftConfig { base_timeout: c.timeout_ms, max_timeout: c.max_timeout_ms, ..Default::default() };
+            let pacing = Pacing {
+                block_interval: Duration::from_millis(config.producer.block_interval_ms),
+                empty_block_interval: Duration::from_millis(c.empty_block_interval_ms),
+                max_block_txs: config.producer.max_block_txs,
+                max_future_secs: genesis.params.max_future_block_seconds,
+            };
+            let d = ConsensusDriver::new(
+                ctx.clone(),
+                key.clone(),
+                me,
+                validator_peers,
+                net.clone(),
+                pbft,
+                pacing,
+                sync_trigger.clone(),
+            )?;
+            driver = Some(tokio::spawn(d.run(consensus_rx)));
+        }
+        Role::Observer => {}
+    }
+    let dispatch = Dispatch {
+        ctx: ctx.clone(),
+        net: net.clone(),
+        peers,
+        sync_trigger,
+        consensus: matches!(role, Role::Validator(_)).then_some(consensus_tx).filter(|_| n_validators > 1),
+    };
+    tasks.push(tokio::spawn(dispatch.run(events)));
+
+    tracing::info!(rpc = %rpc_addr, metrics = %metrics_addr, p2p = %config.p2p.listen, peer_id = %network.local_peer_id, "serving");
+    let role_text = match role {
+        Role::Validator(i) => format!("validator {i} of {n_validators}"),
+        Role::Observer => "observer".to_string(),
+    };
+    // One line on stdout for scripts and humans.
+    println!(
+        "accord node {} ready ({role_text}): rpc http://{rpc_addr} metrics http://{metrics_addr}/metrics p2p {}",
+        config.node.name, config.p2p.listen
+    );
     metrics.set_ready(true);
 
-    shutdown_signal().await;
+    let outcome = match driver.as_mut() {
+        Some(d) => tokio::select! {
+            _ = shutdown_signal() => Ok(()),
+            r = d => match r {
+                Ok(Ok(())) => Err(anyhow::anyhow!("consensus stopped")),
+                Ok(Err(e)) => Err(anyhow::Error::new(e).context("consensus stopped")),
+                Err(e) => Err(anyhow::anyhow!("consensus task failed: {e}")),
+            },
+        },
+        None => {
+            shutdown_signal().await;
+            Ok(())
+        }
+    };
     tracing::info!("shutting down");
     metrics.set_ready(false);
-    producer.abort();
-    let _ = producer.await;
+    if let Some(d) = driver {
+        d.abort();
+        let _ = d.await;
+    }
+    for t in tasks {
+        t.abort();
+        let _ = t.await;
+    }
+    drop(network);
     let _ = rpc_handle.stop();
     rpc_handle.stopped().await;
     metrics_task.abort();
     chain.flush()?;
     tracing::info!(height = chain.head().number, "stopped cleanly");
-    Ok(())
+    outcome
 }
 
 async fn shutdown_signal() {
@@ -250,93 +435,4 @@ async fn shutdown_signal() {
     {
         let _ = ctrl_c.await;
     }
-}
-
-/// The single-validator block producer: whenever transactions are waiting (and at most once per interval) it
-/// builds a block, certifies it with the node key (a quorum of one), and commits it.
-async fn produce_blocks(ctx: Arc<NodeContext>, key: KeyPair, interval_ms: u64, max_block_txs: usize) {
-    let interval = Duration::from_millis(interval_ms);
-    let mut last = Instant::now() - interval;
-    loop {
-        if ctx.mempool.lock().is_empty() {
-            // Wake on arrival, or re-check periodically in case a notification raced with the check.
-            let _ = tokio::time::timeout(Duration::from_millis(500), ctx.tx_arrived.notified()).await;
-            continue;
-        }
-        let since = last.elapsed();
-        if since < interval {
-            tokio::time::sleep(interval - since).await;
-        }
-        last = Instant::now();
-        let ctx2 = ctx.clone();
-        let key2 = key.clone();
-        let result = tokio::task::spawn_blocking(move || produce_one(&ctx2, &key2, max_block_txs)).await;
-        match result {
-            Ok(Ok(true)) => {}
-            Ok(Ok(false)) => {
-                // Only transactions waiting on a nonce gap: sleep until something new arrives.
-                let _ = tokio::time::timeout(Duration::from_secs(1), ctx.tx_arrived.notified()).await;
-            }
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "block production failed; retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "block production task panicked");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
-    }
-}
-
-/// Builds and commits one block; `Ok(false)` when no pooled transaction can run yet.
-fn produce_one(ctx: &NodeContext, key: &KeyPair, max_block_txs: usize) -> anyhow::Result<bool> {
-    let chain = &ctx.chain;
-    let started = Instant::now();
-    let state = chain.state().latest();
-    let nonce_of = |a: Address| state.account(a).map(|acct| acct.nonce).unwrap_or(u64::MAX);
-    let candidates = ctx.mempool.lock().ready(nonce_of, max_block_txs, chain.genesis().params.block_gas_limit);
-    if candidates.is_empty() {
-        return Ok(false);
-    }
-    let executed = chain.build_block(candidates, now_secs(), key.address())?;
-    {
-        let mut pool = ctx.mempool.lock();
-        for (hash, reason) in &executed.skipped {
-            // Drop only what can never run; a transaction that merely did not fit (or waits on an earlier one)
-            // stays for the next block.
-            let permanent = match reason {
-                TxRejection::Nonce { expected, got } => got < expected,
-                TxRejection::BlockGasExhausted => false,
-                TxRejection::InsufficientFunds { .. }
-                | TxRejection::ExceedsBlockGasLimit
-                | TxRejection::FeeCapTooLow => true,
-            };
-            if permanent && let Some(tx) = pool.get(hash) {
-                tracing::debug!(%hash, %reason, "dropping transaction that can no longer run");
-                pool.remove(hash, state.account(tx.sender()).map(|a| a.nonce).unwrap_or(0));
-            }
-        }
-    }
-    if executed.block.transactions.is_empty() {
-        return Ok(false);
-    }
-    let header = &executed.block.header;
-    let certificate = CommitCertificate::sign(key, header, 0)?;
-    let senders: Vec<Address> = executed.block.transactions.iter().map(|t| t.sender()).collect();
-    let n_txs = senders.len();
-    let header = chain.commit(executed, certificate)?;
-    let state = chain.state().latest();
-    let nonce_of = |a: Address| state.account(a).map(|acct| acct.nonce).unwrap_or(0);
-    let pool_len = {
-        let mut pool = ctx.mempool.lock();
-        pool.prune(nonce_of, senders);
-        pool.len()
-    };
-    ctx.metrics.block_commit_seconds.observe(started.elapsed().as_secs_f64());
-    ctx.metrics.height.set(header.number as i64);
-    ctx.metrics.txs_committed.inc_by(n_txs as u64);
-    ctx.metrics.mempool_size.set(pool_len as i64);
-    tracing::info!(number = header.number, txs = n_txs, hash = %header.hash(), ms = started.elapsed().as_millis() as u64, "committed block");
-    Ok(true)
 }

@@ -11,7 +11,9 @@ use accord_sdk::keys::KeyPair;
 use accord_sdk::{Address, U256};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{MetricsSection, NodeConfig, NodeSection, P2pSection, ProducerSection, RpcSection};
+use crate::config::{
+    ConsensusSection, MetricsSection, NodeConfig, NodeSection, P2pSection, ProducerSection, RpcSection,
+};
 use crate::mempool::MempoolLimits;
 
 /// Options of a generated network.
@@ -19,6 +21,8 @@ use crate::mempool::MempoolLimits;
 pub struct TestnetSpec {
     /// Number of validators.
     pub validators: usize,
+    /// Number of observers (nodes after the validators: they sync and serve reads, never vote).
+    pub observers: usize,
     /// Number of funded dev accounts.
     pub accounts: usize,
     /// Chain id.
@@ -62,6 +66,7 @@ fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 /// Writes `out/nodeI/{config.toml,genesis.json,node.key}` and `out/accounts.json`; returns the node homes.
+/// Nodes `0..validators` are the validators, the rest observers; node I listens on the base ports + I.
 pub fn generate(out: &Path, spec: &TestnetSpec) -> anyhow::Result<Vec<PathBuf>> {
     anyhow::ensure!(spec.validators >= 1, "--validators must be at least 1");
     anyhow::ensure!(spec.chain_id != 0, "--chain-id must be non-zero");
@@ -69,18 +74,22 @@ pub fn generate(out: &Path, spec: &TestnetSpec) -> anyhow::Result<Vec<PathBuf>> 
         anyhow::bail!("{} already holds a network (node0 exists); choose another --out or remove it", out.display());
     }
     std::fs::create_dir_all(out)?;
-    let node_keys: Vec<KeyPair> = (0..spec.validators).map(|_| KeyPair::generate()).collect();
+    let nodes = spec.validators + spec.observers;
+    let node_keys: Vec<KeyPair> = (0..nodes).map(|_| KeyPair::generate()).collect();
     let accounts: Vec<KeyPair> = (0..spec.accounts).map(|_| KeyPair::generate()).collect();
-    let mut validators = Vec::new();
+    let mut members = Vec::new();
     for (i, k) in node_keys.iter().enumerate() {
-        validators.push(Validator::from_key(format!("node{i}"), k, format!("127.0.0.1:{}", port(spec.p2p_port, i)?)));
+        members.push(Validator::from_key(format!("node{i}"), k, format!("127.0.0.1:{}", port(spec.p2p_port, i)?)));
     }
+    let observers = members.split_off(spec.validators);
+    let validators = members;
     let alloc: BTreeMap<Address, U256> = accounts.iter().map(|a| (a.address(), dev_balance())).collect();
     let genesis = Genesis {
         chain_id: spec.chain_id,
         timestamp: spec.timestamp,
         crypto: CryptoSuite::default(),
         validators,
+        observers,
         alloc,
         params: ChainParams::default(),
     };
@@ -105,6 +114,7 @@ pub fn generate(out: &Path, spec: &TestnetSpec) -> anyhow::Result<Vec<PathBuf>> 
             metrics: MetricsSection { listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port(spec.metrics_port, i)?)) },
             p2p: P2pSection { listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port(spec.p2p_port, i)?)) },
             producer: ProducerSection::default(),
+            consensus: ConsensusSection::default(),
             mempool: MempoolLimits::default(),
         };
         std::fs::write(home.join(NodeConfig::FILE), toml::to_string_pretty(&cfg)?)?;

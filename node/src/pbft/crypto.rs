@@ -8,24 +8,35 @@ use accord_sdk::keys::KeyPair;
 use alloy_primitives::Signature;
 
 /// Signs with this node's key; verifies by recovering the signer and comparing it with the validator set.
+///
+/// Every signed message is prefixed with the chain id, so a vote cannot be replayed on another chain. With that
+/// prefix a commit vote's digest is exactly [`accord_sdk::block::commit_digest`]: the commit votes that decide a
+/// block are its certificate's signatures.
 #[derive(Debug, Clone)]
 pub struct NodeKeyCrypto {
     key: KeyPair,
     validators: ValidatorSet,
     suite: CryptoSuite,
+    chain_id: u64,
 }
 
 impl NodeKeyCrypto {
-    /// Crypto for the validator holding `key` in `validators`.
-    pub fn new(key: KeyPair, validators: ValidatorSet, suite: CryptoSuite) -> Self {
-        Self { key, validators, suite }
+    /// Crypto for the validator holding `key` in `validators` on chain `chain_id`.
+    pub fn new(key: KeyPair, validators: ValidatorSet, suite: CryptoSuite, chain_id: u64) -> Self {
+        Self { key, validators, suite, chain_id }
+    }
+
+    fn digest(&self, bytes: &[u8]) -> accord_sdk::B256 {
+        let mut buf = Vec::with_capacity(8 + bytes.len());
+        buf.extend_from_slice(&self.chain_id.to_be_bytes());
+        buf.extend_from_slice(bytes);
+        self.suite.hash(&buf)
     }
 }
 
 impl MessageCrypto for NodeKeyCrypto {
     fn sign(&self, bytes: &[u8]) -> Vec<u8> {
-        let digest = self.suite.hash(bytes);
-        match self.key.sign_prehash(&digest) {
+        match self.key.sign_prehash(&self.digest(bytes)) {
             Ok(sig) => sig.as_bytes().to_vec(),
             // Signing with a valid key cannot fail; an empty signature is refused by every verifier.
             Err(_) => Vec::new(),
@@ -35,7 +46,7 @@ impl MessageCrypto for NodeKeyCrypto {
     fn verify(&self, signer: NodeIndex, bytes: &[u8], signature: &[u8]) -> bool {
         let Some(v) = self.validators.validators.get(signer) else { return false };
         let Ok(sig) = Signature::try_from(signature) else { return false };
-        self.suite.recover(&self.suite.hash(bytes), &sig).is_ok_and(|addr| addr == v.address)
+        self.suite.recover(&self.digest(bytes), &sig).is_ok_and(|addr| addr == v.address)
     }
 
     /// A proposal's payload starts with the RLP header whose hash is the block id (the body follows it).
@@ -56,13 +67,15 @@ mod tests {
         let set = ValidatorSet {
             validators: keys.iter().enumerate().map(|(i, k)| Validator::from_key(format!("v{i}"), k, "")).collect(),
         };
-        let c1 = NodeKeyCrypto::new(keys[1].clone(), set.clone(), CryptoSuite::default());
+        let c1 = NodeKeyCrypto::new(keys[1].clone(), set.clone(), CryptoSuite::default(), 1);
         let sig = c1.sign(b"prepare h1 v0");
         assert!(c1.verify(1, b"prepare h1 v0", &sig));
         assert!(!c1.verify(2, b"prepare h1 v0", &sig), "not another validator's");
         assert!(!c1.verify(1, b"prepare h1 v1", &sig), "not other bytes");
         assert!(!c1.verify(9, b"prepare h1 v0", &sig), "not an unknown index");
         assert!(!c1.verify(1, b"prepare h1 v0", &sig[..10]), "not a truncated signature");
+        let other_chain = NodeKeyCrypto::new(keys[1].clone(), set.clone(), CryptoSuite::default(), 2);
+        assert!(!other_chain.verify(1, b"prepare h1 v0", &sig), "not on another chain");
 
         let header = Header {
             version: 1,
@@ -85,5 +98,42 @@ mod tests {
         assert!(c1.payload_matches(&BlockId(header.hash().0), &payload));
         assert!(!c1.payload_matches(&BlockId([7; 32]), &payload));
         assert!(!c1.payload_matches(&BlockId(header.hash().0), b"junk"));
+    }
+
+    #[test]
+    fn commit_votes_form_a_certificate() {
+        use accord_consensus::{CommitBody, SigningBytes, Vote};
+        use accord_sdk::block::{CommitCertificate, Header};
+        let keys: Vec<KeyPair> = (0..4).map(|_| KeyPair::generate()).collect();
+        let set = ValidatorSet {
+            validators: keys.iter().enumerate().map(|(i, k)| Validator::from_key(format!("v{i}"), k, "")).collect(),
+        };
+        let header = Header {
+            version: 1,
+            chain_id: 9,
+            parent_hash: Default::default(),
+            number: 3,
+            timestamp: 0,
+            proposer: keys[0].address(),
+            transactions_root: Default::default(),
+            receipts_root: Default::default(),
+            state_root: Default::default(),
+            logs_bloom: Default::default(),
+            gas_used: 0,
+            gas_limit: 1,
+            base_fee: 0,
+            next_validators_hash: Default::default(),
+        };
+        let vote = Vote { height: 3, view: 2, block: BlockId(header.hash().0) };
+        let signatures = keys[..3]
+            .iter()
+            .map(|k| {
+                let c = NodeKeyCrypto::new(k.clone(), set.clone(), CryptoSuite::default(), 9);
+                c.sign(&CommitBody(&vote).signing_bytes()).into()
+            })
+            .collect();
+        let cert = CommitCertificate { height: 3, view: 2, block_hash: header.hash(), signatures };
+        assert_eq!(cert.verify(9, &header, &set, CryptoSuite::default()), Ok(()));
+        assert!(cert.verify(10, &header, &set, CryptoSuite::default()).is_err());
     }
 }

@@ -116,10 +116,23 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
     })?;
     m.register_method("net_version", |_, c, _| c.chain.genesis().chain_id.to_string())?;
     m.register_method("net_listening", |_, _, _| true)?;
-    m.register_method("net_peerCount", |_, _, _| -> RpcResult<_> { Ok(U64::ZERO) })?;
+    m.register_method("net_peerCount", |_, c, _| -> RpcResult<_> {
+        Ok(U64::from(c.metrics.peers.get().max(0) as u64))
+    })?;
     m.register_method("eth_chainId", |_, c, _| -> RpcResult<_> { Ok(U64::from(c.chain.genesis().chain_id)) })?;
     m.register_method("eth_blockNumber", |_, c, _| -> RpcResult<_> { Ok(U64::from(c.chain.head().number)) })?;
-    m.register_method("eth_syncing", |_, _, _| false)?;
+    // While block sync is catching up: geth's object; otherwise false.
+    m.register_method("eth_syncing", |_, c, _| {
+        if c.metrics.syncing.get() == 1 {
+            json!({
+                "startingBlock": U64::from(c.sync_started_at.load(std::sync::atomic::Ordering::Relaxed)),
+                "currentBlock": U64::from(c.chain.head().number),
+                "highestBlock": U64::from(c.metrics.sync_target_height.get().max(0) as u64),
+            })
+        } else {
+            json!(false)
+        }
+    })?;
     m.register_method("eth_accounts", |_, _, _| Vec::<Address>::new())?;
     m.register_method("eth_gasPrice", |_, c, _| -> RpcResult<_> { Ok(U256::from(c.chain.genesis().params.base_fee)) })?;
     m.register_method("eth_maxPriorityFeePerGas", |_, _, _| -> RpcResult<_> { Ok(U256::ZERO) })?;
@@ -375,8 +388,10 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
             "headTimestamp": U64::from(head.timestamp),
             "mempoolSize": c.mempool.lock().len(),
             "validators": c.chain.validators().len(),
-            "peers": 0,
-            "syncing": false,
+            "peers": c.metrics.peers.get(),
+            "syncing": c.metrics.syncing.get() == 1,
+            "consensusHeight": U64::from(c.metrics.consensus_height.get().max(0) as u64),
+            "consensusView": U64::from(c.metrics.consensus_view.get().max(0) as u64),
             "version": client_version(),
         })
     })?;
