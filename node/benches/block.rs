@@ -56,6 +56,7 @@ fn fixture() -> Fixture {
         timestamp: 0,
         crypto: CryptoSuite::default(),
         validators: vec![Validator::from_key("v", &validator, "")],
+        observers: vec![],
         alloc,
         params: ChainParams::default(),
     };

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use accord_node::network::{Network, NetworkCommand, NetworkEvent, peer_id_of};
+use accord_node::network::{Member, Network, NetworkCommand, NetworkEvent, SyncRequest, SyncResponse, peer_id_of};
 use accord_sdk::keys::KeyPair;
 
 async fn next_matching(net: &mut Network, what: &str, f: impl Fn(&NetworkEvent) -> bool) -> NetworkEvent {
@@ -33,7 +33,8 @@ async fn only_members_connect_and_speak() {
     let pa = peer_id_of(&a.public_key()).expect("peer id");
     let pb = peer_id_of(&b.public_key()).expect("peer id");
     let po = peer_id_of(&outsider.public_key()).expect("peer id");
-    let members = [pa, pb];
+    let member = |peer| Member { peer, address: None };
+    let members = [member(pa), member(pb)];
     let any: libp2p::Multiaddr = "/ip4/127.0.0.1/tcp/0".parse().expect("addr");
 
     let mut na = Network::start(a.secret_bytes(), any.clone(), &members).expect("a starts");
@@ -41,14 +42,35 @@ async fn only_members_connect_and_speak() {
     let addr_a = listening(&mut na).await;
     let mut nb = Network::start(b.secret_bytes(), any.clone(), &members).expect("b starts");
     // The outsider would happily talk to a; a must not let it.
-    let no = Network::start(outsider.secret_bytes(), any, &[pa, po]).expect("outsider starts");
+    let no = Network::start(outsider.secret_bytes(), any, &[member(pa), member(po)]).expect("outsider starts");
 
     nb.command(NetworkCommand::Dial(addr_a.clone())).await;
-    next_matching(&mut na, "b connects", |e| *e == NetworkEvent::PeerConnected(pb)).await;
-    next_matching(&mut nb, "a connects", |e| *e == NetworkEvent::PeerConnected(pa)).await;
+    next_matching(&mut na, "b connects", |e| matches!(e, NetworkEvent::PeerConnected(p) if *p == pb)).await;
+    next_matching(&mut nb, "a connects", |e| matches!(e, NetworkEvent::PeerConnected(p) if *p == pa)).await;
     nb.command(NetworkCommand::Send { to: pa, bytes: b"prepare".to_vec() }).await;
-    let got = next_matching(&mut na, "b's message", |e| matches!(e, NetworkEvent::Message { .. })).await;
-    assert_eq!(got, NetworkEvent::Message { from: pb, bytes: b"prepare".to_vec() });
+    let got = next_matching(&mut na, "b's message", |e| matches!(e, NetworkEvent::Consensus { .. })).await;
+    assert!(matches!(got, NetworkEvent::Consensus { from, bytes } if from == pb && bytes == b"prepare"));
+
+    // Transactions gossip to members, and block sync answers round-trip.
+    nb.command(NetworkCommand::GossipTransactions(vec![b"tx1".to_vec(), vec![7; 300_000]])).await;
+    let got = next_matching(&mut na, "b's gossip", |e| matches!(e, NetworkEvent::Transactions { .. })).await;
+    assert!(
+        matches!(got, NetworkEvent::Transactions { from, txs } if from == pb && txs.len() == 2 && txs[1].len() == 300_000)
+    );
+    let sb = nb.sender();
+    let ask = tokio::spawn(async move { sb.sync_request(pa, SyncRequest::Status).await });
+    match next_matching(&mut na, "b's sync request", |e| matches!(e, NetworkEvent::SyncRequest { .. })).await {
+        NetworkEvent::SyncRequest { from, request, channel } => {
+            assert_eq!((from, request), (pb, SyncRequest::Status));
+            na.command(NetworkCommand::SyncRespond {
+                channel,
+                response: SyncResponse::Status { height: 42, hash: [1; 32] },
+            })
+            .await;
+        }
+        _ => unreachable!(),
+    }
+    assert_eq!(ask.await.expect("join"), Ok(SyncResponse::Status { height: 42, hash: [1; 32] }));
 
     // The outsider is refused at connection time...
     no.command(NetworkCommand::Dial(addr_a.clone())).await;
@@ -58,7 +80,7 @@ async fn only_members_connect_and_speak() {
     let injected = tokio::time::timeout(Duration::from_secs(2), async {
         loop {
             match na.events.recv().await {
-                Some(NetworkEvent::Message { from, .. }) if from == po => return true,
+                Some(NetworkEvent::Consensus { from, .. }) if from == po => return true,
                 Some(NetworkEvent::PeerConnected(p)) if p == po => return true,
                 Some(_) => continue,
                 None => return false,
@@ -71,5 +93,5 @@ async fn only_members_connect_and_speak() {
 
     // Governance removes b: its connection is closed.
     na.command(NetworkCommand::Disallow(pb)).await;
-    next_matching(&mut na, "b disconnected", |e| *e == NetworkEvent::PeerDisconnected(pb)).await;
+    next_matching(&mut na, "b disconnected", |e| matches!(e, NetworkEvent::PeerDisconnected(p) if *p == pb)).await;
 }

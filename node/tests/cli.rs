@@ -46,12 +46,12 @@ fn testnet_layout_ports_and_refusals() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("net");
     let o = Command::new(accord_bin())
-        .args(["testnet", "--validators", "4", "--accounts", "3", "--rpc-port", "20000", "--out"])
+        .args(["testnet", "--validators", "4", "--observers", "1", "--accounts", "3", "--rpc-port", "20000", "--out"])
         .arg(&out)
         .output()
         .expect("run");
     assert!(o.status.success(), "{}", stderr(&o));
-    for i in 0..4 {
+    for i in 0..5 {
         let home = out.join(format!("node{i}"));
         for f in ["config.toml", "genesis.json", "node.key"] {
             assert!(home.join(f).exists(), "node{i}/{f}");
@@ -68,17 +68,23 @@ fn testnet_layout_ports_and_refusals() {
         accord_sdk::genesis::Genesis::from_json(&std::fs::read_to_string(out.join("node0/genesis.json")).expect("g"))
             .expect("valid genesis");
     assert_eq!(genesis.validators.len(), 4);
+    assert_eq!(genesis.observers.len(), 1);
     assert_eq!(genesis.alloc.len(), 3);
+    let p2p: Vec<&str> = genesis.members().map(|m| m.p2p_address.as_str()).collect();
+    assert_eq!(p2p, ["127.0.0.1:30300", "127.0.0.1:30301", "127.0.0.1:30302", "127.0.0.1:30303", "127.0.0.1:30304"]);
 
     // Not over an existing network.
     let again = Command::new(accord_bin()).args(["testnet", "--out"]).arg(&out).output().expect("run");
     assert!(!again.status.success());
     assert!(stderr(&again).contains("already holds a network"), "{}", stderr(&again));
 
-    // A four-validator genesis needs PBFT, which this build does not have: a clear refusal, not a hang.
+    // A node key that is on neither list: a clear refusal naming the key, not a node that silently never syncs.
+    let stranger = accord_sdk::keys::KeyPair::generate();
+    std::fs::write(out.join("node0/node.key"), stranger.secret_hex()).expect("write key");
     let start = Command::new(accord_bin()).args(["start", "--home"]).arg(out.join("node0")).output().expect("run");
     assert!(!start.status.success());
-    assert!(stderr(&start).contains("single validator only"), "{}", stderr(&start));
+    assert!(stderr(&start).contains("neither a validator nor an observer"), "{}", stderr(&start));
+    assert!(stderr(&start).contains(&stranger.address().to_string()), "{}", stderr(&start));
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use accord_sdk::client::AccordClient;
@@ -34,15 +35,64 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
+/// `n` consecutive free loopback ports (a network's nodes use base + I).
+fn free_port_range(n: usize) -> u16 {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    loop {
+        // Below the kernel's ephemeral range (32768+), so an outgoing connection cannot take a port before its node binds it.
+        let base: u16 = rng.gen_range(10_000..32_000);
+        let ok = (0..n as u16).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
+        if ok {
+            return base;
+        }
+    }
+}
+
 /// One node process and its home directory.
 pub struct TestNode {
-    pub dir: tempfile::TempDir,
+    /// The temp dir holding the network (shared by its nodes; removed when the last is dropped).
+    pub dir: Arc<tempfile::TempDir>,
     pub home: PathBuf,
+    pub name: String,
     pub rpc_url: String,
     pub ws_url: String,
     pub metrics_url: String,
     pub accounts: Vec<DevAccount>,
     child: Option<Child>,
+}
+
+/// Writes a network with `validators` + `observers` nodes; returns its nodes (not started).
+pub fn testnet(validators: usize, observers: usize) -> Vec<TestNode> {
+    let n = validators + observers;
+    let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+    let (rpc, metrics, p2p) = (free_port_range(n), free_port_range(n), free_port_range(n));
+    let out = Command::new(accord_bin())
+        .args(["testnet", "--validators", &validators.to_string(), "--observers", &observers.to_string(), "--out"])
+        .arg(dir.path().join("net"))
+        .args(["--rpc-port", &rpc.to_string(), "--metrics-port", &metrics.to_string()])
+        .args(["--p2p-port", &p2p.to_string(), "--chain-id", &CHAIN_ID.to_string()])
+        .output()
+        .expect("run accord testnet");
+    assert!(out.status.success(), "testnet failed: {}", String::from_utf8_lossy(&out.stderr));
+    let accounts: Vec<DevAccount> =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("net/accounts.json")).expect("accounts.json"))
+            .expect("accounts parse");
+    (0..n)
+        .map(|i| {
+            let i16 = i as u16;
+            TestNode {
+                home: dir.path().join(format!("net/node{i}")),
+                name: format!("node{i}"),
+                rpc_url: format!("http://127.0.0.1:{}", rpc + i16),
+                ws_url: format!("ws://127.0.0.1:{}", rpc + i16),
+                metrics_url: format!("http://127.0.0.1:{}/metrics", metrics + i16),
+                accounts: accounts.clone(),
+                child: None,
+                dir: dir.clone(),
+            }
+        })
+        .collect()
 }
 
 pub fn accord_bin() -> &'static str {
@@ -52,44 +102,25 @@ pub fn accord_bin() -> &'static str {
 impl TestNode {
     /// Writes a single-validator network with ten funded accounts.
     pub fn new() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (rpc, metrics, p2p) = (free_port(), free_port(), free_port());
-        let out = Command::new(accord_bin())
-            .args(["testnet", "--validators", "1", "--out"])
-            .arg(dir.path().join("net"))
-            .args(["--rpc-port", &rpc.to_string(), "--metrics-port", &metrics.to_string()])
-            .args(["--p2p-port", &p2p.to_string(), "--chain-id", &CHAIN_ID.to_string()])
-            .output()
-            .expect("run accord testnet");
-        assert!(out.status.success(), "testnet failed: {}", String::from_utf8_lossy(&out.stderr));
-        let accounts: Vec<DevAccount> = serde_json::from_str(
-            &std::fs::read_to_string(dir.path().join("net/accounts.json")).expect("accounts.json"),
-        )
-        .expect("accounts parse");
-        let home = dir.path().join("net/node0");
-        Self {
-            home,
-            rpc_url: format!("http://127.0.0.1:{rpc}"),
-            ws_url: format!("ws://127.0.0.1:{rpc}"),
-            metrics_url: format!("http://127.0.0.1:{metrics}/metrics"),
-            accounts,
-            child: None,
-            dir,
-        }
+        testnet(1, 0).pop().expect("one node")
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join(format!("{}.log", self.name))
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
     }
 
     /// Starts the node process and waits until its RPC answers.
     pub async fn start(&mut self) -> AccordClient {
         assert!(self.child.is_none(), "already running");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join("node.log"))
-            .expect("log file");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).expect("log file");
         let child = Command::new(accord_bin())
             .args(["start", "--home"])
             .arg(&self.home)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", std::env::var("ACCORD_TEST_LOG").unwrap_or_else(|_| "info".into()))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -102,7 +133,7 @@ impl TestNode {
                 return client;
             }
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                panic!("node exited early with {status}; log:\n{}", self.log());
+                panic!("{} exited early with {status}; log ends:\n{}", self.name, last_lines(&self.log(), 40));
             }
             assert!(Instant::now() < deadline, "node did not come up; log:\n{}", self.log());
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -127,7 +158,7 @@ impl TestNode {
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("node.log")).unwrap_or_default()
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
     /// Runs `accord verify` on the stopped node; returns its JSON report.
@@ -140,6 +171,11 @@ impl TestNode {
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).expect("verify prints JSON")
+    }
+
+    /// The value of an unlabelled metric, if exposed.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        self.metrics().lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
     }
 
     pub fn metrics(&self) -> String {
@@ -158,6 +194,12 @@ impl Drop for TestNode {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The last `n` lines of a log.
+pub fn last_lines(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// Signs any transaction with alloy and returns its EIP-2718 bytes.
