@@ -1,0 +1,64 @@
+//! Limits of contract execution and the deterministic wasmtime configuration.
+
+/// Limits fixed by chain parameters; every node of a chain must use the same values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VmConfig {
+    /// Largest linear memory a contract may have, in bytes.
+    pub max_memory_bytes: u64,
+    /// Largest module that may be deployed, in bytes.
+    pub max_code_bytes: usize,
+    /// Deepest chain of contract calls (the transaction's own call is depth 1).
+    pub max_call_depth: u32,
+    /// Native stack available to wasm code; exceeding it traps (a failure, charged all the call's gas).
+    pub max_wasm_stack_bytes: usize,
+    /// Compiled modules kept in memory.
+    pub module_cache_entries: usize,
+}
+
+impl Default for VmConfig {
+    fn default() -> Self {
+        Self {
+            max_memory_bytes: 16 * 1024 * 1024,
+            max_code_bytes: 256 * 1024,
+            max_call_depth: 64,
+            max_wasm_stack_bytes: 512 * 1024,
+            module_cache_entries: 256,
+        }
+    }
+}
+
+/// The engine configuration: fuel metering, NaN canonicalisation, and every proposal with nondeterministic or
+/// unneeded behaviour off. Changing any of it changes consensus results, so it is part of the module cache key.
+pub fn engine_config(vm: &VmConfig) -> wasmtime::Config {
+    let mut c = wasmtime::Config::new();
+    c.consume_fuel(true)
+        .cranelift_nan_canonicalization(true)
+        .cranelift_opt_level(wasmtime::OptLevel::Speed)
+        .max_wasm_stack(vm.max_wasm_stack_bytes)
+        // What Rust's wasm32-unknown-unknown emits, all deterministic (reference types are on by default).
+        .wasm_bulk_memory(true)
+        .wasm_multi_value(true)
+        // Off: threads (shared memory), SIMD (relaxed SIMD is nondeterministic by design), 64-bit and multiple
+        // memories, tail calls, GC, exceptions, function references, wide arithmetic, stack switching.
+        .wasm_simd(false)
+        .wasm_relaxed_simd(false)
+        .wasm_memory64(false)
+        .wasm_multi_memory(false)
+        .wasm_tail_call(false)
+        .wasm_gc(false)
+        .wasm_wide_arithmetic(false);
+    // Proposals whose setters depend on wasmtime features this build leaves out: off explicitly all the same.
+    for f in [
+        wasmtime::WasmFeatures::THREADS,
+        wasmtime::WasmFeatures::SHARED_EVERYTHING_THREADS,
+        wasmtime::WasmFeatures::FUNCTION_REFERENCES,
+        wasmtime::WasmFeatures::EXCEPTIONS,
+        wasmtime::WasmFeatures::LEGACY_EXCEPTIONS,
+        wasmtime::WasmFeatures::STACK_SWITCHING,
+        wasmtime::WasmFeatures::CUSTOM_PAGE_SIZES,
+        wasmtime::WasmFeatures::COMPONENT_MODEL,
+    ] {
+        c.wasm_features(f, false);
+    }
+    c
+}

@@ -1,0 +1,291 @@
+//! The runtime on a real wasmtime engine, with hand-written WAT modules and an in-memory `Host` (the node's host is
+//! its journaled state overlay; this double implements the same trait over a `BTreeMap`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use accord_vm::envelope;
+use accord_vm::{BlockInfo, CallParams, DeployParams, Failure, Host, HostError, Outcome, Status, Vm, VmConfig};
+use alloy_primitives::{Address, B256, U256, keccak256};
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    Slot(Address, B256),
+    Code(Address),
+    Balance(Address),
+}
+
+#[derive(Default)]
+struct MemHost {
+    state: BTreeMap<Key, Vec<u8>>,
+    journal: Vec<(Key, Option<Vec<u8>>)>,
+}
+
+impl MemHost {
+    fn set(&mut self, k: Key, v: Option<Vec<u8>>) {
+        let old = match v {
+            Some(v) => self.state.insert(k.clone(), v),
+            None => self.state.remove(&k),
+        };
+        self.journal.push((k, old));
+    }
+    fn slot(&self, a: Address, k: u8) -> B256 {
+        self.state.get(&Key::Slot(a, B256::with_last_byte(k))).map(|v| B256::from_slice(v)).unwrap_or_default()
+    }
+    fn balance(&self, a: Address) -> U256 {
+        self.state.get(&Key::Balance(a)).map(|v| U256::from_be_slice(v)).unwrap_or_default()
+    }
+}
+
+impl Host for MemHost {
+    fn storage_read(&mut self, a: Address, k: B256) -> Result<B256, HostError> {
+        Ok(self.state.get(&Key::Slot(a, k)).map(|v| B256::from_slice(v)).unwrap_or_default())
+    }
+    fn storage_write(&mut self, a: Address, k: B256, v: B256) -> Result<B256, HostError> {
+        let old = self.storage_read(a, k)?;
+        self.set(Key::Slot(a, k), (!v.is_zero()).then(|| v.to_vec()));
+        Ok(old)
+    }
+    fn code_hash(&mut self, a: Address) -> Result<Option<B256>, HostError> {
+        Ok(self.state.get(&Key::Code(a)).map(keccak256))
+    }
+    fn code(&mut self, hash: B256) -> Result<Option<Arc<[u8]>>, HostError> {
+        Ok(self
+            .state
+            .iter()
+            .find(|(k, v)| matches!(k, Key::Code(_)) && keccak256(v) == hash)
+            .map(|(_, v)| Arc::from(v.as_slice())))
+    }
+    fn account_exists(&mut self, a: Address) -> Result<bool, HostError> {
+        Ok(self.state.contains_key(&Key::Code(a)))
+    }
+    fn set_code(&mut self, a: Address, code: &[u8]) -> Result<B256, HostError> {
+        self.set(Key::Code(a), Some(code.to_vec()));
+        Ok(keccak256(code))
+    }
+    fn transfer(&mut self, from: Address, to: Address, value: U256) -> Result<bool, HostError> {
+        let fb = self.balance(from);
+        if fb < value {
+            return Ok(false);
+        }
+        self.set(Key::Balance(from), Some((fb - value).to_be_bytes::<32>().to_vec()));
+        let tb = self.balance(to);
+        self.set(Key::Balance(to), Some((tb + value).to_be_bytes::<32>().to_vec()));
+        Ok(true)
+    }
+    fn checkpoint(&mut self) -> usize {
+        self.journal.len()
+    }
+    fn revert_to(&mut self, cp: usize) {
+        while self.journal.len() > cp {
+            let Some((k, old)) = self.journal.pop() else { break };
+            match old {
+                Some(v) => self.state.insert(k, v),
+                None => self.state.remove(&k),
+            };
+        }
+    }
+}
+
+const ALICE: Address = Address::repeat_byte(0xa1);
+
+/// Imports every test module may use, and a data segment with 32-byte keys/values at fixed offsets:
+/// 0: key 1, 32: key 2, 64: value 7, 96: key 3.
+const PRELUDE: &str = r#"
+  (import "accord" "storage_write" (func $sw (param i32 i32)))
+  (import "accord" "storage_read" (func $sr (param i32 i32)))
+  (import "accord" "emit_log" (func $log (param i32 i32 i32 i32)))
+  (import "accord" "return" (func $ret (param i32 i32)))
+  (import "accord" "revert" (func $revert (param i32 i32)))
+  (import "accord" "input_len" (func $input_len (result i32)))
+  (import "accord" "input_read" (func $input_read (param i32)))
+  (import "accord" "call" (func $call (param i32 i32 i32 i32 i64) (result i32)))
+  (import "accord" "gas_left" (func $gas_left (result i64)))
+  (memory (export "memory") 1)
+  (data (i32.const 31) "\01")
+  (data (i32.const 63) "\02")
+  (data (i32.const 95) "\07")
+  (data (i32.const 127) "\03")
+  (func (export "deploy"))
+"#;
+
+fn module(body: &str) -> Vec<u8> {
+    wat::parse_str(format!("(module {PRELUDE} {body})")).expect("valid wat")
+}
+
+fn vm() -> Vm<MemHost> {
+    Vm::new(VmConfig { max_memory_bytes: 4 * 1024 * 1024, ..Default::default() }).expect("engine")
+}
+
+fn deploy(vm: &Vm<MemHost>, host: MemHost, at: Address, code: &[u8]) -> MemHost {
+    let params = DeployParams {
+        caller: ALICE,
+        origin: ALICE,
+        address: at,
+        value: U256::ZERO,
+        data: envelope::wrap(code),
+        gas_limit: 100_000_000,
+    };
+    let (host, outcome) = vm.deploy(host, BlockInfo::default(), params).expect("no host error");
+    assert_eq!(outcome.status, Status::Success, "deploys");
+    assert_eq!(outcome.created, Some(at));
+    host
+}
+
+fn call(vm: &Vm<MemHost>, host: MemHost, to: Address, input: Vec<u8>, gas: u64) -> (MemHost, Outcome) {
+    let p = CallParams { caller: ALICE, origin: ALICE, address: to, value: U256::ZERO, input, gas_limit: gas };
+    vm.call(host, BlockInfo { number: 5, timestamp: 99 }, p).expect("no host error")
+}
+
+#[test]
+fn success_keeps_writes_and_logs_revert_undoes_them() {
+    let vm = vm();
+    let c = Address::repeat_byte(1);
+    let code = module(
+        r#"(func (export "call")
+             (call $sw (i32.const 0) (i32.const 64))
+             (call $log (i32.const 32) (i32.const 1) (i32.const 64) (i32.const 32))
+             (if (i32.eqz (call $input_len)) (then (call $ret (i32.const 64) (i32.const 32))))
+             (call $revert (i32.const 96) (i32.const 32)))"#,
+    );
+    let host = deploy(&vm, MemHost::default(), c, &code);
+    let (host, ok) = call(&vm, host, c, vec![], 1_000_000);
+    assert_eq!(ok.status, Status::Success);
+    assert_eq!(ok.output, B256::with_last_byte(7).to_vec());
+    assert_eq!(ok.logs.len(), 1);
+    assert_eq!(ok.logs[0].topics(), &[B256::with_last_byte(2)]);
+    assert_eq!(host.slot(c, 1), B256::with_last_byte(7));
+    assert!(ok.gas_used > 20_000 && ok.gas_used < 30_000, "storage set + log + instructions: {}", ok.gas_used);
+
+    let host = deploy(&vm, MemHost::default(), c, &code);
+    let (host, reverted) = call(&vm, host, c, vec![1], 1_000_000);
+    assert_eq!(reverted.status, Status::Revert);
+    assert_eq!(reverted.output, B256::with_last_byte(3).to_vec());
+    assert!(reverted.logs.is_empty());
+    assert_eq!(host.slot(c, 1), B256::ZERO, "the revert undid the write");
+    assert!(reverted.gas_used < 1_000_000, "a revert charges only what it used");
+}
+
+#[test]
+fn hostile_modules_fail_with_all_gas_and_no_effects() {
+    let vm = vm();
+    let cases = [
+        ("loop", r#"(func (export "call") (call $sw (i32.const 0) (i32.const 64)) (loop $l (br $l)))"#, Failure::OutOfGas),
+        (
+            "recursion",
+            r#"(func $r (param i64) (result i64) (call $r (i64.add (local.get 0) (i64.const 1))))
+               (func (export "call") (call $sw (i32.const 0) (i32.const 64)) (drop (call $r (i64.const 0))))"#,
+            Failure::StackExhausted,
+        ),
+        (
+            "trap",
+            r#"(func (export "call") (call $sw (i32.const 0) (i32.const 64)) (drop (i32.div_u (i32.const 1) (i32.const 0))))"#,
+            Failure::Trap("wasm trap: integer divide by zero".into()),
+        ),
+    ];
+    for (name, body, want) in cases {
+        let c = Address::repeat_byte(2);
+        let host = deploy(&vm, MemHost::default(), c, &module(body));
+        let (host, out) = call(&vm, host, c, vec![], 5_000_000);
+        assert_eq!(out.status, Status::Failure(want.clone()), "{name}");
+        assert_eq!(out.gas_used, 5_000_000, "{name}: a failure consumes all its gas");
+        assert_eq!(host.slot(c, 1), B256::ZERO, "{name}: no effect survives");
+        // Deterministic: the same call again gives the same outcome.
+        let (_, again) = call(&vm, host, c, vec![], 5_000_000);
+        assert_eq!(again, out, "{name}");
+    }
+}
+
+#[test]
+fn memory_is_capped_and_growth_is_charged() {
+    let vm = vm();
+    let c = Address::repeat_byte(3);
+    // Grow one page at a time until refused; return the number of pages reached.
+    let code = module(
+        r#"(func (export "call") (local $n i32)
+             (block $done (loop $l
+               (br_if $done (i32.eq (memory.grow (i32.const 1)) (i32.const -1)))
+               (br $l)))
+             (i32.store (i32.const 200) (memory.size))
+             (call $ret (i32.const 200) (i32.const 4)))"#,
+    );
+    let host = deploy(&vm, MemHost::default(), c, &code);
+    let (_, out) = call(&vm, host, c, vec![], 10_000_000);
+    assert_eq!(out.status, Status::Success);
+    assert_eq!(u32::from_le_bytes(out.output[..4].try_into().expect("4 bytes")), 64, "4 MiB cap = 64 pages");
+    assert!(out.gas_used >= (64 - 32) * 1_000, "pages beyond the free 32 are paid for: {}", out.gas_used);
+}
+
+#[test]
+fn nested_revert_undoes_only_the_inner_call() {
+    let vm = vm();
+    let (outer, inner) = (Address::repeat_byte(0x10), Address::repeat_byte(0x20));
+    // Inner writes slot 2 and reverts. Outer writes slot 1, calls inner (address stored at offset 300),
+    // stores the status in slot 3 and succeeds.
+    let inner_code = module(r#"(func (export "call") (call $sw (i32.const 32) (i32.const 64)) (call $revert (i32.const 0) (i32.const 0)))"#);
+    let outer_code = module(&format!(
+        r#"(data (i32.const 300) "{}")
+           (func (export "call")
+             (call $sw (i32.const 0) (i32.const 64))
+             (i32.store8 (i32.const 255)
+               (call $call (i32.const 300) (i32.const 400) (i32.const 0) (i32.const 0) (i64.const 1000000)))
+             (call $sw (i32.const 96) (i32.const 224)))"#,
+        inner.0.iter().map(|b| format!("\\{b:02x}")).collect::<String>()
+    ));
+    let host = deploy(&vm, MemHost::default(), inner, &inner_code);
+    let host = deploy(&vm, host, outer, &outer_code);
+    let (host, out) = call(&vm, host, outer, vec![], 2_000_000);
+    assert_eq!(out.status, Status::Success);
+    assert_eq!(host.slot(outer, 1), B256::with_last_byte(7), "outer write kept");
+    assert_eq!(host.slot(inner, 2), B256::ZERO, "inner write undone");
+    assert_eq!(host.slot(outer, 3), B256::with_last_byte(1), "outer saw status 1 (reverted)");
+}
+
+#[test]
+fn deploy_rules() {
+    let vm = vm();
+    let at = Address::repeat_byte(9);
+    let try_deploy = |data: Vec<u8>| {
+        let p = DeployParams { caller: ALICE, origin: ALICE, address: at, value: U256::ZERO, data, gas_limit: 50_000_000 };
+        let (host, out) = vm.deploy(MemHost::default(), BlockInfo::default(), p).expect("no host error");
+        assert!(host.state.is_empty(), "a refused deployment leaves nothing behind");
+        assert_eq!(out.gas_used, 50_000_000);
+        out.status
+    };
+    let wasi = wat::parse_str(
+        r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+                   (memory (export "memory") 1) (func (export "call")) (func (export "deploy")))"#,
+    )
+    .expect("wat");
+    assert!(matches!(try_deploy(envelope::wrap(&wasi)), Status::Failure(Failure::Module(_))));
+    let no_call = wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "deploy")))"#).expect("wat");
+    assert!(matches!(try_deploy(envelope::wrap(&no_call)), Status::Failure(Failure::Module(_))));
+    let simd = wat::parse_str(
+        r#"(module (memory (export "memory") 1) (func (export "deploy"))
+                   (func (export "call") (drop (v128.const i64x2 0 0))))"#,
+    )
+    .expect("wat");
+    assert!(matches!(try_deploy(envelope::wrap(&simd)), Status::Failure(Failure::Module(_))), "SIMD is off");
+    assert!(matches!(try_deploy(b"\0asm\x01\0\0\0".to_vec()), Status::Failure(Failure::Envelope(_))));
+    assert!(matches!(try_deploy(envelope::wrap(b"not wasm")), Status::Failure(Failure::Module(_))));
+}
+
+#[test]
+fn call_depth_is_bounded() {
+    let vm = vm();
+    let me = Address::repeat_byte(0x33);
+    // Calls itself forever, counting in slot 1; each level forwards all it may.
+    let code = module(&format!(
+        r#"(data (i32.const 300) "{}")
+           (func (export "call")
+             (call $sr (i32.const 0) (i32.const 400))
+             (i32.store8 (i32.const 431) (i32.add (i32.load8_u (i32.const 431)) (i32.const 1)))
+             (call $sw (i32.const 0) (i32.const 400))
+             (drop (call $call (i32.const 300) (i32.const 500) (i32.const 0) (i32.const 0) (i64.const -1))))"#,
+        me.0.iter().map(|b| format!("\\{b:02x}")).collect::<String>()
+    ));
+    let host = deploy(&vm, MemHost::default(), me, &code);
+    let (host, out) = call(&vm, host, me, vec![], 100_000_000);
+    assert_eq!(out.status, Status::Success);
+    assert_eq!(host.slot(me, 1), B256::with_last_byte(64), "64 levels ran; the 65th was refused");
+}
