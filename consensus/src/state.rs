@@ -528,7 +528,10 @@ impl<C: MessageCrypto> PbftState<C> {
             }
             Message::ViewChange(vc) => {
                 if view < self.record.view {
-                    if self.verify_view_change(&vc) {
+                    // Look at the help budget before paying for signature checks: a replayed old view change must
+                    // not cost recoveries forever.
+                    let spent = self.helped.get(&(vc.signer, view)).copied().unwrap_or(0);
+                    if view > 0 && spent < MAX_HELP_PER_VIEW && self.verify_view_change(&vc) {
                         self.help_lagging_peer(vc.signer, view, out);
                     }
                     return;

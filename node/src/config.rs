@@ -167,8 +167,11 @@ impl NodeConfig {
         if c.timeout_ms == 0 || c.max_timeout_ms < c.timeout_ms {
             return invalid("consensus.timeout_ms must be positive and at most consensus.max_timeout_ms");
         }
-        if c.empty_block_interval_ms >= c.timeout_ms {
-            return invalid("consensus.empty_block_interval_ms must be below consensus.timeout_ms");
+        if c.empty_block_interval_ms.saturating_add(cfg.producer.block_interval_ms) >= c.timeout_ms {
+            return invalid(
+                "consensus.empty_block_interval_ms + producer.block_interval_ms must be below consensus.timeout_ms \
+                 (an idle leader would be voted out)",
+            );
         }
         if cfg.rpc.max_block_range == 0 {
             return invalid("rpc.max_block_range must be positive");

@@ -27,7 +27,16 @@ pub struct Dispatch {
     pub sync_trigger: Arc<Notify>,
     /// The PBFT driver's inbox; `None` on observers and single-validator chains.
     pub consensus: Option<mpsc::Sender<Message>>,
+    /// Bounds the gossip batches being verified at once (each costs a signature recovery per transaction).
+    pub gossip_workers: Arc<tokio::sync::Semaphore>,
+    /// Bounds the sync requests being served at once (each reads and encodes up to 16 MiB).
+    pub sync_workers: Arc<tokio::sync::Semaphore>,
 }
+
+/// Gossip batches verified at once; more are dropped (their senders' clients re-send to a node that leads).
+pub const GOSSIP_WORKERS: usize = 2;
+/// Sync requests served at once; more are answered "busy".
+pub const SYNC_WORKERS: usize = 4;
 
 impl Dispatch {
     /// Handles events until the network stops.
@@ -67,8 +76,13 @@ impl Dispatch {
                     }
                 }
                 NetworkEvent::Transactions { from, txs } => {
+                    let Ok(permit) = self.gossip_workers.clone().try_acquire_owned() else {
+                        tracing::debug!(peer = %from, "gossip verifiers busy; dropping a transaction batch");
+                        continue;
+                    };
                     let ctx = self.ctx.clone();
                     tokio::task::spawn_blocking(move || {
+                        let _permit = permit;
                         let mut accepted = 0usize;
                         for raw in &txs {
                             if ctx.submit_gossiped(raw).is_ok() {
@@ -79,9 +93,15 @@ impl Dispatch {
                     });
                 }
                 NetworkEvent::SyncRequest { from, request, channel } => {
-                    let ctx = self.ctx.clone();
                     let net = self.net.clone();
+                    let Ok(permit) = self.sync_workers.clone().try_acquire_owned() else {
+                        let response = crate::network::SyncResponse::Error("busy; try again".into());
+                        net.send(NetworkCommand::SyncRespond { channel, response }).await;
+                        continue;
+                    };
+                    let ctx = self.ctx.clone();
                     tokio::spawn(async move {
+                        let _permit = permit;
                         let response = match tokio::task::spawn_blocking(move || {
                             crate::sync::answer(&ctx.chain, &request)
                         })

@@ -118,6 +118,12 @@ pub fn apply_block(ctx: &NodeContext, block: &SyncBlock, expected: u64) -> Resul
     }
     let certificate = <CommitCertificate as alloy_rlp::Decodable>::decode(&mut block.certificate.0.as_slice())
         .map_err(|e| SyncError::Decode(format!("certificate: {e}")))?;
+    // Cheap checks first: the certificate needs only the header, and the body size only a count.
+    let genesis = chain.genesis();
+    certificate
+        .verify(genesis.chain_id, &header, chain.validators(), genesis.crypto)
+        .map_err(|source| ChainError::Certificate { number: expected, source })?;
+    crate::pbft::driver::check_body_bounds(ctx, raw_txs.len()).map_err(SyncError::Decode)?;
     let limits = chain.tx_limits();
     let txs = raw_txs
         .iter()
@@ -134,7 +140,15 @@ pub fn apply_block(ctx: &NodeContext, block: &SyncBlock, expected: u64) -> Resul
     match ctx.commit(executed, certificate, "sync") {
         Ok(h) => Ok(h),
         // Lost a race with consensus committing the same height: fine if it is the same block.
-        Err(ChainError::NotOnHead { .. }) if committed_hash(chain, expected)? == Some(header.hash()) => Ok(header),
+        Err(ChainError::NotOnHead { .. }) => match committed_hash(chain, expected)? {
+            Some(ours) if ours == header.hash() => Ok(header),
+            Some(ours) => Err(SyncError::Conflict { number: expected, ours, theirs: header.hash() }),
+            None => Err(SyncError::Chain(ChainError::NotOnHead {
+                number: expected,
+                parent: header.parent_hash,
+                head: chain.head().hash(),
+            })),
+        },
         Err(e) => Err(e.into()),
     }
 }
@@ -146,15 +160,35 @@ fn committed_hash(chain: &Chain, number: u64) -> Result<Option<B256>, ChainError
     Ok(chain.store().header(number)?.map(|h| h.hash()))
 }
 
-/// The sync loop. Runs until aborted.
-pub async fn run(ctx: Arc<NodeContext>, net: NetworkSender, peers: Arc<Mutex<BTreeSet<PeerId>>>, trigger: Arc<Notify>) {
+/// How long a peer that failed to serve is left alone.
+const BACKOFF: Duration = Duration::from_secs(10);
+/// A validator leaves a one-block lag to consensus unless its head has not moved for this long.
+const TIP_GRACE: Duration = Duration::from_secs(3);
+
+/// The sync loop. Runs until aborted. `validator` nodes leave the newest block to consensus while it is moving:
+/// fetching and re-executing what they are about to commit anyway would only compete with it.
+pub async fn run(
+    ctx: Arc<NodeContext>,
+    net: NetworkSender,
+    peers: Arc<Mutex<BTreeSet<PeerId>>>,
+    trigger: Arc<Notify>,
+    validator: bool,
+) {
     let show_progress = std::io::stderr().is_terminal();
+    let mut backoff: std::collections::HashMap<PeerId, std::time::Instant> = Default::default();
+    let (mut last_head, mut head_moved) = (ctx.chain.head().number, std::time::Instant::now());
     loop {
         tokio::select! {
             _ = trigger.notified() => {}
             _ = tokio::time::sleep(POLL_INTERVAL) => {}
         }
-        let candidates: Vec<PeerId> = peers.lock().iter().copied().collect();
+        let now = std::time::Instant::now();
+        backoff.retain(|_, until| *until > now);
+        let head = ctx.chain.head().number;
+        if head != last_head {
+            (last_head, head_moved) = (head, now);
+        }
+        let candidates: Vec<PeerId> = peers.lock().iter().filter(|p| !backoff.contains_key(p)).copied().collect();
         if candidates.is_empty() {
             ctx.metrics.syncing.set(0);
             continue;
@@ -174,7 +208,7 @@ pub async fn run(ctx: Arc<NodeContext>, net: NetworkSender, peers: Arc<Mutex<BTr
         let Some(&(_, target)) = ahead.first() else { continue };
         ctx.metrics.sync_target_height.set(target as i64);
         let start = ctx.chain.head().number;
-        if target <= start {
+        if target <= start || (validator && target == start + 1 && head_moved.elapsed() < TIP_GRACE) {
             ctx.metrics.syncing.set(0);
             continue;
         }
@@ -184,6 +218,7 @@ pub async fn run(ctx: Arc<NodeContext>, net: NetworkSender, peers: Arc<Mutex<BTr
         for (peer, their_height) in ahead {
             if let Err(e) = fetch_from(&ctx, &net, peer, their_height, bar.as_ref()).await {
                 tracing::warn!(%peer, error = %e, "block sync from peer failed; trying another");
+                backoff.insert(peer, std::time::Instant::now() + BACKOFF);
                 continue;
             }
             if ctx.chain.head().number >= target {

@@ -7,8 +7,9 @@
 //! and keep re-dialing lost ones, so a restarted node rejoins by itself.
 //!
 //! Three request/response protocols run over the connections ([`protocol`]): consensus messages, transaction
-//! gossip and block sync. The task never blocks on its consumer: when the node falls behind, events are dropped
-//! (and counted in the log) rather than stalling every other peer.
+//! gossip and block sync. The task never blocks on its consumer: when the node falls behind, data events (messages,
+//! gossip, sync requests) are dropped with a warning rather than stalling every other peer, while the last part of
+//! the queue stays reserved for connection events, which are never dropped for data.
 
 pub mod identity;
 pub mod protocol;
@@ -181,8 +182,12 @@ impl NetworkSender {
     }
 }
 
+/// Queue slots kept free for connection events: data events are dropped before these fill.
+const CONTROL_RESERVE: usize = 256;
+
 fn request_response_config(timeout: Duration) -> request_response::Config {
-    request_response::Config::default().with_request_timeout(timeout).with_max_concurrent_streams(256)
+    // Few concurrent streams per connection: each may carry a large message, and members are few.
+    request_response::Config::default().with_request_timeout(timeout).with_max_concurrent_streams(16)
 }
 
 impl Network {
@@ -314,6 +319,12 @@ async fn run(
                     _ => None,
                 };
                 if let Some(ev) = out {
+                    let is_data =
+                        matches!(ev, NetworkEvent::Consensus { .. } | NetworkEvent::Transactions { .. } | NetworkEvent::SyncRequest { .. });
+                    if is_data && ev_tx.capacity() <= CONTROL_RESERVE {
+                        tracing::warn!("node is behind on network events; dropping a data event");
+                        continue;
+                    }
                     match ev_tx.try_send(ev) {
                         Ok(()) => {}
                         Err(mpsc::error::TrySendError::Full(_)) => {

@@ -50,6 +50,16 @@ pub struct Pacing {
     pub max_future_secs: u64,
 }
 
+/// Refuses a block body with more transactions than its gas limit allows, before paying for any signature
+/// recovery: a faulty leader (or sync peer) cannot make validators recover millions of senders.
+pub fn check_body_bounds(ctx: &NodeContext, transactions: usize) -> Result<(), String> {
+    let most = ctx.chain.genesis().params.block_gas_limit / accord_sdk::tx::TX_BASE_GAS;
+    if transactions as u64 > most {
+        return Err(format!("{transactions} transactions exceed the {most} a block's gas limit allows"));
+    }
+    Ok(())
+}
+
 enum Input {
     Timeout { height: Height, view: View, seq: u64 },
     Built { height: Height, view: View, block: Option<Box<(BlockId, Vec<u8>, ExecutedBlock)>> },
@@ -247,10 +257,10 @@ impl ConsensusDriver {
         let tx = self.inputs_tx.clone();
         let proposer = self.key.address();
         let pacing = self.pacing;
-        let earliest = self.last_commit + pacing.block_interval;
+        // In a later view the others are already waiting on a doubled timeout: propose at once.
+        let earliest = if view == 0 { self.last_commit + pacing.block_interval } else { Instant::now() };
         self.builder = Some(tokio::spawn(async move {
             let started = tokio::time::Instant::now();
-            // In a later view the others are already waiting on a doubled timeout: propose at once.
             let empty_at = if view == 0 { started + pacing.empty_block_interval } else { started };
             let earliest = tokio::time::Instant::from_std(earliest);
             loop {
@@ -296,6 +306,7 @@ impl ConsensusDriver {
             if header.hash().0 != block.0 || header.number != height {
                 return Err("block bytes do not match the proposal".into());
             }
+            check_body_bounds(&ctx, raw.len())?;
             let now = now_secs();
             if header.timestamp > now.saturating_add(max_future) {
                 return Err(format!(
@@ -327,6 +338,22 @@ impl ConsensusDriver {
         }
     }
 
+    /// The chain already holds `height` (block sync got there first): it must be the block this validator decided.
+    /// A different one means a quorum certified two blocks at one height, which only more than f faulty validators
+    /// can cause: say so as loudly as possible, and keep the certified block already committed.
+    fn check_same_block(&self, height: Height, block: BlockId) {
+        match self.ctx.chain.store().header(height) {
+            Ok(Some(h)) if h.hash().0 != block.0 => tracing::error!(
+                height,
+                committed = %h.hash(),
+                decided = %B256::from(block.0),
+                "SAFETY VIOLATION: consensus decided a different block than the one committed at this height"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(height, error = %e, "cannot read the committed header"),
+        }
+    }
+
     /// Commits a decided block; true once the chain holds `height` (by this commit or by block sync).
     async fn decide(
         &mut self,
@@ -337,6 +364,7 @@ impl ConsensusDriver {
         commits: &[Signed<Vote>],
     ) -> bool {
         if self.ctx.chain.head().number >= height {
+            self.check_same_block(height, block);
             return true;
         }
         let certificate = CommitCertificate {
@@ -371,7 +399,10 @@ impl ConsensusDriver {
                 self.last_commit = Instant::now();
                 true
             }
-            Ok(Err(_)) | Err(_) if self.ctx.chain.head().number >= height => true,
+            Ok(Err(_)) | Err(_) if self.ctx.chain.head().number >= height => {
+                self.check_same_block(height, block);
+                true
+            }
             Ok(Err(e)) => {
                 tracing::error!(height, error = %e, "cannot commit a decided block; fetching it by block sync");
                 self.sync_trigger.notify_one();
