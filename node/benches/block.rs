@@ -8,9 +8,10 @@
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
+use std::sync::Arc;
 
 use accord_node::chain::Chain;
-use accord_node::executor::{BlockEnv, BlockExecutor, InvalidTxPolicy};
+use accord_node::executor::{BlockEnv, InvalidTxPolicy};
 use accord_sdk::block::{CommitCertificate, Validator};
 use accord_sdk::crypto::CryptoSuite;
 use accord_sdk::genesis::{ChainParams, Genesis};
@@ -93,13 +94,15 @@ fn bench_block(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function("execute", |b| {
         b.iter(|| {
-            BlockExecutor
-                .execute(&chain.state().latest(), &env, fx.txs.clone(), InvalidTxPolicy::Reject)
+            chain
+                .executor()
+                .execute(Arc::new(chain.state().latest()), &env, fx.txs.clone(), InvalidTxPolicy::Reject)
                 .expect("executes")
         })
     });
-    let out = BlockExecutor
-        .execute(&chain.state().latest(), &env, fx.txs.clone(), InvalidTxPolicy::Reject)
+    let out = chain
+        .executor()
+        .execute(Arc::new(chain.state().latest()), &env, fx.txs.clone(), InvalidTxPolicy::Reject)
         .expect("executes");
     g.bench_function("state_root", |b| b.iter(|| chain.state().apply(1, black_box(&out.changes)).expect("root")));
     g.bench_function("rocksdb_write_synced", |b| {

@@ -5,6 +5,7 @@
 //! whatever means it has, and hands both back to [`Chain::commit`].
 
 use std::path::Path;
+use std::sync::Arc;
 
 use accord_sdk::account::{Account, StateKey};
 use accord_sdk::block::{CommitCertificate, Header, ValidatorSet};
@@ -71,6 +72,9 @@ pub enum ChainError {
     /// A block the head claims to have is missing.
     #[error("block {0} is missing from the database")]
     MissingBlock(u64),
+    /// The contract runtime could not start.
+    #[error(transparent)]
+    Vm(#[from] accord_vm::VmError),
 }
 
 /// A block built on the head, executed, with its state writes, waiting for a certificate.
@@ -106,6 +110,7 @@ pub struct Chain {
     head: RwLock<Header>,
     commit_lock: Mutex<()>,
     heads: broadcast::Sender<Header>,
+    executor: BlockExecutor,
 }
 
 impl Chain {
@@ -125,7 +130,9 @@ impl Chain {
         let head_number = store.head_number()?.unwrap_or(0);
         let head = store.header(head_number)?.ok_or(ChainError::MissingBlock(head_number))?;
         let (heads, _) = broadcast::channel(256);
+        let executor = BlockExecutor::new(vm_config(&genesis))?;
         Ok(Self {
+            executor,
             store,
             state,
             validators: genesis.validator_set(),
@@ -135,6 +142,11 @@ impl Chain {
             commit_lock: Mutex::new(()),
             heads,
         })
+    }
+
+    /// The block executor (and its contract runtime).
+    pub fn executor(&self) -> &BlockExecutor {
+        &self.executor
     }
 
     fn genesis_block(state: &StateDb, genesis: &Genesis) -> Result<(CommittedBlock, StateWrites), ChainError> {
@@ -263,7 +275,7 @@ impl Chain {
     ) -> Result<ExecutedBlock, ChainError> {
         let parent = self.head();
         let env = self.env(&parent, timestamp, proposer);
-        let out = BlockExecutor.execute(&self.state.latest(), &env, candidates, InvalidTxPolicy::Skip)?;
+        let out = self.executor.execute(Arc::new(self.state.latest()), &env, candidates, InvalidTxPolicy::Skip)?;
         let (state_root, writes) = self.state.apply(env.number, &out.changes)?;
         let block = self.seal(&parent, &env, out.transactions, out.receipts, state_root, out.gas_used);
         Ok(ExecutedBlock { block, writes, skipped: out.skipped })
@@ -289,7 +301,7 @@ impl Chain {
             return Err(ChainError::Mismatch { number: header.number, detail: "timestamp below parent's".into() });
         }
         let env = self.env(&parent, header.timestamp, header.proposer);
-        let out = BlockExecutor.execute(&self.state.latest(), &env, txs, InvalidTxPolicy::Reject)?;
+        let out = self.executor.execute(Arc::new(self.state.latest()), &env, txs, InvalidTxPolicy::Reject)?;
         let (state_root, writes) = self.state.apply(env.number, &out.changes)?;
         let block = self.seal(&parent, &env, out.transactions, out.receipts, state_root, out.gas_used);
         if block.header != *header {
@@ -335,6 +347,16 @@ impl Chain {
     /// Flushes storage on clean shutdown.
     pub fn flush(&self) -> Result<(), ChainError> {
         Ok(self.store.flush()?)
+    }
+}
+
+/// The contract limits a genesis fixes.
+pub fn vm_config(genesis: &Genesis) -> accord_vm::VmConfig {
+    accord_vm::VmConfig {
+        max_memory_bytes: genesis.params.max_contract_memory_bytes,
+        max_code_bytes: genesis.params.max_code_bytes as usize,
+        max_call_depth: genesis.params.max_call_depth,
+        ..Default::default()
     }
 }
 
@@ -426,7 +448,7 @@ mod tests {
             transfer(&f.alice, 0, Some(bob), 10, 2),
             transfer(&f.alice, 5, Some(bob), 10, 0), // nonce gap: skipped
             transfer(&f.alice, 1, Some(Address::repeat_byte(0xc0)), 0, 0), // zero value to a fresh address
-            transfer(&f.alice, 2, None, 0, 0),       // creation: fails, charges intrinsic gas
+            transfer(&f.alice, 2, None, 0, 0),       // creation of no module: fails, consumes its gas
             transfer(&KeyPair::generate(), 0, Some(bob), 1, 0), // unfunded: skipped
         ];
         let built = f.chain.build_block(txs.clone(), 50, f.validator.address()).expect("builds");
@@ -434,9 +456,9 @@ mod tests {
         assert_eq!(built.skipped.len(), 2);
         let receipts = &built.block.receipts;
         assert!(receipts[0].success && receipts[1].success && !receipts[2].success);
-        assert_eq!(receipts[2].gas_used, 53_000);
+        assert_eq!(receipts[2].gas_used, 60_000, "a failed creation consumes its whole gas limit");
         assert_eq!(built.block.header.timestamp, 100, "never below the parent's timestamp");
-        assert_eq!(built.block.header.gas_used, 21_000 + 21_000 + 53_000);
+        assert_eq!(built.block.header.gas_used, 21_000 + 21_000 + 60_000);
 
         // A replica re-executing the included transactions reaches the identical header.
         let header = built.block.header.clone();

@@ -2,7 +2,8 @@
 //!
 //! The executor reads state only through [`StateView`] and gets time, proposer and limits from [`BlockEnv`]; it
 //! never reads a clock, randomness or hash-map order, so every validator computes byte-identical results.
-//! Native value transfers run here; contract code runs in the VM once it is wired in (DESIGN.md §5).
+//! Every transaction's call (or creation) runs through the contract VM, which also moves the value; a call to an
+//! account without code is a plain transfer (DESIGN.md §5, `docs/contract-abi.md`).
 
 use std::collections::BTreeMap;
 
@@ -10,8 +11,9 @@ use accord_sdk::account::StateKey;
 use accord_sdk::receipt::Receipt;
 use accord_sdk::tx::SignedTransaction;
 use accord_sdk::{Address, B256, U256};
+use accord_vm::{BlockInfo, CallParams, DeployParams, Outcome, Vm, VmConfig, VmError};
 
-use crate::state::{StateError, StateOverlay, StateView};
+use crate::state::{SharedView, StateError, StateOverlay, StateView};
 
 /// Block-level inputs to execution, fixed by the proposer and carried in the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +66,9 @@ pub enum ExecutionError {
     /// State could not be read.
     #[error(transparent)]
     State(#[from] StateError),
+    /// The contract VM could not run (its engine or the state under it failed): the block cannot be executed.
+    #[error("contract execution: {0}")]
+    Vm(#[from] VmError),
     /// A transaction of a block being verified is not valid at its position.
     #[error("transaction {index} ({hash}) is invalid in this block: {reason}")]
     InvalidTransaction {
@@ -100,15 +105,78 @@ pub struct ExecutionOutcome {
     pub skipped: Vec<(B256, TxRejection)>,
 }
 
+/// A call or creation evaluated without a transaction (`eth_call`, `eth_estimateGas`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Simulation {
+    /// Caller (and origin).
+    pub from: Address,
+    /// Callee; `None` deploys `input` (an envelope plus constructor arguments).
+    pub to: Option<Address>,
+    /// Wei sent.
+    pub value: U256,
+    /// Calldata or creation data.
+    pub input: Vec<u8>,
+    /// Gas available to execution (after intrinsic gas).
+    pub gas: u64,
+}
+
 /// Executes blocks of transactions against state.
-#[derive(Debug, Clone, Default)]
-pub struct BlockExecutor;
+#[derive(Debug, Clone)]
+pub struct BlockExecutor {
+    vm: Vm<StateOverlay>,
+}
 
 impl BlockExecutor {
+    /// An executor whose contracts run under `config`'s limits.
+    pub fn new(config: VmConfig) -> Result<Self, VmError> {
+        Ok(Self { vm: Vm::new(config)? })
+    }
+
+    /// The contract runtime (for module checks).
+    pub fn vm(&self) -> &Vm<StateOverlay> {
+        &self.vm
+    }
+
+    /// Runs a call or creation on top of `state` and throws the changes away.
+    pub fn simulate(&self, state: SharedView, env: &BlockEnv, sim: Simulation) -> Result<Outcome, ExecutionError> {
+        let overlay = StateOverlay::new(state);
+        let block = BlockInfo { number: env.number, timestamp: env.timestamp };
+        let (_, outcome) = match sim.to {
+            Some(to) => self.vm.call(
+                overlay,
+                block,
+                CallParams {
+                    caller: sim.from,
+                    origin: sim.from,
+                    address: to,
+                    value: sim.value,
+                    input: sim.input,
+                    gas_limit: sim.gas,
+                },
+            )?,
+            None => {
+                let nonce = overlay.account(sim.from)?.nonce;
+                self.vm.deploy(
+                    overlay,
+                    block,
+                    DeployParams {
+                        caller: sim.from,
+                        origin: sim.from,
+                        address: sim.from.create(nonce),
+                        value: sim.value,
+                        data: sim.input,
+                        gas_limit: sim.gas,
+                    },
+                )?
+            }
+        };
+        Ok(outcome)
+    }
+
     /// Executes `txs` in order on top of `state`.
-    pub fn execute<V: StateView + ?Sized>(
+    pub fn execute(
         &self,
-        state: &V,
+        state: SharedView,
         env: &BlockEnv,
         txs: Vec<SignedTransaction>,
         policy: InvalidTxPolicy,
@@ -128,7 +196,8 @@ impl BlockExecutor {
                     }
                 },
             }
-            let receipt = Self::apply(&mut overlay, env, &tx, out.gas_used)?;
+            let (next, receipt) = self.apply(overlay, env, &tx, out.gas_used)?;
+            overlay = next;
             out.gas_used = receipt.cumulative_gas_used;
             out.receipts.push(receipt);
             out.transactions.push(tx);
@@ -137,8 +206,8 @@ impl BlockExecutor {
         Ok(out)
     }
 
-    fn check<V: StateView + ?Sized>(
-        state: &StateOverlay<'_, V>,
+    fn check(
+        state: &StateOverlay,
         env: &BlockEnv,
         tx: &SignedTransaction,
         gas_used: u64,
@@ -165,54 +234,74 @@ impl BlockExecutor {
         Ok(Ok(()))
     }
 
-    fn apply<V: StateView + ?Sized>(
-        state: &mut StateOverlay<'_, V>,
+    /// Runs one checked transaction: buys its gas, bumps the nonce, runs the call or creation in the VM (which
+    /// undoes its own effects unless it succeeds), refunds unused gas and pays the proposer.
+    fn apply(
+        &self,
+        mut state: StateOverlay,
         env: &BlockEnv,
         tx: &SignedTransaction,
         gas_before: u64,
-    ) -> Result<Receipt, StateError> {
-        let price = tx.effective_gas_price(env.base_fee);
-        let gas_used = tx.intrinsic_gas();
-        let fee = U256::from(gas_used).saturating_mul(U256::from(price));
-
-        // Nonce and fee are charged whatever happens next.
-        let mut sender = state.account(tx.sender())?;
+    ) -> Result<(StateOverlay, Receipt), ExecutionError> {
+        let price = U256::from(tx.effective_gas_price(env.base_fee));
+        let from = tx.sender();
+        let max_fee = U256::from(tx.gas_limit()).saturating_mul(price);
+        let mut sender = state.account(from)?;
+        let nonce = sender.nonce;
         sender.nonce += 1;
-        sender.balance -= fee;
-        state.set_account(tx.sender(), &sender);
+        sender.balance = sender.balance.saturating_sub(max_fee);
+        state.set_account(from, &sender);
+
+        let block = BlockInfo { number: env.number, timestamp: env.timestamp };
+        let exec_gas = tx.gas_limit().saturating_sub(tx.intrinsic_gas());
+        let (mut state, outcome) = match tx.to() {
+            Some(to) => self.vm.call(
+                state,
+                block,
+                CallParams {
+                    caller: from,
+                    origin: from,
+                    address: to,
+                    value: tx.value(),
+                    input: tx.input().to_vec(),
+                    gas_limit: exec_gas,
+                },
+            )?,
+            None => self.vm.deploy(
+                state,
+                block,
+                DeployParams {
+                    caller: from,
+                    origin: from,
+                    address: from.create(nonce),
+                    value: tx.value(),
+                    data: tx.input().to_vec(),
+                    gas_limit: exec_gas,
+                },
+            )?,
+        };
+        if let accord_vm::Status::Failure(reason) = &outcome.status {
+            tracing::debug!(tx = %tx.hash(), %reason, "transaction failed");
+        }
+        let gas_used = tx.intrinsic_gas().saturating_add(outcome.gas_used).min(tx.gas_limit());
+        let fee = U256::from(gas_used).saturating_mul(price);
+        let mut sender = state.account(from)?;
+        sender.balance = sender.balance.saturating_add(max_fee - fee);
+        state.set_account(from, &sender);
         if fee > U256::ZERO {
             let mut proposer = state.account(env.proposer)?;
             proposer.balance = proposer.balance.saturating_add(fee);
             state.set_account(env.proposer, &proposer);
         }
-
-        let success = match tx.to() {
-            // No contract runtime yet: creation fails deterministically, charging only intrinsic gas.
-            None => false,
-            Some(to) => {
-                let cp = state.checkpoint();
-                let mut from = state.account(tx.sender())?;
-                if from.balance < tx.value() {
-                    state.revert_to(cp);
-                    false
-                } else {
-                    from.balance -= tx.value();
-                    state.set_account(tx.sender(), &from);
-                    let mut dest = state.account(to)?;
-                    dest.balance = dest.balance.saturating_add(tx.value());
-                    state.set_account(to, &dest);
-                    true
-                }
-            }
-        };
-        Ok(Receipt {
+        let receipt = Receipt {
             tx_type: tx.envelope().tx_type() as u8,
-            success,
+            success: outcome.is_success(),
             gas_used,
             cumulative_gas_used: gas_before + gas_used,
-            effective_gas_price: price,
-            logs: Vec::new(),
-            contract_address: None,
-        })
+            effective_gas_price: tx.effective_gas_price(env.base_fee),
+            logs: outcome.logs,
+            contract_address: outcome.created,
+        };
+        Ok((state, receipt))
     }
 }

@@ -100,9 +100,6 @@ pub enum MempoolError {
         /// Base fee.
         base: u64,
     },
-    /// Contract creation needs the VM, which this node does not run yet.
-    #[error("contract creation is not supported: this node runs native transfers only (the WASM VM is not enabled)")]
-    CreateUnsupported,
 }
 
 /// What the pool needs to know about the sender's committed account.
@@ -173,9 +170,6 @@ impl Mempool {
     pub fn insert(&mut self, tx: SignedTransaction, sender: SenderState) -> Result<(), MempoolError> {
         if self.by_hash.contains_key(&tx.hash()) {
             return Err(MempoolError::AlreadyKnown);
-        }
-        if tx.to().is_none() {
-            return Err(MempoolError::CreateUnsupported);
         }
         if tx.gas_limit() > self.block_gas_limit {
             return Err(MempoolError::ExceedsBlockGasLimit { gas: tx.gas_limit(), limit: self.block_gas_limit });

@@ -59,7 +59,6 @@ impl SubmitError {
             Self::Mempool(MempoolError::InsufficientFunds { .. }) => "insufficient_funds",
             Self::Mempool(MempoolError::SenderFull(_) | MempoolError::PoolFull) => "pool_full",
             Self::Mempool(MempoolError::ExceedsBlockGasLimit { .. } | MempoolError::FeeTooLow { .. }) => "gas",
-            Self::Mempool(MempoolError::CreateUnsupported) => "unsupported",
             Self::State(_) => "internal",
         }
     }
@@ -324,8 +323,9 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
     let sync_trigger = Arc::new(Notify::new());
     let mut tasks: Vec<tokio::task::JoinHandle<()>> = Vec::new();
     tasks.push(tokio::spawn(crate::dispatch::gossip(gossip_rx, net.clone())));
-    tasks.push(tokio::spawn(crate::sync::run(ctx.clone(), net.clone(), peers.clone(), sync_trigger.clone())));
     let n_validators = genesis.validators.len();
+    let votes = matches!(role, Role::Validator(_)) && n_validators > 1;
+    tasks.push(tokio::spawn(crate::sync::run(ctx.clone(), net.clone(), peers.clone(), sync_trigger.clone(), votes)));
     let (consensus_tx, consensus_rx) = mpsc::channel(8_192);
     let mut driver: Option<tokio::task::JoinHandle<Result<(), DriverError>>> = None;
     match role {
@@ -366,7 +366,9 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
         net: net.clone(),
         peers,
         sync_trigger,
-        consensus: matches!(role, Role::Validator(_)).then_some(consensus_tx).filter(|_| n_validators > 1),
+        consensus: votes.then_some(consensus_tx),
+        gossip_workers: Arc::new(tokio::sync::Semaphore::new(crate::dispatch::GOSSIP_WORKERS)),
+        sync_workers: Arc::new(tokio::sync::Semaphore::new(crate::dispatch::SYNC_WORKERS)),
     };
     tasks.push(tokio::spawn(dispatch.run(events)));
 

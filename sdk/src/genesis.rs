@@ -20,11 +20,38 @@ pub struct ChainParams {
     pub base_fee: u64,
     /// Most seconds a block's timestamp may run ahead of a validator's clock.
     pub max_future_block_seconds: u64,
+    /// Largest contract module (wasm bytes) that may be deployed.
+    #[serde(default = "default_max_code_bytes")]
+    pub max_code_bytes: u64,
+    /// Largest linear memory a contract may use, in bytes.
+    #[serde(default = "default_max_contract_memory_bytes")]
+    pub max_contract_memory_bytes: u64,
+    /// Deepest chain of contract calls.
+    #[serde(default = "default_max_call_depth")]
+    pub max_call_depth: u32,
+}
+
+fn default_max_code_bytes() -> u64 {
+    256 * 1024
+}
+fn default_max_contract_memory_bytes() -> u64 {
+    16 * 1024 * 1024
+}
+fn default_max_call_depth() -> u32 {
+    64
 }
 
 impl Default for ChainParams {
     fn default() -> Self {
-        Self { block_gas_limit: 300_000_000, max_tx_bytes: 128 * 1024, base_fee: 0, max_future_block_seconds: 15 }
+        Self {
+            block_gas_limit: 300_000_000,
+            max_tx_bytes: 128 * 1024,
+            base_fee: 0,
+            max_future_block_seconds: 15,
+            max_code_bytes: default_max_code_bytes(),
+            max_contract_memory_bytes: default_max_contract_memory_bytes(),
+            max_call_depth: default_max_call_depth(),
+        }
     }
 }
 
@@ -104,6 +131,15 @@ impl Genesis {
         }
         if self.params.max_tx_bytes == 0 {
             return bad("params.maxTxBytes must be positive".into());
+        }
+        if self.params.max_code_bytes == 0 || self.params.max_code_bytes > 16 * 1024 * 1024 {
+            return bad("params.maxCodeBytes must be between 1 and 16777216".into());
+        }
+        if self.params.max_contract_memory_bytes < 64 * 1024 || self.params.max_contract_memory_bytes > 1 << 30 {
+            return bad("params.maxContractMemoryBytes must be between 65536 (one page) and 1073741824".into());
+        }
+        if self.params.max_call_depth == 0 || self.params.max_call_depth > 1024 {
+            return bad("params.maxCallDepth must be between 1 and 1024".into());
         }
         Ok(())
     }

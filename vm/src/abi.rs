@@ -116,7 +116,9 @@ pub fn check_imports(imports: impl IntoIterator<Item = Import>) -> Result<(), Mo
                 }
             }
             Import::Other { module, name } => {
-                return Err(ModuleError::ForbiddenImport(format!("{module}.{name} (only host functions may be imported)")));
+                return Err(ModuleError::ForbiddenImport(format!(
+                    "{module}.{name} (only host functions may be imported)"
+                )));
             }
         }
     }

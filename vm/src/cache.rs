@@ -10,9 +10,12 @@ use alloy_primitives::B256;
 use parking_lot::Mutex;
 use wasmtime::InstancePre;
 
+/// Entries, and their insertion order for eviction.
+type Entries<T> = (HashMap<B256, InstancePre<T>>, VecDeque<B256>);
+
 pub(crate) struct ModuleCache<T: 'static> {
     capacity: usize,
-    entries: Mutex<(HashMap<B256, InstancePre<T>>, VecDeque<B256>)>,
+    entries: Mutex<Entries<T>>,
 }
 
 impl<T: 'static> ModuleCache<T> {

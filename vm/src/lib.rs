@@ -10,11 +10,11 @@
 //! separate from the engine so they can be tested without one.
 
 pub mod abi;
+mod cache;
 pub mod config;
 pub mod envelope;
 pub mod gas;
 pub mod host;
-mod cache;
 mod runtime;
 
 pub use config::VmConfig;

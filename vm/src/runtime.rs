@@ -70,7 +70,13 @@ pub struct Outcome {
 
 impl Outcome {
     fn failed(failure: Failure, gas_limit: u64) -> Self {
-        Self { status: Status::Failure(failure), gas_used: gas_limit, output: Vec::new(), logs: Vec::new(), created: None }
+        Self {
+            status: Status::Failure(failure),
+            gas_used: gas_limit,
+            output: Vec::new(),
+            logs: Vec::new(),
+            created: None,
+        }
     }
 
     /// True when the call succeeded.
@@ -192,7 +198,10 @@ impl<H: Host> Clone for Vm<H> {
 
 impl<H: Host> std::fmt::Debug for Vm<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vm").field("config", &self.inner.config).field("cached_modules", &self.inner.cache.len()).finish()
+        f.debug_struct("Vm")
+            .field("config", &self.inner.config)
+            .field("cached_modules", &self.inner.cache.len())
+            .finish()
     }
 }
 
@@ -273,8 +282,7 @@ impl<H: Host> Vm<H> {
             value: params.value,
             input: args.to_vec(),
         };
-        let (mut host, mut outcome) =
-            execute(&self.inner, host, block, ctx, &pre, "deploy", gas_limit - deposit, 1)?;
+        let (mut host, mut outcome) = execute(&self.inner, host, block, ctx, &pre, "deploy", gas_limit - deposit, 1)?;
         if outcome.is_success() {
             outcome.gas_used += deposit;
             outcome.created = Some(params.address);
@@ -476,7 +484,9 @@ fn range(ptr: i32, len: usize, mem_len: usize) -> Option<std::ops::Range<usize>>
 }
 
 fn read<H: Host>(caller: &mut Ctx<'_, H>, ptr: i32, len: usize) -> wasmtime::Result<Vec<u8>> {
-    let Some(memory) = caller.data().memory else { return Err(exit(caller, Exit::Fail(Failure::Trap("no memory".into())))) };
+    let Some(memory) = caller.data().memory else {
+        return Err(exit(caller, Exit::Fail(Failure::Trap("no memory".into()))));
+    };
     let data = memory.data(&*caller);
     match range(ptr, len, data.len()) {
         Some(r) => Ok(data[r].to_vec()),
@@ -492,7 +502,9 @@ fn read_array<const N: usize, H: Host>(caller: &mut Ctx<'_, H>, ptr: i32) -> was
 }
 
 fn write<H: Host>(caller: &mut Ctx<'_, H>, ptr: i32, bytes: &[u8]) -> wasmtime::Result<()> {
-    let Some(memory) = caller.data().memory else { return Err(exit(caller, Exit::Fail(Failure::Trap("no memory".into())))) };
+    let Some(memory) = caller.data().memory else {
+        return Err(exit(caller, Exit::Fail(Failure::Trap("no memory".into()))));
+    };
     let data = memory.data_mut(&mut *caller);
     match range(ptr, bytes.len(), data.len()) {
         Some(r) => {

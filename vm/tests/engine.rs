@@ -170,7 +170,11 @@ fn success_keeps_writes_and_logs_revert_undoes_them() {
 fn hostile_modules_fail_with_all_gas_and_no_effects() {
     let vm = vm();
     let cases = [
-        ("loop", r#"(func (export "call") (call $sw (i32.const 0) (i32.const 64)) (loop $l (br $l)))"#, Failure::OutOfGas),
+        (
+            "loop",
+            r#"(func (export "call") (call $sw (i32.const 0) (i32.const 64)) (loop $l (br $l)))"#,
+            Failure::OutOfGas,
+        ),
         (
             "recursion",
             r#"(func $r (param i64) (result i64) (call $r (i64.add (local.get 0) (i64.const 1))))
@@ -222,7 +226,9 @@ fn nested_revert_undoes_only_the_inner_call() {
     let (outer, inner) = (Address::repeat_byte(0x10), Address::repeat_byte(0x20));
     // Inner writes slot 2 and reverts. Outer writes slot 1, calls inner (address stored at offset 300),
     // stores the status in slot 3 and succeeds.
-    let inner_code = module(r#"(func (export "call") (call $sw (i32.const 32) (i32.const 64)) (call $revert (i32.const 0) (i32.const 0)))"#);
+    let inner_code = module(
+        r#"(func (export "call") (call $sw (i32.const 32) (i32.const 64)) (call $revert (i32.const 0) (i32.const 0)))"#,
+    );
     let outer_code = module(&format!(
         r#"(data (i32.const 300) "{}")
            (func (export "call")
@@ -246,7 +252,8 @@ fn deploy_rules() {
     let vm = vm();
     let at = Address::repeat_byte(9);
     let try_deploy = |data: Vec<u8>| {
-        let p = DeployParams { caller: ALICE, origin: ALICE, address: at, value: U256::ZERO, data, gas_limit: 50_000_000 };
+        let p =
+            DeployParams { caller: ALICE, origin: ALICE, address: at, value: U256::ZERO, data, gas_limit: 50_000_000 };
         let (host, out) = vm.deploy(MemHost::default(), BlockInfo::default(), p).expect("no host error");
         assert!(host.state.is_empty(), "a refused deployment leaves nothing behind");
         assert_eq!(out.gas_used, 50_000_000);

@@ -71,7 +71,7 @@ pub fn submit_error(e: &SubmitError) -> ErrorObjectOwned {
         "insufficient_funds" => TX_INSUFFICIENT_FUNDS,
         "gas" => TX_GAS,
         "pool_full" => TX_POOL_FULL,
-        "unsupported_type" | "unsupported" => TX_UNSUPPORTED,
+        "unsupported_type" => TX_UNSUPPORTED,
         _ => return internal(e),
     };
     rpc_error(code, e.to_string(), Some(reason))

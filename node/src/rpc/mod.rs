@@ -1,6 +1,7 @@
 //! Ethereum JSON-RPC 2.0 (HTTP and WebSocket on one port) plus Accord's `accord_` namespace.
 
-pub mod convert;
+pub mod contracts;
+mod convert;
 pub mod error;
 
 use std::net::SocketAddr;
@@ -11,7 +12,6 @@ use accord_sdk::block::Header;
 use accord_sdk::merkle::MerkleProof;
 use accord_sdk::proof::InclusionProof;
 use accord_sdk::receipt::Receipt;
-use accord_sdk::tx::intrinsic_gas;
 use accord_sdk::{Address, B256, Bytes, U256};
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::U64;
@@ -212,41 +212,7 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
         read_state(&c, n, |s| s.storage(addr, B256::from(slot)))
     })?;
 
-    m.register_blocking_method("eth_estimateGas", |p, c, _| -> RpcResult<U64> {
-        let (call, _block): (Value, Option<BlockId>) = two_params(&p)?;
-        let obj = call.as_object().ok_or_else(|| invalid_params("expected a transaction object"))?;
-        let field = |k: &str| obj.get(k).filter(|v| !v.is_null());
-        let data: Bytes = match field("input").or_else(|| field("data")) {
-            Some(v) => serde_json::from_value(v.clone()).map_err(|e| invalid_params(format!("input: {e}")))?,
-            None => Bytes::new(),
-        };
-        let to: Option<Address> = match field("to") {
-            Some(v) => Some(serde_json::from_value(v.clone()).map_err(|e| invalid_params(format!("to: {e}")))?),
-            None => None,
-        };
-        if to.is_none() {
-            return Err(rpc_error(
-                error::TX_UNSUPPORTED,
-                "contract creation is not supported: this node runs native transfers only (the WASM VM is not enabled)",
-                Some("unsupported"),
-            ));
-        }
-        if let (Some(from), Some(value)) = (field("from"), field("value")) {
-            let from: Address =
-                serde_json::from_value(from.clone()).map_err(|e| invalid_params(format!("from: {e}")))?;
-            let value: U256 =
-                serde_json::from_value(value.clone()).map_err(|e| invalid_params(format!("value: {e}")))?;
-            let balance = c.chain.state().latest().account(from).map_err(internal)?.balance;
-            if balance < value {
-                return Err(rpc_error(
-                    error::TX_INSUFFICIENT_FUNDS,
-                    format!("insufficient funds for transfer: balance {balance}, value {value}"),
-                    Some("insufficient_funds"),
-                ));
-            }
-        }
-        Ok(U64::from(intrinsic_gas(&data, false)))
-    })?;
+    contracts::register(&mut m)?;
 
     m.register_blocking_method("eth_getBlockByNumber", |p, c, _| -> RpcResult<Option<alloy_rpc_types_eth::Block>> {
         let (tag, full): (BlockNumberOrTag, Option<bool>) = two_params(&p)?;
@@ -400,18 +366,26 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
 }
 
 async fn subscribe(p: Params<'static>, pending: PendingSubscriptionSink, c: Arc<NodeContext>) {
-    let kind: Result<(String,), _> = p.parse();
-    match kind {
-        Ok((k,)) if k == "newHeads" => {}
-        Ok((k,)) => {
-            pending.reject(invalid_params(format!("unsupported subscription {k:?}; supported: newHeads"))).await;
+    let mut seq = p.sequence();
+    let kind: Result<String, _> = seq.next();
+    let filter = match kind.as_deref() {
+        Ok("newHeads") => None,
+        Ok("logs") => match seq.optional_next::<alloy_rpc_types_eth::Filter>() {
+            Ok(f) => Some(f.unwrap_or_default()),
+            Err(e) => {
+                pending.reject(e).await;
+                return;
+            }
+        },
+        Ok(k) => {
+            pending.reject(invalid_params(format!("unsupported subscription {k:?}; supported: newHeads, logs"))).await;
             return;
         }
         Err(e) => {
-            pending.reject(e).await;
+            pending.reject(e.clone()).await;
             return;
         }
-    }
+    };
     let mut heads = c.chain.subscribe_heads();
     let Ok(sink) = pending.accept().await else { return };
     loop {
@@ -419,9 +393,26 @@ async fn subscribe(p: Params<'static>, pending: PendingSubscriptionSink, c: Arc<
             _ = sink.closed() => return,
             h = heads.recv() => match h {
                 Ok(h) => {
-                    let Ok(msg) = serde_json::value::to_raw_value(&convert::header(&h)) else { return };
-                    if sink.send(SubscriptionMessage::from(msg)).await.is_err() {
-                        return;
+                    let messages: Vec<Value> = match &filter {
+                        None => vec![serde_json::to_value(convert::header(&h)).unwrap_or(Value::Null)],
+                        Some(f) => {
+                            let (c2, f2, n) = (c.clone(), f.clone(), h.number);
+                            let logs = tokio::task::spawn_blocking(move || {
+                                let mut out = Vec::new();
+                                contracts::block_logs(&c2, &f2, n, &mut out).map(|()| out)
+                            })
+                            .await;
+                            match logs {
+                                Ok(Ok(logs)) => logs.iter().map(contracts::log_json).collect(),
+                                _ => return,
+                            }
+                        }
+                    };
+                    for msg in messages {
+                        let Ok(raw) = serde_json::value::to_raw_value(&msg) else { return };
+                        if sink.send(SubscriptionMessage::from(raw)).await.is_err() {
+                            return;
+                        }
                     }
                 }
                 // A slow subscriber skips headers rather than stalling the node.

@@ -3,8 +3,9 @@
 
 pub mod overlay;
 pub mod tree;
+mod vm_host;
 
-pub use overlay::StateOverlay;
+pub use overlay::{SharedView, StateOverlay};
 pub use tree::StateDb;
 
 use accord_sdk::account::{Account, StateKey};

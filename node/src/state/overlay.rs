@@ -1,29 +1,38 @@
 //! Uncommitted state changes layered over a read view, with checkpoints so a failed call can be undone.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use accord_sdk::Address;
 use accord_sdk::account::{Account, StateKey};
 
 use super::{StateError, StateView};
 
+/// A shareable read view (the overlay owns one, so the contract VM can own the overlay during a call).
+pub type SharedView = Arc<dyn StateView + Send + Sync>;
+
 /// Writes made while executing a block, on top of the state at its parent.
 ///
 /// Writes are kept in a `BTreeMap`, so the change set handed to the state tree is in a deterministic order.
-#[derive(Debug)]
-pub struct StateOverlay<'a, V: StateView + ?Sized> {
-    base: &'a V,
+pub struct StateOverlay {
+    base: SharedView,
     writes: BTreeMap<StateKey, Option<Vec<u8>>>,
     journal: Vec<(StateKey, Option<Option<Vec<u8>>>)>,
 }
 
+impl std::fmt::Debug for StateOverlay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateOverlay").field("writes", &self.writes.len()).finish_non_exhaustive()
+    }
+}
+
 /// A point the overlay can be rolled back to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Checkpoint(usize);
+pub struct Checkpoint(pub usize);
 
-impl<'a, V: StateView + ?Sized> StateOverlay<'a, V> {
+impl StateOverlay {
     /// An empty overlay over `base`.
-    pub fn new(base: &'a V) -> Self {
+    pub fn new(base: SharedView) -> Self {
         Self { base, writes: BTreeMap::new(), journal: Vec::new() }
     }
 
@@ -73,7 +82,7 @@ impl<'a, V: StateView + ?Sized> StateOverlay<'a, V> {
     }
 }
 
-impl<V: StateView + ?Sized> StateView for StateOverlay<'_, V> {
+impl StateView for StateOverlay {
     fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, StateError> {
         match self.writes.get(key) {
             Some(v) => Ok(v.clone()),
@@ -96,8 +105,7 @@ mod tests {
 
     #[test]
     fn revert_restores_previous_writes() {
-        let base = Empty;
-        let mut o = StateOverlay::new(&base);
+        let mut o = StateOverlay::new(Arc::new(Empty));
         let a = Address::repeat_byte(1);
         let acct = |b: u64| Account { balance: U256::from(b), ..Default::default() };
         o.set_account(a, &acct(1));

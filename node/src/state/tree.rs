@@ -42,24 +42,24 @@ impl TreeReader for Reader<'_> {
     }
 }
 
-/// The latest state, read from the flat column family.
-#[derive(Debug, Clone, Copy)]
-pub struct LatestState<'a>(&'a ChainStore);
+/// The latest state, read from the flat column family. Owns a handle to the store, so it can outlive the borrow.
+#[derive(Debug, Clone)]
+pub struct LatestState(ChainStore);
 
-impl StateView for LatestState<'_> {
+impl StateView for LatestState {
     fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, StateError> {
         Ok(self.0.latest_state(&key.to_bytes())?)
     }
 }
 
 /// State as of a past block, read from the versioned values.
-#[derive(Debug, Clone, Copy)]
-pub struct HistoricState<'a> {
-    store: &'a ChainStore,
+#[derive(Debug, Clone)]
+pub struct HistoricState {
+    store: ChainStore,
     version: u64,
 }
 
-impl StateView for HistoricState<'_> {
+impl StateView for HistoricState {
     fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, StateError> {
         let kh = state_key_hash(key);
         Ok(self.store.state_value_at(&kh.0, self.version)?.flatten())
@@ -77,13 +77,13 @@ impl StateDb {
     }
 
     /// Reads at the committed head.
-    pub fn latest(&self) -> LatestState<'_> {
-        LatestState(&self.store)
+    pub fn latest(&self) -> LatestState {
+        LatestState(self.store.clone())
     }
 
     /// Reads as of block `number`.
-    pub fn at(&self, number: u64) -> HistoricState<'_> {
-        HistoricState { store: &self.store, version: number }
+    pub fn at(&self, number: u64) -> HistoricState {
+        HistoricState { store: self.store.clone(), version: number }
     }
 
     /// Applies `changes` as tree version `version` (on top of `version - 1`) and returns the new root with the

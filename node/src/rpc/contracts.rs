@@ -1,0 +1,357 @@
+//! Contract-facing RPC: `eth_call`, `eth_estimateGas`, `eth_getLogs`, `accord_getAbi`, and the log matching that
+//! `eth_subscribe("logs")` shares with `eth_getLogs`.
+
+use std::sync::Arc;
+
+use accord_sdk::account::{EMPTY_CODE_HASH, StateKey};
+use accord_sdk::block::Header;
+use accord_sdk::tx::intrinsic_gas;
+use accord_sdk::{Address, Bytes, U256};
+use accord_vm::{Failure, Outcome, Status};
+use alloy_primitives::{BloomInput, Log};
+use alloy_rpc_types_eth::{BlockId, Filter, FilterBlockOption, TransactionRequest};
+use jsonrpsee::RpcModule;
+use jsonrpsee::types::ErrorObjectOwned;
+use serde_json::Value;
+
+use super::error::{self, LIMIT_EXCEEDED, internal, invalid_params, rpc_error};
+use super::{resolve_block, two_params};
+use crate::executor::{BlockEnv, Simulation};
+use crate::service::NodeContext;
+use crate::state::StateView;
+
+type RpcResult<T> = Result<T, ErrorObjectOwned>;
+
+/// Geth's code for a reverted call; `data` carries the revert bytes.
+pub const EXECUTION_REVERTED: i32 = 3;
+/// A call that failed (out of gas, trap, invalid module …).
+pub const EXECUTION_FAILED: i32 = -32021;
+/// Most logs one `eth_getLogs` call returns.
+pub const MAX_LOGS: usize = 10_000;
+
+/// Registers the methods.
+pub fn register(m: &mut RpcModule<Arc<NodeContext>>) -> anyhow::Result<()> {
+    m.register_blocking_method("eth_call", |p, c, _| -> RpcResult<Bytes> {
+        let (req, block): (TransactionRequest, Option<BlockId>) = two_params(&p)?;
+        let n = resolve_block(&c, block)?;
+        let gas_cap = c.chain.genesis().params.block_gas_limit;
+        let outcome = simulate(&c, &req, n, req.gas.unwrap_or(gas_cap))?;
+        into_result(outcome).map(Bytes::from)
+    })?;
+
+    m.register_blocking_method("eth_estimateGas", |p, c, _| -> RpcResult<alloy_primitives::U64> {
+        let (req, block): (TransactionRequest, Option<BlockId>) = two_params(&p)?;
+        let n = resolve_block(&c, block)?;
+        let cap = req.gas.unwrap_or(c.chain.genesis().params.block_gas_limit);
+        let (from, value) = (req.from.unwrap_or_default(), req.value.unwrap_or_default());
+        if !value.is_zero() {
+            let balance = c.chain.state().at(n).account(from).map_err(internal)?.balance;
+            if balance < value {
+                return Err(rpc_error(
+                    error::TX_INSUFFICIENT_FUNDS,
+                    format!("insufficient funds for transfer: balance {balance}, value {value}"),
+                    Some("insufficient_funds"),
+                ));
+            }
+        }
+        let first = simulate(&c, &req, n, cap)?;
+        let intrinsic = intrinsic(&req);
+        let used = intrinsic.saturating_add(first.gas_used);
+        into_result(first)?;
+        // The least gas that succeeds: what was used, unless the 63/64 rule or a gas check needs more.
+        if simulate(&c, &req, n, used)?.is_success() {
+            return Ok(alloy_primitives::U64::from(used));
+        }
+        let (mut lo, mut hi) = (used, cap);
+        while lo + 1 < hi {
+            let mid = lo + (hi - lo) / 2;
+            if simulate(&c, &req, n, mid)?.is_success() {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        Ok(alloy_primitives::U64::from(hi))
+    })?;
+
+    m.register_blocking_method("eth_getLogs", |p, c, _| -> RpcResult<Vec<alloy_rpc_types_eth::Log>> {
+        let (filter,): (Filter,) = p.parse()?;
+        get_logs(&c, &filter)
+    })?;
+
+    m.register_blocking_method("accord_getAbi", |p, c, _| -> RpcResult<Option<Value>> {
+        let (address, block): (Address, Option<BlockId>) = two_params(&p)?;
+        let n = resolve_block(&c, block)?;
+        let state = c.chain.state().at(n);
+        let account = state.account(address).map_err(internal)?;
+        if account.code_hash == EMPTY_CODE_HASH {
+            return Ok(None);
+        }
+        let Some(code) = state.get(&StateKey::Code(account.code_hash)).map_err(internal)? else { return Ok(None) };
+        match custom_section(&code, "accord:abi") {
+            Some(bytes) => serde_json::from_slice(bytes).map(Some).map_err(|e| {
+                rpc_error(EXECUTION_FAILED, format!("the contract's embedded ABI is not JSON: {e}"), None)
+            }),
+            None => Ok(None),
+        }
+    })?;
+    Ok(())
+}
+
+fn intrinsic(req: &TransactionRequest) -> u64 {
+    let input = req.input.input().map(|b| b.as_ref()).unwrap_or_default();
+    intrinsic_gas(input, matches!(req.to, None | Some(alloy_primitives::TxKind::Create)))
+}
+
+/// Runs `req` on the state of block `n` with `gas` in total (intrinsic gas included).
+fn simulate(c: &NodeContext, req: &TransactionRequest, n: u64, gas: u64) -> RpcResult<Outcome> {
+    let intrinsic = intrinsic(req);
+    if gas < intrinsic {
+        return Err(rpc_error(
+            error::TX_GAS,
+            format!("intrinsic gas too low: have {gas}, want {intrinsic}"),
+            Some("gas"),
+        ));
+    }
+    let header = c.chain.store().header(n).map_err(internal)?.ok_or_else(|| internal(format!("block {n} missing")))?;
+    let env = BlockEnv {
+        number: header.number,
+        timestamp: header.timestamp,
+        proposer: header.proposer,
+        base_fee: header.base_fee,
+        gas_limit: header.gas_limit,
+    };
+    let sim = Simulation {
+        from: req.from.unwrap_or_default(),
+        to: match req.to {
+            Some(alloy_primitives::TxKind::Call(a)) => Some(a),
+            _ => None,
+        },
+        value: req.value.unwrap_or(U256::ZERO),
+        input: req.input.input().map(|b| b.to_vec()).unwrap_or_default(),
+        gas: gas - intrinsic,
+    };
+    c.chain.executor().simulate(Arc::new(c.chain.state().at(n)), &env, sim).map_err(internal)
+}
+
+/// Output of a successful call; geth's errors otherwise (code 3 with the revert data, so clients decode reasons).
+fn into_result(o: Outcome) -> RpcResult<Vec<u8>> {
+    match o.status {
+        Status::Success => Ok(o.output),
+        Status::Revert => {
+            let reason = revert_reason(&o.output);
+            let message = match reason {
+                Some(r) => format!("execution reverted: {r}"),
+                None => "execution reverted".to_string(),
+            };
+            Err(ErrorObjectOwned::owned(EXECUTION_REVERTED, message, Some(Bytes::from(o.output))))
+        }
+        Status::Failure(f) => {
+            let reason = match &f {
+                Failure::OutOfGas => "out_of_gas",
+                Failure::Module(_) | Failure::Envelope(_) => "invalid_module",
+                _ => "failed",
+            };
+            Err(rpc_error(EXECUTION_FAILED, format!("execution failed: {f}"), Some(reason)))
+        }
+    }
+}
+
+/// The message of a Solidity `Error(string)` revert.
+pub fn revert_reason(data: &[u8]) -> Option<String> {
+    let body = data.strip_prefix(&[0x08, 0xc3, 0x79, 0xa0][..])?;
+    if body.len() < 64 {
+        return None;
+    }
+    let len = U256::from_be_slice(&body[32..64]);
+    let len = usize::try_from(len).ok()?;
+    let bytes = body.get(64..64usize.checked_add(len)?)?;
+    String::from_utf8(bytes.to_vec()).ok()
+}
+
+/// The payload of a wasm custom section.
+pub fn custom_section<'a>(module: &'a [u8], name: &str) -> Option<&'a [u8]> {
+    fn leb(bytes: &[u8], pos: &mut usize) -> Option<usize> {
+        let mut result: u64 = 0;
+        for shift in (0..35).step_by(7) {
+            let b = *bytes.get(*pos)?;
+            *pos += 1;
+            result |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return usize::try_from(result).ok();
+            }
+        }
+        None
+    }
+    if module.get(..4)? != b"\0asm" {
+        return None;
+    }
+    let mut pos = 8;
+    while pos < module.len() {
+        let id = module[pos];
+        pos += 1;
+        let size = leb(module, &mut pos)?;
+        let end = pos.checked_add(size)?;
+        let section = module.get(pos..end)?;
+        if id == 0 {
+            let mut p = 0;
+            let n = leb(section, &mut p)?;
+            if section.get(p..p.checked_add(n)?)? == name.as_bytes() {
+                return section.get(p + n..);
+            }
+        }
+        pos = end;
+    }
+    None
+}
+
+/// True when `log` passes the filter's address and topic sets.
+pub fn matches(filter: &Filter, log: &Log) -> bool {
+    if !filter.address.matches(&log.address) {
+        return false;
+    }
+    let topics = log.topics();
+    filter.topics.iter().enumerate().all(|(i, set)| set.is_empty() || topics.get(i).is_some_and(|t| set.matches(t)))
+}
+
+/// False when the header's bloom proves no log of the block can match.
+fn bloom_may_match(filter: &Filter, h: &Header) -> bool {
+    let bloom = &h.logs_bloom;
+    let addresses_ok =
+        filter.address.is_empty() || filter.address.iter().any(|a| bloom.contains_input(BloomInput::Raw(a.as_slice())));
+    addresses_ok
+        && filter
+            .topics
+            .iter()
+            .all(|set| set.is_empty() || set.iter().any(|t| bloom.contains_input(BloomInput::Raw(t.as_slice()))))
+}
+
+/// The logs of block `n` that match, in Ethereum's RPC shape.
+pub fn block_logs(c: &NodeContext, filter: &Filter, n: u64, out: &mut Vec<alloy_rpc_types_eth::Log>) -> RpcResult<()> {
+    let store = c.chain.store();
+    let Some(h) = store.header(n).map_err(internal)? else { return Ok(()) };
+    if !bloom_may_match(filter, &h) {
+        return Ok(());
+    }
+    let receipts = store.receipts(n).map_err(internal)?.unwrap_or_default();
+    let txs = store.transactions(n).map_err(internal)?.unwrap_or_default();
+    let hash = h.hash();
+    let mut log_index = 0u64;
+    for (i, (r, tx)) in receipts.iter().zip(&txs).enumerate() {
+        for l in &r.logs {
+            if matches(filter, l) {
+                if out.len() >= MAX_LOGS {
+                    return Err(rpc_error(
+                        LIMIT_EXCEEDED,
+                        format!("query returned more than {MAX_LOGS} results; narrow the block range or filter"),
+                        Some("too_many_logs"),
+                    ));
+                }
+                out.push(alloy_rpc_types_eth::Log {
+                    inner: l.clone(),
+                    block_hash: Some(hash),
+                    block_number: Some(n),
+                    block_timestamp: Some(h.timestamp),
+                    transaction_hash: Some(tx.hash()),
+                    transaction_index: Some(i as u64),
+                    log_index: Some(log_index),
+                    removed: false,
+                });
+            }
+            log_index += 1;
+        }
+    }
+    Ok(())
+}
+
+fn get_logs(c: &NodeContext, filter: &Filter) -> RpcResult<Vec<alloy_rpc_types_eth::Log>> {
+    let head = c.chain.head().number;
+    let (from, to) = match &filter.block_option {
+        FilterBlockOption::AtBlockHash(hash) => {
+            let n = c
+                .chain
+                .store()
+                .block_number(hash)
+                .map_err(internal)?
+                .ok_or_else(|| rpc_error(error::NOT_FOUND, format!("no block with hash {hash}"), None))?;
+            (n, n)
+        }
+        FilterBlockOption::Range { from_block, to_block } => {
+            let resolve = |b: &Option<alloy_rpc_types_eth::BlockNumberOrTag>| match b {
+                None => Ok(head),
+                Some(t) => resolve_block(c, Some(BlockId::Number(*t))),
+            };
+            (resolve(from_block)?, resolve(to_block)?)
+        }
+    };
+    if from > to {
+        return Err(invalid_params(format!("fromBlock {from} is above toBlock {to}")));
+    }
+    if to - from + 1 > c.max_block_range {
+        return Err(rpc_error(
+            LIMIT_EXCEEDED,
+            format!("block range {}..={} spans more than {} blocks (rpc.max_block_range)", from, to, c.max_block_range),
+            Some("range_too_large"),
+        ));
+    }
+    let mut out = Vec::new();
+    for n in from..=to {
+        block_logs(c, filter, n, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// JSON for a log subscription message.
+pub fn log_json(log: &alloy_rpc_types_eth::Log) -> Value {
+    serde_json::to_value(log).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accord_sdk::B256;
+
+    #[test]
+    fn revert_reasons_decode() {
+        let mut data = vec![0x08, 0xc3, 0x79, 0xa0];
+        data.extend_from_slice(&U256::from(32u8).to_be_bytes::<32>());
+        data.extend_from_slice(&U256::from(5u8).to_be_bytes::<32>());
+        let mut s = [0u8; 32];
+        s[..5].copy_from_slice(b"hello");
+        data.extend_from_slice(&s);
+        assert_eq!(revert_reason(&data).as_deref(), Some("hello"));
+        assert_eq!(revert_reason(&data[..40]), None);
+        assert_eq!(revert_reason(b"\x01\x02"), None);
+    }
+
+    #[test]
+    fn custom_sections_are_found() {
+        // magic, version, custom section "accord:abi" with payload "[]", then a type section.
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        let name = b"accord:abi";
+        m.push(0);
+        m.push((1 + name.len() + 2) as u8);
+        m.push(name.len() as u8);
+        m.extend_from_slice(name);
+        m.extend_from_slice(b"[]");
+        m.extend_from_slice(&[1, 1, 0]);
+        assert_eq!(custom_section(&m, "accord:abi"), Some(&b"[]"[..]));
+        assert_eq!(custom_section(&m, "other"), None);
+        assert_eq!(custom_section(b"junk", "accord:abi"), None);
+        let truncated = &m[..12];
+        assert_eq!(custom_section(truncated, "accord:abi"), None);
+    }
+
+    #[test]
+    fn filters_match_address_and_topic_positions() {
+        let a = Address::repeat_byte(1);
+        let t0 = B256::repeat_byte(2);
+        let log = Log::new_unchecked(a, vec![t0, B256::repeat_byte(3)], Bytes::new());
+        assert!(matches(&Filter::new(), &log));
+        assert!(matches(&Filter::new().address(a).event_signature(t0), &log));
+        assert!(!matches(&Filter::new().address(Address::repeat_byte(9)), &log));
+        assert!(!matches(&Filter::new().event_signature(B256::repeat_byte(3)), &log));
+        assert!(matches(&Filter::new().topic1(B256::repeat_byte(3)), &log));
+        assert!(!matches(&Filter::new().topic2(B256::repeat_byte(3)), &log));
+    }
+}
