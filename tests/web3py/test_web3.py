@@ -106,3 +106,49 @@ def test_wrong_chain_is_refused(node):
     tx = {"to": acct.address, "value": 1, "gas": 21000, "gasPrice": 0, "nonce": 0, "chainId": 1}
     with pytest.raises(Web3RPCError, match="invalid chain id"):
         w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction)
+
+
+def test_token_from_its_artifact(node):
+    """The Foundry-style artifact deploys and works with web3's contract API, unchanged: constructor arguments
+    ABI-encoded after the bytecode, calls by ABI, reads by eth_call, events by eth_getLogs, revert reasons."""
+    from pathlib import Path
+
+    from web3.exceptions import ContractLogicError
+
+    w3, accounts = node
+    artifact = json.loads((Path(__file__).resolve().parents[2] / "contracts" / "out" / "token.json").read_text())
+    owner = Account.from_key(accounts[3]["private_key"])
+
+    def send(tx_fn):
+        tx = tx_fn.build_transaction({
+            "from": owner.address, "nonce": w3.eth.get_transaction_count(owner.address),
+            "chainId": 1337, "gasPrice": 0,
+        })
+        signed = owner.sign_transaction(tx)
+        return w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction), timeout=30)
+
+    Token = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    deployed = send(Token.constructor("Accord Dollar", "ACD", 10**24))
+    assert deployed.status == 1 and deployed.contractAddress
+    token = w3.eth.contract(address=deployed.contractAddress, abi=artifact["abi"])
+    assert token.functions.name().call() == "Accord Dollar"
+    assert token.functions.symbol().call() == "ACD"
+    assert token.functions.decimals().call() == 18
+    assert token.functions.balanceOf(owner.address).call() == 10**24
+
+    bob = Account.create().address
+    moved = send(token.functions.transfer(bob, 12345))
+    assert moved.status == 1
+    assert token.functions.balanceOf(bob).call() == 12345
+    assert token.functions.balanceOf(owner.address).call() == 10**24 - 12345
+    events = token.events.Transfer.get_logs(from_block=moved.blockNumber, to_block=moved.blockNumber)
+    assert len(events) == 1
+    assert (events[0].args["from"], events[0].args.to, events[0].args.value) == (owner.address, bob, 12345)
+    assert events[0].transactionHash == moved.transactionHash
+
+    # A call that would revert reports Solidity's reason through eth_call, as geth does.
+    with pytest.raises(ContractLogicError, match="transfer amount exceeds balance"):
+        token.functions.transfer(owner.address, 1).call({"from": bob})
+    # The node hands out the ABI the contract carries.
+    abi = w3.provider.make_request("accord_getAbi", [deployed.contractAddress])["result"]
+    assert abi == artifact["abi"]

@@ -228,6 +228,11 @@ impl<H: Host> Vm<H> {
         self.inner.config
     }
 
+    /// True when the module with this code hash is compiled and cached (what a call looks up first).
+    pub fn is_cached(&self, code_hash: &B256) -> bool {
+        self.inner.cache.get(code_hash).is_some()
+    }
+
     /// Checks a module against the deploy rules (size, features, imports, exports) without deploying it.
     pub fn validate(&self, module: &[u8]) -> Result<(), ModuleError> {
         self.inner.prepare(&keccak256(module), module).map(|_| ())
