@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check and test: formatting, clippy, the Rust test suites (unit, integration with real node processes
-# and RocksDB, the SIGKILL durability loop) and the web3.py client tests against a real node.
+# Runs every check and test: formatting, clippy, the contracts workspace, the Rust test suites (unit, integration
+# with real node processes and RocksDB, the PBFT simulation, four-validator networks, the SIGKILL durability loop,
+# contracts through the VM) and the web3.py client tests against a real node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -9,6 +10,11 @@ step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+cargo fmt --manifest-path contracts/Cargo.toml --all -- --check
+
+step "contracts: clippy and native tests (the wasm build runs inside the node's build)"
+CARGO_TARGET_DIR="$CARGO_TARGET_DIR/contracts-native" cargo clippy --manifest-path contracts/Cargo.toml --workspace --all-targets --locked -- -D warnings
+CARGO_TARGET_DIR="$CARGO_TARGET_DIR/contracts-native" cargo test --manifest-path contracts/Cargo.toml --workspace --locked
 
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
