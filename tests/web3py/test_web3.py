@@ -148,7 +148,7 @@ def test_token_from_its_artifact(node):
 
     # A call that would revert reports Solidity's reason through eth_call, as geth does.
     with pytest.raises(ContractLogicError, match="transfer amount exceeds balance"):
-        token.functions.transfer(owner.address, 1).call({"from": bob})
+        token.functions.transfer(owner.address, 1).call({"from": Account.create().address})
     # The node hands out the ABI the contract carries.
     abi = w3.provider.make_request("accord_getAbi", [deployed.contractAddress])["result"]
     assert abi == artifact["abi"]
