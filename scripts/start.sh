@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: builds accord (release), writes a local network into ./testnet (once: 4 PBFT validators and one
-# observer) and runs it in the foreground, printing every node's endpoints. Ctrl-C stops it cleanly; run again to
+# The main job: builds accord (release) and the example contracts, writes a local network into ./testnet (once: 4
+# PBFT validators and one observer), runs it in the foreground, deploys the example token (once; recorded in
+# testnet/contracts.json) and prints every node's endpoints and the contracts' addresses. Ctrl-C stops it cleanly; run again to
 # resume the same chain.
 #
 #   ./scripts/start.sh                                   # 4 validators + 1 observer
@@ -48,6 +49,9 @@ echo "Accord is running: $(ls -d "$NET_DIR"/node* | wc -l) nodes, chain id 1337.
 for home in "$NET_DIR"/node*; do
     tail -n 1 "$home/node.out" 2>/dev/null | sed 's/^accord node /  /' || echo "  $(basename "$home"): not ready, see $home/node.log"
 done
+echo "Example contracts:"
+"$ACCORD_VENV/bin/python" scripts/deploy_examples.py http://127.0.0.1:8545 "$NET_DIR" \
+    || echo "  (deploying the examples failed; the network runs without them)"
 cat <<INFO
   JSON-RPC (HTTP + WebSocket) of node I: http://127.0.0.1:(8545 + I)
   Funded dev accounts:                   $NET_DIR/accounts.json
