@@ -56,6 +56,19 @@ pub struct RpcSection {
     /// Most blocks one `eth_getLogs` or `eth_feeHistory` call may span.
     #[serde(default = "default_max_block_range")]
     pub max_block_range: u64,
+    /// Most gas one `eth_call` or `eth_estimateGas` simulation may use (requests asking for more get this much).
+    #[serde(default = "default_gas_cap")]
+    pub gas_cap: u64,
+    /// Simulations (`eth_call`, `eth_estimateGas`) run at once; more are refused as busy.
+    #[serde(default = "default_max_simulations")]
+    pub max_concurrent_simulations: u32,
+}
+
+fn default_gas_cap() -> u64 {
+    50_000_000
+}
+fn default_max_simulations() -> u32 {
+    2
 }
 
 fn default_max_connections() -> u32 {
@@ -172,6 +185,9 @@ impl NodeConfig {
                 "consensus.empty_block_interval_ms + producer.block_interval_ms must be below consensus.timeout_ms \
                  (an idle leader would be voted out)",
             );
+        }
+        if cfg.rpc.gas_cap < accord_sdk::tx::TX_BASE_GAS || cfg.rpc.max_concurrent_simulations == 0 {
+            return invalid("rpc.gas_cap must cover a transfer (21000) and rpc.max_concurrent_simulations be positive");
         }
         if cfg.rpc.max_block_range == 0 {
             return invalid("rpc.max_block_range must be positive");

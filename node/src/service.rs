@@ -82,6 +82,10 @@ pub struct NodeContext {
     pub node_address: Address,
     /// RPC limits.
     pub max_block_range: u64,
+    /// Most gas one RPC simulation may use.
+    pub rpc_gas_cap: u64,
+    /// Simulations running at once (`eth_call`, `eth_estimateGas`): each can burn up to the gas cap of CPU.
+    pub simulations: tokio::sync::Semaphore,
     /// Transactions accepted from clients go here to be gossiped to the other members (none on a lone node).
     pub gossip: Option<mpsc::Sender<Vec<u8>>>,
     /// Head height when the current (or last) block sync began: `eth_syncing`'s `startingBlock`.
@@ -306,6 +310,8 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
         name: config.node.name.clone(),
         node_address: key.address(),
         max_block_range: config.rpc.max_block_range,
+        rpc_gas_cap: config.rpc.gas_cap,
+        simulations: tokio::sync::Semaphore::new(config.rpc.max_concurrent_simulations as usize),
         gossip: (!lone).then_some(gossip_tx),
         sync_started_at: Default::default(),
     });

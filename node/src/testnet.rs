@@ -110,6 +110,8 @@ pub fn generate(out: &Path, spec: &TestnetSpec) -> anyhow::Result<Vec<PathBuf>> 
                 listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port(spec.rpc_port, i)?)),
                 max_connections: 200,
                 max_block_range: 1_024,
+                gas_cap: 50_000_000,
+                max_concurrent_simulations: 2,
             },
             metrics: MetricsSection { listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port(spec.metrics_port, i)?)) },
             p2p: P2pSection { listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port(spec.p2p_port, i)?)) },

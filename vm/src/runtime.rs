@@ -142,6 +142,9 @@ enum Exit {
 struct MemoryLimiter {
     max_bytes: u64,
     unpaid_gas: u64,
+    /// The host itself could not provide memory the contract was entitled to: not the contract's fault, and not
+    /// something other nodes would see, so the block is aborted instead of producing a receipt.
+    host_failure: Option<String>,
 }
 
 impl ResourceLimiter for MemoryLimiter {
@@ -157,6 +160,11 @@ impl ResourceLimiter for MemoryLimiter {
 
     fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= 65_536)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.host_failure = Some(format!("{error:#}"));
+        Err(error)
     }
 }
 
@@ -371,15 +379,10 @@ fn run_call<H: Host>(
             None => Err(ModuleError::Invalid(format!("code {hash} is missing from state"))),
         },
     };
-    let pre = match prepared {
-        Ok(pre) => pre,
-        Err(e) => {
-            // Deployed code passed these checks; only a changed engine could refuse it now.
-            tracing::error!(address = %ctx.address, error = %e, "stored contract code no longer compiles");
-            host.revert_to(cp);
-            return Ok((host, Outcome::failed(Failure::Module(e), gas_limit)));
-        }
-    };
+    // Deployed code passed these checks, so a refusal here means missing state or a changed engine: never a receipt
+    // (a node with the module cached would not even look), always an aborted block.
+    let pre =
+        prepared.map_err(|e| VmError::Engine(format!("contract {} code {hash} cannot be loaded: {e}", ctx.address)))?;
     let (mut host, outcome) = execute(inner, host, block, ctx, &pre, "call", gas_limit, depth)?;
     if !outcome.is_success() {
         host.revert_to(cp);
@@ -413,8 +416,27 @@ fn execute<H: Host>(
         return_data: Vec::new(),
         exit: None,
         memory: None,
-        limiter: MemoryLimiter { max_bytes: inner.config.max_memory_bytes, unpaid_gas: 0 },
+        limiter: MemoryLimiter { max_bytes: inner.config.max_memory_bytes, unpaid_gas: 0, host_failure: None },
     };
+    // Every call level gets a fresh wasm stack budget (wasmtime measures it from where the store is entered), so a
+    // chain of nested calls needs depth × budget of native stack: run each level where that much is left, switching
+    // to a new stack segment when the thread's is running out.
+    let budget = inner.config.max_wasm_stack_bytes;
+    stacker::maybe_grow(budget + HOST_STACK_RESERVE, budget + 2 * HOST_STACK_RESERVE, move || {
+        run_store(inner, frame, pre, entry, gas_limit)
+    })
+}
+
+/// Native stack kept for host frames around a wasm call (VM, host functions, wasmtime's entry trampolines).
+const HOST_STACK_RESERVE: usize = 256 * 1024;
+
+fn run_store<H: Host>(
+    inner: &Arc<Inner<H>>,
+    frame: Frame<H>,
+    pre: &InstancePre<Frame<H>>,
+    entry: &str,
+    gas_limit: u64,
+) -> Result<(H, Outcome), VmError> {
     let mut store = Store::new(&inner.engine, frame);
     store.limiter(|f| &mut f.limiter);
     let result = store.set_fuel(gas_limit).and_then(|()| {
@@ -428,6 +450,9 @@ fn execute<H: Host>(
     let frame = store.into_data();
     if let Some(Exit::Host(e)) = frame.exit {
         return Err(e.into());
+    }
+    if let Some(e) = frame.limiter.host_failure {
+        return Err(VmError::Engine(format!("the node could not allocate contract memory: {e}")));
     }
     let Some(host) = frame.host else {
         return Err(VmError::Engine("a nested call did not hand the state back".into()));

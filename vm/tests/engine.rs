@@ -296,3 +296,34 @@ fn call_depth_is_bounded() {
     assert_eq!(out.status, Status::Success);
     assert_eq!(host.slot(me, 1), B256::with_last_byte(64), "64 levels ran; the 65th was refused");
 }
+
+#[test]
+fn nested_calls_deep_in_the_stack_do_not_overflow_the_thread() {
+    // Each level recurses 2,000 frames before calling itself again: 64 levels of that need several MiB of native
+    // stack, more than a 2 MiB thread has. The VM must switch stacks rather than crash the process.
+    let vm = vm();
+    let me = Address::repeat_byte(0x44);
+    let code = module(&format!(
+        r#"(data (i32.const 300) "{}")
+           (func $rec (param $n i32)
+             (if (i32.eqz (local.get $n))
+               (then
+                 (call $sr (i32.const 0) (i32.const 400))
+                 (i32.store8 (i32.const 431) (i32.add (i32.load8_u (i32.const 431)) (i32.const 1)))
+                 (call $sw (i32.const 0) (i32.const 400))
+                 (drop (call $call (i32.const 300) (i32.const 500) (i32.const 0) (i32.const 0) (i64.const -1))))
+               (else (call $rec (i32.sub (local.get $n) (i32.const 1))))))
+           (func (export "call") (call $rec (i32.const 2000)))"#,
+        me.0.iter().map(|b| format!("\\{b:02x}")).collect::<String>()
+    ));
+    let run = move || {
+        let host = deploy(&vm, MemHost::default(), me, &code);
+        let (host, out) = call(&vm, host, me, vec![], 200_000_000);
+        (host.slot(me, 1), out)
+    };
+    // On a thread with the default 2 MiB stack, as the node's blocking pool has.
+    let (levels, out) =
+        std::thread::Builder::new().stack_size(2 << 20).spawn(run).expect("thread").join().expect("no crash");
+    assert_eq!(out.status, Status::Success);
+    assert_eq!(levels, B256::with_last_byte(64), "all 64 levels ran");
+}

@@ -61,6 +61,25 @@ mod tests {
     use super::*;
     use accord_sdk::block::Validator;
 
+    fn header(chain_id: u64, number: u64, proposer: accord_sdk::Address) -> Header {
+        Header {
+            version: 1,
+            chain_id,
+            parent_hash: Default::default(),
+            number,
+            timestamp: 0,
+            proposer,
+            transactions_root: Default::default(),
+            receipts_root: Default::default(),
+            state_root: Default::default(),
+            logs_bloom: Default::default(),
+            gas_used: 0,
+            gas_limit: 1,
+            base_fee: 0,
+            next_validators_hash: Default::default(),
+        }
+    }
+
     #[test]
     fn only_the_named_validator_verifies() {
         let keys: Vec<KeyPair> = (0..4).map(|_| KeyPair::generate()).collect();
@@ -77,22 +96,7 @@ mod tests {
         let other_chain = NodeKeyCrypto::new(keys[1].clone(), set.clone(), CryptoSuite::default(), 2);
         assert!(!other_chain.verify(1, b"prepare h1 v0", &sig), "not on another chain");
 
-        let header = Header {
-            version: 1,
-            chain_id: 1,
-            parent_hash: Default::default(),
-            number: 1,
-            timestamp: 0,
-            proposer: keys[0].address(),
-            transactions_root: Default::default(),
-            receipts_root: Default::default(),
-            state_root: Default::default(),
-            logs_bloom: Default::default(),
-            gas_used: 0,
-            gas_limit: 1,
-            base_fee: 0,
-            next_validators_hash: Default::default(),
-        };
+        let header = header(1, 1, keys[0].address());
         let mut payload = header.encode();
         payload.extend_from_slice(b"body bytes");
         assert!(c1.payload_matches(&BlockId(header.hash().0), &payload));
@@ -103,27 +107,12 @@ mod tests {
     #[test]
     fn commit_votes_form_a_certificate() {
         use accord_consensus::{CommitBody, SigningBytes, Vote};
-        use accord_sdk::block::{CommitCertificate, Header};
+        use accord_sdk::block::CommitCertificate;
         let keys: Vec<KeyPair> = (0..4).map(|_| KeyPair::generate()).collect();
         let set = ValidatorSet {
             validators: keys.iter().enumerate().map(|(i, k)| Validator::from_key(format!("v{i}"), k, "")).collect(),
         };
-        let header = Header {
-            version: 1,
-            chain_id: 9,
-            parent_hash: Default::default(),
-            number: 3,
-            timestamp: 0,
-            proposer: keys[0].address(),
-            transactions_root: Default::default(),
-            receipts_root: Default::default(),
-            state_root: Default::default(),
-            logs_bloom: Default::default(),
-            gas_used: 0,
-            gas_limit: 1,
-            base_fee: 0,
-            next_validators_hash: Default::default(),
-        };
+        let header = header(9, 3, keys[0].address());
         let vote = Vote { height: 3, view: 2, block: BlockId(header.hash().0) };
         let signatures = keys[..3]
             .iter()

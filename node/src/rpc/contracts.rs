@@ -34,15 +34,16 @@ pub fn register(m: &mut RpcModule<Arc<NodeContext>>) -> anyhow::Result<()> {
     m.register_blocking_method("eth_call", |p, c, _| -> RpcResult<Bytes> {
         let (req, block): (TransactionRequest, Option<BlockId>) = two_params(&p)?;
         let n = resolve_block(&c, block)?;
-        let gas_cap = c.chain.genesis().params.block_gas_limit;
-        let outcome = simulate(&c, &req, n, req.gas.unwrap_or(gas_cap))?;
+        let _slot = simulation_slot(&c)?;
+        let outcome = simulate(&c, &req, n, gas_cap(&c, &req))?;
         into_result(outcome).map(Bytes::from)
     })?;
 
     m.register_blocking_method("eth_estimateGas", |p, c, _| -> RpcResult<alloy_primitives::U64> {
         let (req, block): (TransactionRequest, Option<BlockId>) = two_params(&p)?;
         let n = resolve_block(&c, block)?;
-        let cap = req.gas.unwrap_or(c.chain.genesis().params.block_gas_limit);
+        let _slot = simulation_slot(&c)?;
+        let cap = gas_cap(&c, &req);
         let (from, value) = (req.from.unwrap_or_default(), req.value.unwrap_or_default());
         if !value.is_zero() {
             let balance = c.chain.state().at(n).account(from).map_err(internal)?.balance;
@@ -96,6 +97,19 @@ pub fn register(m: &mut RpcModule<Arc<NodeContext>>) -> anyhow::Result<()> {
         }
     })?;
     Ok(())
+}
+
+/// The gas a simulation gets: what was asked for, at most the block gas limit and `rpc.gas_cap`.
+fn gas_cap(c: &NodeContext, req: &TransactionRequest) -> u64 {
+    let cap = c.rpc_gas_cap.min(c.chain.genesis().params.block_gas_limit);
+    req.gas.map_or(cap, |g| g.min(cap))
+}
+
+/// A permit to simulate, or "busy": simulations burn CPU up to the gas cap, so only a few run at once.
+fn simulation_slot(c: &NodeContext) -> RpcResult<tokio::sync::SemaphorePermit<'_>> {
+    c.simulations
+        .try_acquire()
+        .map_err(|_| rpc_error(LIMIT_EXCEEDED, "too many eth_call/eth_estimateGas running; try again", Some("busy")))
 }
 
 fn intrinsic(req: &TransactionRequest) -> u64 {
