@@ -15,6 +15,7 @@ pub mod config;
 pub mod envelope;
 pub mod gas;
 pub mod host;
+pub mod meter;
 mod runtime;
 
 pub use config::VmConfig;

@@ -320,8 +320,23 @@ impl<H: Host> Inner<H> {
         if module.len() > self.config.max_code_bytes {
             return Err(ModuleError::TooLarge { size: module.len(), limit: self.config.max_code_bytes });
         }
-        let compiled = Module::new(&self.engine, module).map_err(|e| ModuleError::Invalid(format!("{e:#}")))?;
-        abi::check_imports(compiled.imports().map(|i| match i.ty() {
+        // Validate and check the module as deployed, then compile its metered rewrite.
+        let original = Module::validate(&self.engine, module).map_err(|e| ModuleError::Invalid(format!("{e:#}")));
+        original?;
+        let metered = crate::meter::instrument(module)?;
+        let compiled = Module::new(&self.engine, &metered).map_err(|e| ModuleError::Invalid(format!("{e:#}")))?;
+        let is_meter = |i: &wasmtime::ImportType<'_>| {
+            i.module() == crate::meter::METER_MODULE && i.name() == crate::meter::METER_NAME
+        };
+        let own_meter_imports = compiled.imports().filter(|i| is_meter(i)).count();
+        if own_meter_imports > usize::from(metered.as_ref() != module) {
+            return Err(ModuleError::ForbiddenImport(format!(
+                "{}.{}",
+                crate::meter::METER_MODULE,
+                crate::meter::METER_NAME
+            )));
+        }
+        abi::check_imports(compiled.imports().filter(|i| !is_meter(i)).map(|i| match i.ty() {
             wasmtime::ExternType::Func(f) => Import::Func {
                 module: i.module().to_string(),
                 name: i.name().to_string(),
@@ -698,6 +713,9 @@ fn define_host_functions<H: Host>(l: &mut Linker<Frame<H>>) -> wasmtime::Result<
             }
             None => Ok(0),
         }
+    })?;
+    l.func_wrap(crate::meter::METER_MODULE, crate::meter::METER_NAME, |mut c: Ctx<'_, H>, len: i32| {
+        charge(&mut c, gas::copy(len as u32 as u64))
     })?;
     l.func_wrap(m, "gas_left", |mut c: Ctx<'_, H>| -> wasmtime::Result<i64> {
         charge(&mut c, 0)?;

@@ -327,3 +327,22 @@ fn nested_calls_deep_in_the_stack_do_not_overflow_the_thread() {
     assert_eq!(out.status, Status::Success);
     assert_eq!(levels, B256::with_last_byte(64), "all 64 levels ran");
 }
+
+#[test]
+fn bulk_memory_is_charged_per_byte() {
+    let vm = vm();
+    let c = Address::repeat_byte(0x55);
+    // One fill of 64 KiB, then (with input) fill forever.
+    let code = module(
+        r#"(func (export "call")
+             (memory.fill (i32.const 0) (i32.const 0) (i32.const 65536))
+             (if (i32.eqz (call $input_len)) (then (return)))
+             (loop $l (memory.copy (i32.const 0) (i32.const 100) (i32.const 65000)) (br $l)))"#,
+    );
+    let host = deploy(&vm, MemHost::default(), c, &code);
+    let (host, once) = call(&vm, host, c, vec![], 1_000_000);
+    assert_eq!(once.status, Status::Success);
+    assert!(once.gas_used >= 3 * 65536 / 32, "64 KiB filled costs 3 gas per word: {}", once.gas_used);
+    let (_, forever) = call(&vm, host, c, vec![1], 1_000_000);
+    assert_eq!(forever.status, Status::Failure(Failure::OutOfGas), "about 160 copies of 64 KB, not a billion");
+}
