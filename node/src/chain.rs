@@ -354,6 +354,8 @@ impl Chain {
 pub fn vm_config(genesis: &Genesis) -> accord_vm::VmConfig {
     accord_vm::VmConfig {
         max_memory_bytes: genesis.params.max_contract_memory_bytes,
+        // Nested calls share one budget: four contracts' worth.
+        max_tx_memory_bytes: genesis.params.max_contract_memory_bytes.saturating_mul(4),
         max_code_bytes: genesis.params.max_code_bytes as usize,
         max_call_depth: genesis.params.max_call_depth,
         ..Default::default()

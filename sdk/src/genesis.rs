@@ -135,8 +135,8 @@ impl Genesis {
         if self.params.max_code_bytes == 0 || self.params.max_code_bytes > 16 * 1024 * 1024 {
             return bad("params.maxCodeBytes must be between 1 and 16777216".into());
         }
-        if self.params.max_contract_memory_bytes < 64 * 1024 || self.params.max_contract_memory_bytes > 1 << 30 {
-            return bad("params.maxContractMemoryBytes must be between 65536 (one page) and 1073741824".into());
+        if self.params.max_contract_memory_bytes < 64 * 1024 || self.params.max_contract_memory_bytes > 256 << 20 {
+            return bad("params.maxContractMemoryBytes must be between 65536 (one page) and 268435456".into());
         }
         if self.params.max_call_depth == 0 || self.params.max_call_depth > 1024 {
             return bad("params.maxCallDepth must be between 1 and 1024".into());

@@ -5,6 +5,8 @@
 pub struct VmConfig {
     /// Largest linear memory a contract may have, in bytes.
     pub max_memory_bytes: u64,
+    /// Most linear memory all live frames of one transaction may hold together (nested calls share it).
+    pub max_tx_memory_bytes: u64,
     /// Largest module that may be deployed, in bytes.
     pub max_code_bytes: usize,
     /// Deepest chain of contract calls (the transaction's own call is depth 1).
@@ -19,6 +21,7 @@ impl Default for VmConfig {
     fn default() -> Self {
         Self {
             max_memory_bytes: 16 * 1024 * 1024,
+            max_tx_memory_bytes: 64 * 1024 * 1024,
             max_code_bytes: 256 * 1024,
             max_call_depth: 64,
             max_wasm_stack_bytes: 512 * 1024,

@@ -1,6 +1,7 @@
 //! `Vm`: runs contract calls and deployments on wasmtime against a [`Host`].
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use accord_sdk::B256;
 use alloy_primitives::{Address, Log, LogData, Signature, U256, keccak256};
@@ -141,6 +142,12 @@ enum Exit {
 /// Memory bound plus the gas owed for growth (charged at the next host call and at the end of the call).
 struct MemoryLimiter {
     max_bytes: u64,
+    /// Linear memory of every frame of this transaction alive now, shared by all of them: nested calls cannot each
+    /// take the per-contract maximum.
+    tx_memory: Arc<AtomicU64>,
+    max_tx_bytes: u64,
+    /// This frame's share of `tx_memory`, returned when the frame ends.
+    mine: u64,
     unpaid_gas: u64,
     /// The host itself could not provide memory the contract was entitled to: not the contract's fault, and not
     /// something other nodes would see, so the block is aborted instead of producing a receipt.
@@ -152,6 +159,12 @@ impl ResourceLimiter for MemoryLimiter {
         if desired as u64 > self.max_bytes {
             return Ok(false);
         }
+        let delta = (desired as u64).saturating_sub(current as u64);
+        if self.tx_memory.load(Ordering::Relaxed).saturating_add(delta) > self.max_tx_bytes {
+            return Ok(false);
+        }
+        self.tx_memory.fetch_add(delta, Ordering::Relaxed);
+        self.mine += delta;
         let page = 64 * 1024;
         self.unpaid_gas =
             self.unpaid_gas.saturating_add(gas::memory_growth((current / page) as u64, (desired / page) as u64));
@@ -214,6 +227,8 @@ impl<H: Host> std::fmt::Debug for Vm<H> {
 }
 
 struct CallCtx {
+    /// Memory of the transaction's live frames (see `MemoryLimiter`).
+    tx_memory: Arc<AtomicU64>,
     caller: Address,
     origin: Address,
     address: Address,
@@ -250,6 +265,7 @@ impl<H: Host> Vm<H> {
     /// receives the value.
     pub fn call(&self, host: H, block: BlockInfo, params: CallParams) -> Result<(H, Outcome), VmError> {
         let ctx = CallCtx {
+            tx_memory: Arc::default(),
             caller: params.caller,
             origin: params.origin,
             address: params.address,
@@ -289,6 +305,7 @@ impl<H: Host> Vm<H> {
             return fail(host, Failure::InsufficientBalance);
         }
         let ctx = CallCtx {
+            tx_memory: Arc::default(),
             caller: params.caller,
             origin: params.origin,
             address: params.address,
@@ -431,7 +448,14 @@ fn execute<H: Host>(
         return_data: Vec::new(),
         exit: None,
         memory: None,
-        limiter: MemoryLimiter { max_bytes: inner.config.max_memory_bytes, unpaid_gas: 0, host_failure: None },
+        limiter: MemoryLimiter {
+            max_bytes: inner.config.max_memory_bytes,
+            tx_memory: ctx.tx_memory,
+            max_tx_bytes: inner.config.max_tx_memory_bytes,
+            mine: 0,
+            unpaid_gas: 0,
+            host_failure: None,
+        },
     };
     // Every call level gets a fresh wasm stack budget (wasmtime measures it from where the store is entered), so a
     // chain of nested calls needs depth × budget of native stack: run each level where that much is left, switching
@@ -463,6 +487,8 @@ fn run_store<H: Host>(
     });
     let fuel_left = store.get_fuel().unwrap_or(0);
     let frame = store.into_data();
+    // The store (and its memory) is gone: give this frame's memory back to the transaction's budget.
+    frame.limiter.tx_memory.fetch_sub(frame.limiter.mine, Ordering::Relaxed);
     if let Some(Exit::Host(e)) = frame.exit {
         return Err(e.into());
     }
@@ -657,7 +683,14 @@ fn define_host_functions<H: Host>(l: &mut Linker<Frame<H>>) -> wasmtime::Result<
             };
             let frame = c.data();
             let (vm, block, depth) = (frame.vm.clone(), frame.block, frame.depth);
-            let ctx = CallCtx { caller: frame.address, origin: frame.origin, address: to, value, input };
+            let ctx = CallCtx {
+                tx_memory: frame.limiter.tx_memory.clone(),
+                caller: frame.address,
+                origin: frame.origin,
+                address: to,
+                value,
+                input,
+            };
             match run_call(&vm, host, block, ctx, give, depth + 1) {
                 Ok((host, outcome)) => {
                     let refund = give.saturating_sub(outcome.gas_used);

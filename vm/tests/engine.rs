@@ -346,3 +346,39 @@ fn bulk_memory_is_charged_per_byte() {
     let (_, forever) = call(&vm, host, c, vec![1], 1_000_000);
     assert_eq!(forever.status, Status::Failure(Failure::OutOfGas), "about 160 copies of 64 KB, not a billion");
 }
+
+#[test]
+fn nested_frames_share_one_memory_budget() {
+    // Each level grows as far as it can (16 MiB per contract here), records the pages it got, then calls itself.
+    let vm: Vm<MemHost> =
+        Vm::new(VmConfig { max_memory_bytes: 16 << 20, max_tx_memory_bytes: 40 << 20, ..Default::default() })
+            .expect("engine");
+    let me = Address::repeat_byte(0x66);
+    let code = module(&format!(
+        r#"(data (i32.const 300) "{}")
+           (func (export "call") (local $level i32)
+             (block $done (loop $l
+               (br_if $done (i32.eq (memory.grow (i32.const 1)) (i32.const -1)))
+               (br $l)))
+             ;; slot[level] = pages; level = slot 0 counter
+             (call $sr (i32.const 0) (i32.const 400))
+             (local.set $level (i32.load8_u (i32.const 431)))
+             (i32.store8 (i32.const 431) (i32.add (local.get $level) (i32.const 1)))
+             (call $sw (i32.const 0) (i32.const 400))
+             (i32.store8 (i32.const 511) (i32.add (local.get $level) (i32.const 10)))
+             (i32.store (i32.const 540) (memory.size))
+             (i32.store8 (i32.const 575) (i32.load8_u (i32.const 540)))
+             (i32.store8 (i32.const 574) (i32.load8_u (i32.const 541)))
+             (call $sw (i32.const 480) (i32.const 544))
+             (if (i32.lt_u (local.get $level) (i32.const 3))
+               (then (drop (call $call (i32.const 300) (i32.const 600) (i32.const 0) (i32.const 0) (i64.const -1))))))"#,
+        me.0.iter().map(|b| format!("\\{b:02x}")).collect::<String>()
+    ));
+    let host = deploy(&vm, MemHost::default(), me, &code);
+    let (host, out) = call(&vm, host, me, vec![], 100_000_000);
+    assert_eq!(out.status, Status::Success);
+    let pages = |level: u8| u16::from_be_bytes(host.slot(me, 10 + level)[30..32].try_into().expect("2 bytes"));
+    assert_eq!(pages(0), 256, "the first frame gets the contract maximum");
+    assert_eq!(pages(1), 256);
+    assert_eq!(pages(2), 128, "the third only what is left of the transaction's 40 MiB");
+}

@@ -240,8 +240,14 @@ fn bloom_may_match(filter: &Filter, h: &Header) -> bool {
             .all(|set| set.is_empty() || set.iter().any(|t| bloom.contains_input(BloomInput::Raw(t.as_slice()))))
 }
 
-/// The logs of block `n` that match, in Ethereum's RPC shape.
-pub fn block_logs(c: &NodeContext, filter: &Filter, n: u64, out: &mut Vec<alloy_rpc_types_eth::Log>) -> RpcResult<()> {
+/// The logs of block `n` that match, in Ethereum's RPC shape; an error once `out` would exceed `limit`.
+pub fn block_logs(
+    c: &NodeContext,
+    filter: &Filter,
+    n: u64,
+    out: &mut Vec<alloy_rpc_types_eth::Log>,
+    limit: usize,
+) -> RpcResult<()> {
     let store = c.chain.store();
     let Some(h) = store.header(n).map_err(internal)? else { return Ok(()) };
     if !bloom_may_match(filter, &h) {
@@ -254,10 +260,10 @@ pub fn block_logs(c: &NodeContext, filter: &Filter, n: u64, out: &mut Vec<alloy_
     for (i, (r, tx)) in receipts.iter().zip(&txs).enumerate() {
         for l in &r.logs {
             if matches(filter, l) {
-                if out.len() >= MAX_LOGS {
+                if out.len() >= limit {
                     return Err(rpc_error(
                         LIMIT_EXCEEDED,
-                        format!("query returned more than {MAX_LOGS} results; narrow the block range or filter"),
+                        format!("query returned more than {limit} results; narrow the block range or filter"),
                         Some("too_many_logs"),
                     ));
                 }
@@ -310,7 +316,7 @@ fn get_logs(c: &NodeContext, filter: &Filter) -> RpcResult<Vec<alloy_rpc_types_e
     }
     let mut out = Vec::new();
     for n in from..=to {
-        block_logs(c, filter, n, &mut out)?;
+        block_logs(c, filter, n, &mut out, MAX_LOGS)?;
     }
     Ok(out)
 }

@@ -399,7 +399,8 @@ async fn subscribe(p: Params<'static>, pending: PendingSubscriptionSink, c: Arc<
                             let (c2, f2, n) = (c.clone(), f.clone(), h.number);
                             let logs = tokio::task::spawn_blocking(move || {
                                 let mut out = Vec::new();
-                                contracts::block_logs(&c2, &f2, n, &mut out).map(|()| out)
+                                // A block's logs are bounded by its gas: no cap for a subscription.
+                                contracts::block_logs(&c2, &f2, n, &mut out, usize::MAX).map(|()| out)
                             })
                             .await;
                             match logs {
