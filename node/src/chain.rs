@@ -111,6 +111,7 @@ pub struct Chain {
     commit_lock: Mutex<()>,
     heads: broadcast::Sender<Header>,
     executor: BlockExecutor,
+    simulator: BlockExecutor,
 }
 
 impl Chain {
@@ -131,8 +132,10 @@ impl Chain {
         let head = store.header(head_number)?.ok_or(ChainError::MissingBlock(head_number))?;
         let (heads, _) = broadcast::channel(256);
         let executor = BlockExecutor::new(vm_config(&genesis))?;
+        let simulator = BlockExecutor::new(vm_config(&genesis))?;
         Ok(Self {
             executor,
+            simulator,
             store,
             state,
             validators: genesis.validator_set(),
@@ -147,6 +150,12 @@ impl Chain {
     /// The block executor (and its contract runtime).
     pub fn executor(&self) -> &BlockExecutor {
         &self.executor
+    }
+
+    /// An executor for RPC simulations (`eth_call`, `eth_estimateGas`): the same rules, its own module cache, so
+    /// what clients simulate can never push the modules blocks need out of the block executor's cache.
+    pub fn simulator(&self) -> &BlockExecutor {
+        &self.simulator
     }
 
     fn genesis_block(state: &StateDb, genesis: &Genesis) -> Result<(CommittedBlock, StateWrites), ChainError> {

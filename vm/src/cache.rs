@@ -23,8 +23,18 @@ impl<T: 'static> ModuleCache<T> {
         Self { capacity: capacity.max(1), entries: Mutex::new((HashMap::new(), VecDeque::new())) }
     }
 
+    /// The module, marking it most recently used.
     pub(crate) fn get(&self, hash: &B256) -> Option<InstancePre<T>> {
-        self.entries.lock().0.get(hash).cloned()
+        let mut guard = self.entries.lock();
+        let (map, order) = &mut *guard;
+        let pre = map.get(hash).cloned()?;
+        if order.back() != Some(hash)
+            && let Some(i) = order.iter().position(|h| h == hash)
+        {
+            order.remove(i);
+            order.push_back(*hash);
+        }
+        Some(pre)
     }
 
     pub(crate) fn insert(&self, hash: B256, pre: InstancePre<T>) {

@@ -145,7 +145,7 @@ fn simulate(c: &NodeContext, req: &TransactionRequest, n: u64, gas: u64) -> RpcR
         input: req.input.input().map(|b| b.to_vec()).unwrap_or_default(),
         gas: gas - intrinsic,
     };
-    c.chain.executor().simulate(Arc::new(c.chain.state().at(n)), &env, sim).map_err(internal)
+    c.chain.simulator().simulate(Arc::new(c.chain.state().at(n)), &env, sim).map_err(internal)
 }
 
 /// Output of a successful call; geth's errors otherwise (code 3 with the revert data, so clients decode reasons).
