@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use accord_sdk::account::{Account, StateKey};
-use accord_sdk::block::{CommitCertificate, Header, ValidatorSet};
+use accord_sdk::block::{CommitCertificate, Header, ValidatorSet, VerifiedCertificate};
 use accord_sdk::genesis::Genesis;
 use accord_sdk::receipt::Receipt;
 use accord_sdk::tx::{SignedTransaction, TxLimits};
@@ -324,15 +324,45 @@ impl Chain {
 
     /// Commits an executed block with its certificate: durable once this returns.
     pub fn commit(&self, executed: ExecutedBlock, certificate: CommitCertificate) -> Result<Header, ChainError> {
+        let verified = self.verify_certificate(&executed.block.header, certificate)?;
+        self.commit_verified(executed, verified)
+    }
+
+    /// Checks `certificate` against the validator set for `header`.
+    pub fn verify_certificate(
+        &self,
+        header: &Header,
+        certificate: CommitCertificate,
+    ) -> Result<VerifiedCertificate, ChainError> {
+        certificate
+            .into_verified(self.genesis.chain_id, header, &self.validators, self.genesis.crypto)
+            .map_err(|e| ChainError::Certificate { number: header.number, source: e })
+    }
+
+    /// Commits an executed block whose certificate was already verified (block sync checks it before executing).
+    pub fn commit_verified(
+        &self,
+        executed: ExecutedBlock,
+        certificate: VerifiedCertificate,
+    ) -> Result<Header, ChainError> {
         let _guard = self.commit_lock.lock();
         let head = self.head();
         let header = executed.block.header.clone();
         if header.parent_hash != head.hash() {
             return Err(ChainError::NotOnHead { number: header.number, parent: header.parent_hash, head: head.hash() });
         }
-        certificate
-            .verify(self.genesis.chain_id, &header, &self.validators, self.genesis.crypto)
-            .map_err(|e| ChainError::Certificate { number: header.number, source: e })?;
+        let certificate = certificate.into_inner();
+        if certificate.block_hash != header.hash() || certificate.height != header.number {
+            return Err(ChainError::Certificate {
+                number: header.number,
+                source: accord_sdk::block::CertificateError::WrongBlock {
+                    got: certificate.block_hash,
+                    got_height: certificate.height,
+                    expected: header.hash(),
+                    expected_height: header.number,
+                },
+            });
+        }
         let mut block = executed.block;
         block.certificate = Some(certificate);
         self.store.commit_block(&block, &executed.writes, false)?;
@@ -512,7 +542,11 @@ mod tests {
         let other =
             f.chain.build_block(vec![transfer(&f.alice, 3, Some(bob), 1, 0)], 60, f.validator.address()).expect("b");
         let h = other.block.header.clone();
-        f.chain.commit(other, cert(&f.validator, &h)).expect("commits");
+        // A verified certificate is a proof for its own header only.
+        let next = f.chain.build_block(vec![], 61, f.validator.address()).expect("builds");
+        let for_other = f.chain.verify_certificate(&h, cert(&f.validator, &h)).expect("valid for its block");
+        assert!(matches!(f.chain.commit_verified(next, for_other.clone()), Err(ChainError::Certificate { .. })));
+        f.chain.commit_verified(other, for_other).expect("commits");
         let sh = stale.block.header.clone();
         assert!(matches!(f.chain.commit(stale, cert(&f.validator, &sh)), Err(ChainError::NotOnHead { .. })));
     }

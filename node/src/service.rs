@@ -177,18 +177,21 @@ impl NodeContext {
         Ok(executed)
     }
 
-    /// Commits an executed block with its certificate, then prunes the pool and updates metrics. Used by the
-    /// single-validator producer, the PBFT driver and block sync alike.
+    /// Commits an executed block with its certificate (verified here unless it already was), then prunes the pool
+    /// and updates metrics. Used by the single-validator producer, the PBFT driver and block sync alike.
     pub fn commit(
         &self,
         executed: ExecutedBlock,
-        certificate: CommitCertificate,
+        certificate: impl Into<Certified>,
         source: &'static str,
     ) -> Result<Header, ChainError> {
         let started = Instant::now();
         let senders: Vec<Address> = executed.block.transactions.iter().map(|t| t.sender()).collect();
         let n_txs = senders.len();
-        let header = self.chain.commit(executed, certificate)?;
+        let header = match certificate.into() {
+            Certified::Unchecked(c) => self.chain.commit(executed, c)?,
+            Certified::Verified(v) => self.chain.commit_verified(executed, v)?,
+        };
         let state = self.chain.state().latest();
         let nonce_of = |a: Address| state.account(a).map(|acct| acct.nonce).unwrap_or(0);
         let pool_len = {
@@ -206,6 +209,27 @@ impl NodeContext {
             tracing::info!(number = header.number, txs = n_txs, hash = %header.hash(), source, "committed block");
         }
         Ok(header)
+    }
+}
+
+/// A block's certificate as a committer holds it.
+#[derive(Debug)]
+pub enum Certified {
+    /// Not yet checked: the chain verifies it.
+    Unchecked(CommitCertificate),
+    /// Already checked (block sync verifies before executing).
+    Verified(accord_sdk::block::VerifiedCertificate),
+}
+
+impl From<CommitCertificate> for Certified {
+    fn from(c: CommitCertificate) -> Self {
+        Self::Unchecked(c)
+    }
+}
+
+impl From<accord_sdk::block::VerifiedCertificate> for Certified {
+    fn from(v: accord_sdk::block::VerifiedCertificate) -> Self {
+        Self::Verified(v)
     }
 }
 

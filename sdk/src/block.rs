@@ -263,6 +263,40 @@ impl CommitCertificate {
     }
 }
 
+/// A certificate whose signatures were checked against a validator set for one header. Only
+/// [`CommitCertificate::into_verified`] makes one, so holding it is proof the check happened: a block's certificate is
+/// verified once, however many components hand it on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedCertificate {
+    certificate: CommitCertificate,
+}
+
+impl VerifiedCertificate {
+    /// The certificate.
+    pub fn certificate(&self) -> &CommitCertificate {
+        &self.certificate
+    }
+
+    /// The certificate, to store.
+    pub fn into_inner(self) -> CommitCertificate {
+        self.certificate
+    }
+}
+
+impl CommitCertificate {
+    /// [`CommitCertificate::verify`], keeping the proof of it.
+    pub fn into_verified(
+        self,
+        chain_id: u64,
+        header: &Header,
+        validators: &ValidatorSet,
+        crypto: CryptoSuite,
+    ) -> Result<VerifiedCertificate, CertificateError> {
+        self.verify(chain_id, header, validators, crypto)?;
+        Ok(VerifiedCertificate { certificate: self })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

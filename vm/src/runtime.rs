@@ -609,12 +609,7 @@ fn with_host<T, H: Host>(
 fn define_host_functions<H: Host>(l: &mut Linker<Frame<H>>) -> wasmtime::Result<()> {
     let m = abi::MODULE;
     l.func_wrap(m, "input_len", |c: Ctx<'_, H>| -> i32 { c.data().input.len() as i32 })?;
-    l.func_wrap(m, "input_read", |mut c: Ctx<'_, H>, dst: i32| -> wasmtime::Result<()> {
-        let input = std::mem::take(&mut c.data_mut().input);
-        let r = charge(&mut c, gas::copy(input.len() as u64)).and_then(|()| write(&mut c, dst, &input));
-        c.data_mut().input = input;
-        r
-    })?;
+    l.func_wrap(m, "input_read", |mut c: Ctx<'_, H>, dst: i32| copy_out(&mut c, |f| &mut f.input, dst))?;
     l.func_wrap(m, "storage_read", |mut c: Ctx<'_, H>, key: i32, dst: i32| -> wasmtime::Result<()> {
         charge(&mut c, gas::STORAGE_READ)?;
         let key = B256::from(read_array::<32, H>(&mut c, key)?);
@@ -714,12 +709,7 @@ fn define_host_functions<H: Host>(l: &mut Linker<Frame<H>>) -> wasmtime::Result<
         },
     )?;
     l.func_wrap(m, "return_data_len", |c: Ctx<'_, H>| -> i32 { c.data().return_data.len() as i32 })?;
-    l.func_wrap(m, "return_data_read", |mut c: Ctx<'_, H>, dst: i32| -> wasmtime::Result<()> {
-        let data = std::mem::take(&mut c.data_mut().return_data);
-        let r = charge(&mut c, gas::copy(data.len() as u64)).and_then(|()| write(&mut c, dst, &data));
-        c.data_mut().return_data = data;
-        r
-    })?;
+    l.func_wrap(m, "return_data_read", |mut c: Ctx<'_, H>, dst: i32| copy_out(&mut c, |f| &mut f.return_data, dst))?;
     l.func_wrap(m, "return", |mut c: Ctx<'_, H>, ptr: i32, len: i32| -> wasmtime::Result<()> {
         charge(&mut c, gas::copy(length(len) as u64))?;
         let out = read(&mut c, ptr, length(len))?;
@@ -755,6 +745,14 @@ fn define_host_functions<H: Host>(l: &mut Linker<Frame<H>>) -> wasmtime::Result<
         Ok(c.get_fuel()? as i64)
     })?;
     Ok(())
+}
+
+/// Copies a frame buffer (the input, the last call's output) into contract memory, charging for it first.
+fn copy_out<H: Host>(c: &mut Ctx<'_, H>, buffer: fn(&mut Frame<H>) -> &mut Vec<u8>, dst: i32) -> wasmtime::Result<()> {
+    let data = std::mem::take(buffer(c.data_mut()));
+    let r = charge(c, gas::copy(data.len() as u64)).and_then(|()| write(c, dst, &data));
+    *buffer(c.data_mut()) = data;
+    r
 }
 
 fn store_slot<H: Host>(c: &mut Ctx<'_, H>, key: B256, value: B256) -> wasmtime::Result<()> {
