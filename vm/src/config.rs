@@ -30,10 +30,29 @@ impl Default for VmConfig {
     }
 }
 
-/// The engine configuration: fuel metering, NaN canonicalisation, and every proposal with nondeterministic or
-/// unneeded behaviour off. Changing any of it changes consensus results, so it is part of the module cache key.
+/// The target the engine compiles for: the host's architecture and OS, named explicitly so that wasmtime does not
+/// infer CPU features (AVX, BMI, …) from the machine. Code generation, and with it the size of stack frames and so
+/// whether a deep recursion fits the wasm stack, then depend on the Accord release and the architecture only, not
+/// on which CPU model a validator happens to run on.
+fn pinned_target() -> Option<String> {
+    let arch = std::env::consts::ARCH;
+    match std::env::consts::OS {
+        "linux" => Some(format!("{arch}-unknown-linux-gnu")),
+        "macos" => Some(format!("{arch}-apple-darwin")),
+        _ => None,
+    }
+}
+
+/// The engine configuration: fuel metering, NaN canonicalisation, baseline CPU features, and every proposal with
+/// nondeterministic or unneeded behaviour off. Changing any of it changes consensus results, so it is part of the
+/// module cache key.
 pub fn engine_config(vm: &VmConfig) -> wasmtime::Config {
     let mut c = wasmtime::Config::new();
+    if let Some(target) = pinned_target()
+        && let Err(e) = c.target(&target)
+    {
+        tracing::warn!(%target, error = %e, "cannot pin the compilation target; using the host's CPU features");
+    }
     c.consume_fuel(true)
         .cranelift_nan_canonicalization(true)
         .cranelift_opt_level(wasmtime::OptLevel::Speed)
@@ -64,4 +83,16 @@ pub fn engine_config(vm: &VmConfig) -> wasmtime::Config {
         c.wasm_features(f, false);
     }
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_compilation_target_is_pinned_and_the_engine_builds() {
+        let target = pinned_target().expect("a pinned target on Linux and macOS");
+        wasmtime::Config::new().target(&target).expect("wasmtime accepts the host triple");
+        wasmtime::Engine::new(&engine_config(&VmConfig::default())).expect("the deterministic engine builds");
+    }
 }
