@@ -11,6 +11,21 @@ pub enum ValType {
 
 use ValType::{I32, I64};
 
+/// Name of the custom section in which a contract carries its Ethereum ABI JSON.
+pub const ABI_SECTION: &str = "accord:abi";
+
+/// The contract's ABI JSON, from its `accord:abi` custom section (`None` when absent or the module is malformed).
+pub fn embedded_abi(module: &[u8]) -> Option<&[u8]> {
+    for payload in wasmparser::Parser::new(0).parse_all(module) {
+        if let wasmparser::Payload::CustomSection(c) = payload.ok()?
+            && c.name() == ABI_SECTION
+        {
+            return Some(c.data());
+        }
+    }
+    None
+}
+
 /// Module name of every import.
 pub const MODULE: &str = "accord";
 
@@ -172,6 +187,22 @@ mod tests {
             check_imports([Import::Other { module: "accord".into(), name: "memory".into() }]),
             Err(ModuleError::ForbiddenImport(_))
         ));
+    }
+
+    #[test]
+    fn embedded_abi_is_found() {
+        // magic, version, custom section "accord:abi" with payload "[]", then a type section.
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        m.push(0);
+        m.push((1 + ABI_SECTION.len() + 2) as u8);
+        m.push(ABI_SECTION.len() as u8);
+        m.extend_from_slice(ABI_SECTION.as_bytes());
+        m.extend_from_slice(b"[]");
+        m.extend_from_slice(&[1, 1, 0]);
+        assert_eq!(embedded_abi(&m), Some(&b"[]"[..]));
+        assert_eq!(embedded_abi(b"\0asm\x01\0\0\0"), None, "no section");
+        assert_eq!(embedded_abi(b"junk"), None);
+        assert_eq!(embedded_abi(&m[..12]), None, "truncated");
     }
 
     #[test]

@@ -32,8 +32,8 @@ pub trait Host: Send + 'static {
     fn code(&mut self, hash: B256) -> Result<Option<Arc<[u8]>>, HostError>;
     /// True when `address` has a nonce or code (a creation there must fail).
     fn account_exists(&mut self, address: Address) -> Result<bool, HostError>;
-    /// Stores `code` as the code of `address` (a new contract); returns its hash.
-    fn set_code(&mut self, address: Address, code: &[u8]) -> Result<B256, HostError>;
+    /// Stores `code` (whose Keccak-256 is `hash`, computed once by the VM) as the code of `address`.
+    fn set_code(&mut self, address: Address, hash: B256, code: &[u8]) -> Result<(), HostError>;
     /// Moves `value` from `from` to `to`; `Ok(false)` when `from` cannot afford it (nothing changes then).
     fn transfer(&mut self, from: Address, to: Address, value: U256) -> Result<bool, HostError>;
     /// Marks the current point of the journal.

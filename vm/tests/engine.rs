@@ -59,9 +59,9 @@ impl Host for MemHost {
     fn account_exists(&mut self, a: Address) -> Result<bool, HostError> {
         Ok(self.state.contains_key(&Key::Code(a)))
     }
-    fn set_code(&mut self, a: Address, code: &[u8]) -> Result<B256, HostError> {
+    fn set_code(&mut self, a: Address, _hash: B256, code: &[u8]) -> Result<(), HostError> {
         self.set(Key::Code(a), Some(code.to_vec()));
-        Ok(keccak256(code))
+        Ok(())
     }
     fn transfer(&mut self, from: Address, to: Address, value: U256) -> Result<bool, HostError> {
         let fb = self.balance(from);

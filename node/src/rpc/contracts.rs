@@ -89,7 +89,7 @@ pub fn register(m: &mut RpcModule<Arc<NodeContext>>) -> anyhow::Result<()> {
             return Ok(None);
         }
         let Some(code) = state.get(&StateKey::Code(account.code_hash)).map_err(internal)? else { return Ok(None) };
-        match custom_section(&code, "accord:abi") {
+        match accord_vm::abi::embedded_abi(&code) {
             Some(bytes) => serde_json::from_slice(bytes).map(Some).map_err(|e| {
                 rpc_error(EXECUTION_FAILED, format!("the contract's embedded ABI is not JSON: {e}"), None)
             }),
@@ -181,42 +181,6 @@ pub fn revert_reason(data: &[u8]) -> Option<String> {
     let len = usize::try_from(len).ok()?;
     let bytes = body.get(64..64usize.checked_add(len)?)?;
     String::from_utf8(bytes.to_vec()).ok()
-}
-
-/// The payload of a wasm custom section.
-pub fn custom_section<'a>(module: &'a [u8], name: &str) -> Option<&'a [u8]> {
-    fn leb(bytes: &[u8], pos: &mut usize) -> Option<usize> {
-        let mut result: u64 = 0;
-        for shift in (0..35).step_by(7) {
-            let b = *bytes.get(*pos)?;
-            *pos += 1;
-            result |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return usize::try_from(result).ok();
-            }
-        }
-        None
-    }
-    if module.get(..4)? != b"\0asm" {
-        return None;
-    }
-    let mut pos = 8;
-    while pos < module.len() {
-        let id = module[pos];
-        pos += 1;
-        let size = leb(module, &mut pos)?;
-        let end = pos.checked_add(size)?;
-        let section = module.get(pos..end)?;
-        if id == 0 {
-            let mut p = 0;
-            let n = leb(section, &mut p)?;
-            if section.get(p..p.checked_add(n)?)? == name.as_bytes() {
-                return section.get(p + n..);
-            }
-        }
-        pos = end;
-    }
-    None
 }
 
 /// True when `log` passes the filter's address and topic sets.
@@ -342,24 +306,6 @@ mod tests {
         assert_eq!(revert_reason(&data).as_deref(), Some("hello"));
         assert_eq!(revert_reason(&data[..40]), None);
         assert_eq!(revert_reason(b"\x01\x02"), None);
-    }
-
-    #[test]
-    fn custom_sections_are_found() {
-        // magic, version, custom section "accord:abi" with payload "[]", then a type section.
-        let mut m = b"\0asm\x01\0\0\0".to_vec();
-        let name = b"accord:abi";
-        m.push(0);
-        m.push((1 + name.len() + 2) as u8);
-        m.push(name.len() as u8);
-        m.extend_from_slice(name);
-        m.extend_from_slice(b"[]");
-        m.extend_from_slice(&[1, 1, 0]);
-        assert_eq!(custom_section(&m, "accord:abi"), Some(&b"[]"[..]));
-        assert_eq!(custom_section(&m, "other"), None);
-        assert_eq!(custom_section(b"junk", "accord:abi"), None);
-        let truncated = &m[..12];
-        assert_eq!(custom_section(truncated, "accord:abi"), None);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use accord_sdk::account::{Account, EMPTY_CODE_HASH, StateKey};
-use accord_sdk::{Address, B256, U256, keccak256};
+use accord_sdk::{Address, B256, U256};
 use accord_vm::{Host, HostError};
 
 use super::{StateOverlay, StateView};
@@ -39,15 +39,14 @@ impl Host for StateOverlay {
         Ok(a.nonce > 0 || a.code_hash != EMPTY_CODE_HASH)
     }
 
-    fn set_code(&mut self, address: Address, code: &[u8]) -> Result<B256, HostError> {
-        let hash = keccak256(code);
+    fn set_code(&mut self, address: Address, hash: B256, code: &[u8]) -> Result<(), HostError> {
         self.set(StateKey::Code(hash), Some(code.to_vec()));
         let mut account = self.account(address).map_err(host_err)?;
         account.code_hash = hash;
         // EIP-161: a contract starts at nonce 1.
         account.nonce = account.nonce.max(1);
         self.set_account(address, &account);
-        Ok(hash)
+        Ok(())
     }
 
     fn transfer(&mut self, from: Address, to: Address, value: U256) -> Result<bool, HostError> {
