@@ -6,40 +6,22 @@
 
 #![allow(missing_docs)] // criterion_group! generates undocumented items.
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::Arc;
 
 use accord_node::chain::Chain;
 use accord_node::executor::{BlockEnv, InvalidTxPolicy};
-use accord_sdk::block::{CommitCertificate, Validator};
-use accord_sdk::crypto::CryptoSuite;
-use accord_sdk::genesis::{ChainParams, Genesis};
+use accord_sdk::block::CommitCertificate;
+use accord_sdk::genesis::Genesis;
 use accord_sdk::keys::KeyPair;
 use accord_sdk::tx::SignedTransaction;
 use accord_sdk::{Address, U256};
-use alloy_consensus::{SignableTransaction, TxEnvelope, TxLegacy};
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Bytes, TxKind};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
-const CHAIN_ID: u64 = 1337;
-const BLOCK_TXS: usize = 1_000;
+#[path = "../tests/fixture/mod.rs"]
+mod fixture;
 
-fn raw_transfer(key: &KeyPair, nonce: u64, to: Address) -> Vec<u8> {
-    let tx = TxLegacy {
-        chain_id: Some(CHAIN_ID),
-        nonce,
-        gas_price: 0,
-        gas_limit: 21_000,
-        to: TxKind::Call(to),
-        value: U256::from(1u8),
-        input: Bytes::new(),
-    };
-    let sig = key.sign_prehash(&tx.signature_hash()).expect("sign");
-    let env: TxEnvelope = tx.into_signed(sig).into();
-    env.encoded_2718()
-}
+const BLOCK_TXS: usize = 1_000;
 
 struct Fixture {
     genesis: Genesis,
@@ -50,25 +32,14 @@ struct Fixture {
 fn fixture() -> Fixture {
     let validator = KeyPair::generate();
     let senders: Vec<KeyPair> = (0..BLOCK_TXS).map(|_| KeyPair::generate()).collect();
-    let alloc: BTreeMap<Address, U256> =
-        senders.iter().map(|k| (k.address(), U256::from(10u64).pow(U256::from(24u8)))).collect();
-    let genesis = Genesis {
-        chain_id: CHAIN_ID,
-        timestamp: 0,
-        crypto: CryptoSuite::default(),
-        validators: vec![Validator::from_key("v", &validator, "")],
-        observers: vec![],
-        alloc,
-        params: ChainParams::default(),
-    };
-    let limits = accord_sdk::tx::TxLimits { chain_id: CHAIN_ID, max_tx_bytes: 1 << 17, crypto: CryptoSuite::default() };
+    let genesis = fixture::genesis(&validator, senders.iter().map(|k| k.address()));
     // Each sender pays a distinct fresh recipient: 1,000 senders + 1,000 recipients touched, the costly case.
     let txs = senders
         .iter()
         .enumerate()
         .map(|(i, k)| {
             let to = Address::from_word(alloy_primitives::keccak256(i.to_be_bytes()));
-            SignedTransaction::decode(&raw_transfer(k, 0, to), &limits).expect("valid")
+            fixture::decoded(&fixture::signed(k, 0, Some(to), U256::from(1u8), vec![], 21_000))
         })
         .collect();
     Fixture { genesis, txs, validator }
@@ -76,8 +47,8 @@ fn fixture() -> Fixture {
 
 fn bench_tx(c: &mut Criterion) {
     let key = KeyPair::generate();
-    let raw = raw_transfer(&key, 0, Address::repeat_byte(1));
-    let limits = accord_sdk::tx::TxLimits { chain_id: CHAIN_ID, max_tx_bytes: 1 << 17, crypto: CryptoSuite::default() };
+    let raw = fixture::signed(&key, 0, Some(Address::repeat_byte(1)), U256::from(1u8), vec![], 21_000);
+    let limits = fixture::limits();
     c.bench_function("tx/decode_and_recover_sender", |b| {
         b.iter(|| SignedTransaction::decode(black_box(&raw), &limits).expect("valid"))
     });

@@ -14,9 +14,9 @@ use accord_sdk::genesis::Genesis;
 use accord_sdk::keys::KeyPair;
 use accord_sdk::tx::SignedTransaction;
 use accord_sdk::{Address, U256};
-use alloy_consensus::{SignableTransaction, TxEnvelope, TxLegacy};
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Bytes, TxKind};
+
+#[path = "../tests/fixture/mod.rs"]
+mod fixture;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -29,21 +29,6 @@ fn free_base(n: u16) -> u16 {
         .expect("free ports")
 }
 
-fn transfer(key: &KeyPair, chain_id: u64, nonce: u64) -> Vec<u8> {
-    let tx = TxLegacy {
-        chain_id: Some(chain_id),
-        nonce,
-        gas_price: 0,
-        gas_limit: 21_000,
-        to: TxKind::Call(Address::repeat_byte(0x11)),
-        value: U256::from(1u8),
-        input: Bytes::new(),
-    };
-    let sig = key.sign_prehash(&tx.signature_hash()).expect("sign");
-    let env: TxEnvelope = tx.into_signed(sig).into();
-    env.encoded_2718()
-}
-
 /// Writes `blocks` certified blocks straight into the validator's database.
 fn build_chain(home: &Path, genesis: &Genesis, validator: &KeyPair, senders: &[KeyPair], blocks: u64, per_block: u64) {
     let chain = Chain::open(&home.join("data"), genesis.clone()).expect("open chain");
@@ -54,7 +39,14 @@ fn build_chain(home: &Path, genesis: &Genesis, validator: &KeyPair, senders: &[K
         let txs: Vec<SignedTransaction> = (0..per_block)
             .map(|i| {
                 let s = ((b * per_block + i) as usize) % senders.len();
-                let raw = transfer(&senders[s], genesis.chain_id, nonces[s]);
+                let raw = fixture::signed(
+                    &senders[s],
+                    nonces[s],
+                    Some(Address::repeat_byte(0x11)),
+                    U256::from(1u8),
+                    vec![],
+                    21_000,
+                );
                 nonces[s] += 1;
                 SignedTransaction::decode(&raw, &limits).expect("valid")
             })

@@ -6,22 +6,17 @@
 
 #![allow(missing_docs)] // criterion_group! generates undocumented items.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use accord_node::chain::Chain;
 use accord_node::executor::{BlockEnv, Simulation};
 use accord_node::state::StateOverlay;
-use accord_sdk::block::{CommitCertificate, Validator};
+use accord_sdk::block::CommitCertificate;
 use accord_sdk::crypto::CryptoSuite;
-use accord_sdk::genesis::{ChainParams, Genesis};
 use accord_sdk::keys::KeyPair;
-use accord_sdk::tx::{SignedTransaction, TxLimits};
+use accord_sdk::tx::SignedTransaction;
 use accord_sdk::{Address, U256, keccak256};
 use accord_vm::{Vm, VmConfig, envelope};
-use alloy_consensus::{SignableTransaction, TxEnvelope, TxLegacy};
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Bytes, TxKind};
 use alloy_sol_types::{SolCall, SolValue, sol};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
@@ -29,48 +24,21 @@ sol! {
     function transfer(address to, uint256 value) returns (bool);
 }
 
-const CHAIN_ID: u64 = 1337;
-
-fn token_bytecode() -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts/out/token.json");
-    let artifact: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("token artifact")).expect("json");
-    alloy_primitives::hex::decode(artifact["bytecode"].as_str().expect("bytecode")).expect("hex")
-}
-
-fn signed(key: &KeyPair, nonce: u64, to: Option<Address>, input: Vec<u8>) -> Vec<u8> {
-    let tx = TxLegacy {
-        chain_id: Some(CHAIN_ID),
-        nonce,
-        gas_price: 0,
-        gas_limit: 20_000_000,
-        to: to.map(TxKind::Call).unwrap_or(TxKind::Create),
-        value: U256::ZERO,
-        input: Bytes::from(input),
-    };
-    let sig = key.sign_prehash(&tx.signature_hash()).expect("sign");
-    let env: TxEnvelope = tx.into_signed(sig).into();
-    env.encoded_2718()
-}
+#[path = "../tests/fixture/mod.rs"]
+mod fixture;
 
 fn bench_vm(c: &mut Criterion) {
     let validator = KeyPair::generate();
     let alice = KeyPair::generate();
-    let genesis = Genesis {
-        chain_id: CHAIN_ID,
-        timestamp: 0,
-        crypto: CryptoSuite::default(),
-        validators: vec![Validator::from_key("v", &validator, "")],
-        observers: vec![],
-        alloc: [(alice.address(), U256::from(10u64).pow(U256::from(24u8)))].into_iter().collect(),
-        params: ChainParams::default(),
-    };
-    let limits = TxLimits { chain_id: CHAIN_ID, max_tx_bytes: 1 << 20, crypto: CryptoSuite::default() };
+    let genesis = fixture::genesis(&validator, [alice.address()]);
+    let limits = fixture::limits();
     let dir = tempfile::tempdir().expect("tempdir");
     let chain = Chain::open(dir.path(), genesis).expect("chain");
-    let mut code = token_bytecode();
+    let mut code = fixture::bytecode("token");
     code.extend(("Bench".to_string(), "B".to_string(), U256::from(10u64).pow(U256::from(24u8))).abi_encode_params());
-    let deploy = SignedTransaction::decode(&signed(&alice, 0, None, code.clone()), &limits).expect("valid");
+    let deploy =
+        SignedTransaction::decode(&fixture::signed(&alice, 0, None, U256::ZERO, code.clone(), 20_000_000), &limits)
+            .expect("valid");
     let built = chain.build_block(vec![deploy], 1, validator.address()).expect("build");
     let token = built.block.receipts[0].contract_address.expect("deployed");
     let cert = CommitCertificate::sign(&validator, &built.block.header, 0).expect("sign");
@@ -87,7 +55,7 @@ fn bench_vm(c: &mut Criterion) {
     g.bench_function("token_transfer", |b| {
         b.iter(|| chain.executor().simulate(Arc::new(chain.state().latest()), &env, sim.clone()).expect("runs"))
     });
-    let raw = signed(&alice, 1, Some(token), sim.input.clone());
+    let raw = fixture::signed(&alice, 1, Some(token), U256::ZERO, sim.input.clone(), 1_000_000);
     let tx = SignedTransaction::decode(&raw, &limits).expect("valid");
     let prehash = tx.envelope().signature_hash();
     let signature = *tx.envelope().signature();

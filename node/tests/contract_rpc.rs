@@ -20,11 +20,7 @@ sol! {
     event Transfer(address indexed from, address indexed to, uint256 value);
 }
 
-fn artifact() -> serde_json::Value {
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts/out/token.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("token artifact (built by node/build.rs)"))
-        .expect("json")
-}
+mod fixture;
 
 fn tx(
     signer: &alloy_signer_local::PrivateKeySigner,
@@ -52,7 +48,7 @@ async fn token_deploy_call_logs_and_subscriptions() {
     let owner = node.accounts[0].clone();
     let signer = owner.signer();
     let url = node.rpc_url.clone();
-    let art = artifact();
+    let art = fixture::artifact("token");
 
     // Deploy: artifact bytecode followed by the ABI-encoded constructor arguments.
     let mut data = alloy_primitives::hex::decode(art["bytecode"].as_str().expect("bytecode")).expect("hex");

@@ -6,20 +6,13 @@
 //! - a block of all of them executed again gives byte-identical receipts and the same header (state root included);
 //! - nested calls roll back exactly as `contracts/examples/nested` documents.
 
-use std::path::PathBuf;
-
 use accord_node::chain::{Chain, ExecutedBlock};
 use accord_sdk::account::StateKey;
-use accord_sdk::block::{CommitCertificate, Validator};
-use accord_sdk::crypto::CryptoSuite;
-use accord_sdk::genesis::{ChainParams, Genesis};
+use accord_sdk::block::CommitCertificate;
 use accord_sdk::keys::KeyPair;
 use accord_sdk::receipt::Receipt;
-use accord_sdk::tx::{SignedTransaction, TxLimits};
+use accord_sdk::tx::SignedTransaction;
 use accord_sdk::{Address, B256, U256};
-use alloy_consensus::{SignableTransaction, TxEnvelope, TxLegacy};
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Bytes, TxKind};
 use alloy_sol_types::{SolCall, SolValue, sol};
 
 sol! {
@@ -40,17 +33,9 @@ sol! {
     event Outer(address indexed target, uint8 status);
 }
 
-const CHAIN_ID: u64 = 1337;
+mod fixture;
 
-/// The deploy bytecode of a built contract.
-fn bytecode(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts/out").join(format!("{name}.json"));
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (built by node/build.rs)", path.display()));
-    let artifact: serde_json::Value = serde_json::from_str(&text).expect("artifact json");
-    let hex = artifact["bytecode"].as_str().expect("bytecode");
-    alloy_primitives::hex::decode(hex).expect("hex")
-}
+use fixture::bytecode;
 
 struct Fx {
     _dir: tempfile::TempDir,
@@ -65,35 +50,16 @@ impl Fx {
     fn new() -> Self {
         let validator = KeyPair::generate();
         let alice = KeyPair::generate();
-        let genesis = Genesis {
-            chain_id: CHAIN_ID,
-            timestamp: 1_000,
-            crypto: CryptoSuite::default(),
-            validators: vec![Validator::from_key("v", &validator, "")],
-            observers: vec![],
-            alloc: [(alice.address(), U256::from(10u64).pow(U256::from(24u8)))].into_iter().collect(),
-            params: ChainParams::default(),
-        };
+        let genesis = fixture::genesis(&validator, [alice.address()]);
         let dir = tempfile::tempdir().expect("tempdir");
         let chain = Chain::open(dir.path(), genesis).expect("chain");
         Self { _dir: dir, chain, validator, alice, nonce: 0, time: 1_000 }
     }
 
     fn tx(&mut self, to: Option<Address>, input: Vec<u8>, gas: u64) -> SignedTransaction {
-        let tx = TxLegacy {
-            chain_id: Some(CHAIN_ID),
-            nonce: self.nonce,
-            gas_price: 0,
-            gas_limit: gas,
-            to: to.map(TxKind::Call).unwrap_or(TxKind::Create),
-            value: U256::ZERO,
-            input: Bytes::from(input),
-        };
+        let raw = fixture::signed(&self.alice, self.nonce, to, U256::ZERO, input, gas);
         self.nonce += 1;
-        let sig = self.alice.sign_prehash(&tx.signature_hash()).expect("sign");
-        let env: TxEnvelope = tx.into_signed(sig).into();
-        let limits = TxLimits { chain_id: CHAIN_ID, max_tx_bytes: 1 << 20, crypto: CryptoSuite::default() };
-        SignedTransaction::decode(&env.encoded_2718(), &limits).expect("valid")
+        fixture::decoded(&raw)
     }
 
     /// Builds a block of `txs`, checks a replica re-executes it to byte-identical receipts and header, commits it.
