@@ -7,8 +7,7 @@ mod common;
 use std::time::Duration;
 
 use accord_sdk::{Address, B256, U256};
-use alloy_consensus::TxLegacy;
-use alloy_primitives::{Bytes, TxKind};
+use alloy_primitives::Bytes;
 use alloy_sol_types::{SolCall, SolEvent, SolValue, sol};
 use common::*;
 use jsonrpsee::core::client::SubscriptionClientT as _;
@@ -22,31 +21,12 @@ sol! {
 
 mod fixture;
 
-fn tx(
-    signer: &alloy_signer_local::PrivateKeySigner,
-    nonce: u64,
-    to: Option<Address>,
-    input: Vec<u8>,
-    gas: u64,
-) -> Vec<u8> {
-    let t = TxLegacy {
-        chain_id: Some(CHAIN_ID),
-        nonce,
-        gas_price: 0,
-        gas_limit: gas,
-        to: to.map(TxKind::Call).unwrap_or(TxKind::Create),
-        value: U256::ZERO,
-        input: Bytes::from(input),
-    };
-    sign(signer, t)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_deploy_call_logs_and_subscriptions() {
     let mut node = TestNode::new();
     let client = node.start().await;
     let owner = node.accounts[0].clone();
-    let signer = owner.signer();
+    let key = accord_sdk::keys::KeyPair::from_hex(&owner.private_key).expect("dev key");
     let url = node.rpc_url.clone();
     let art = fixture::artifact("token");
 
@@ -57,7 +37,7 @@ async fn token_deploy_call_logs_and_subscriptions() {
         .await
         .expect("estimate a deployment");
     let estimate = u64::from_str_radix(estimate.as_str().expect("hex").trim_start_matches("0x"), 16).expect("number");
-    let receipt = send_and_wait(&client, &tx(&signer, 0, None, data, estimate)).await;
+    let receipt = send_and_wait(&client, &fixture::signed(&key, 0, None, U256::ZERO, data, estimate)).await;
     assert!(receipt.status(), "deploys with exactly the estimated gas");
     let token = receipt.contract_address.expect("contract address");
     let code = rpc(&url, "eth_getCode", json!([token, "latest"])).await.expect("code");
@@ -75,7 +55,7 @@ async fn token_deploy_call_logs_and_subscriptions() {
         .expect("subscribe logs");
 
     let call = transferCall { to: bob, value: U256::from(250u64) }.abi_encode();
-    let sent = send_and_wait(&client, &tx(&signer, 1, Some(token), call, 200_000)).await;
+    let sent = send_and_wait(&client, &fixture::signed(&key, 1, Some(token), U256::ZERO, call, 200_000)).await;
     assert!(sent.status());
     assert_eq!(sent.inner.logs().len(), 1);
 

@@ -236,6 +236,13 @@ struct CallCtx {
     input: Vec<u8>,
 }
 
+impl CallCtx {
+    /// The outermost call of a transaction: it starts the transaction's memory budget.
+    fn transaction(caller: Address, origin: Address, address: Address, value: U256, input: Vec<u8>) -> Self {
+        Self { tx_memory: Arc::default(), caller, origin, address, value, input }
+    }
+}
+
 impl<H: Host> Vm<H> {
     /// A runtime with the deterministic engine configuration and the given limits.
     pub fn new(config: VmConfig) -> Result<Self, VmError> {
@@ -264,14 +271,7 @@ impl<H: Host> Vm<H> {
     /// Calls `params.address` with `params.input`, moving `params.value` first. An account without code just
     /// receives the value.
     pub fn call(&self, host: H, block: BlockInfo, params: CallParams) -> Result<(H, Outcome), VmError> {
-        let ctx = CallCtx {
-            tx_memory: Arc::default(),
-            caller: params.caller,
-            origin: params.origin,
-            address: params.address,
-            value: params.value,
-            input: params.input,
-        };
+        let ctx = CallCtx::transaction(params.caller, params.origin, params.address, params.value, params.input);
         run_call(&self.inner, host, block, ctx, params.gas_limit, 1)
     }
 
@@ -304,14 +304,7 @@ impl<H: Host> Vm<H> {
         if !params.value.is_zero() && !host.transfer(params.caller, params.address, params.value)? {
             return fail(host, Failure::InsufficientBalance);
         }
-        let ctx = CallCtx {
-            tx_memory: Arc::default(),
-            caller: params.caller,
-            origin: params.origin,
-            address: params.address,
-            value: params.value,
-            input: args.to_vec(),
-        };
+        let ctx = CallCtx::transaction(params.caller, params.origin, params.address, params.value, args.to_vec());
         let (mut host, mut outcome) = execute(&self.inner, host, block, ctx, &pre, "deploy", gas_limit - deposit, 1)?;
         if outcome.is_success() {
             outcome.gas_used += deposit;
