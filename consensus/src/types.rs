@@ -3,6 +3,11 @@
 //! Every message that can end up inside a certificate is signed by its author, so a certificate can be forwarded
 //! and checked by anyone: a prepared certificate (2f+1 prepares) inside a view change, 2f+1 view changes inside a
 //! new-view proposal, 2f+1 commits as the block's commit certificate.
+//!
+//! Certificates and view changes name a block by its id only. The block's bytes travel once, in the proposal that
+//! carries it; a new leader that must re-propose a prepared block it never received fetches the bytes by id
+//! (`Action::FetchBlock`). So every message is at most one block plus a few kilobytes per validator, whatever
+//! happened before it: [`message_limit`].
 
 use borsh::{BorshDeserialize, BorshSerialize};
 
@@ -44,10 +49,8 @@ pub struct Signed<T> {
 pub struct PreparedCertificate {
     /// The view of the prepares.
     pub view: View,
-    /// The prepared block.
+    /// The prepared block (its bytes are fetched by id when needed, never copied into the certificate).
     pub block: BlockId,
-    /// The block's bytes, so a new leader can re-propose it without having seen the original proposal.
-    pub payload: Vec<u8>,
     /// 2f+1 signed prepares.
     pub prepares: Vec<Signed<Vote>>,
 }
@@ -78,6 +81,17 @@ pub struct Proposal {
     pub justification: Vec<Signed<ViewChange>>,
 }
 
+/// "I lead (height, view), I am alive, and I have nothing to propose": lets an idle chain keep its leader checked
+/// without storing an empty block every interval (FISCO BCOS keeps idle leaders honest the same way). A replica
+/// that knows of waiting transactions ignores it, so a leader cannot censor by heartbeating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Heartbeat {
+    /// Height.
+    pub height: Height,
+    /// View.
+    pub view: View,
+}
+
 /// Every protocol message.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum Message {
@@ -89,6 +103,8 @@ pub enum Message {
     Commit(Signed<Vote>),
     /// View change.
     ViewChange(Signed<ViewChange>),
+    /// An idle leader's liveness signal.
+    Heartbeat(Signed<Heartbeat>),
 }
 
 impl Message {
@@ -98,6 +114,7 @@ impl Message {
             Self::Proposal(p) => p.body.height,
             Self::Prepare(v) | Self::Commit(v) => v.body.height,
             Self::ViewChange(v) => v.body.height,
+            Self::Heartbeat(h) => h.body.height,
         }
     }
     /// View the message is about.
@@ -106,6 +123,7 @@ impl Message {
             Self::Proposal(p) => p.body.view,
             Self::Prepare(v) | Self::Commit(v) => v.body.view,
             Self::ViewChange(v) => v.body.view,
+            Self::Heartbeat(h) => h.body.view,
         }
     }
     /// Author.
@@ -114,20 +132,49 @@ impl Message {
             Self::Proposal(p) => p.signer,
             Self::Prepare(v) | Self::Commit(v) => v.signer,
             Self::ViewChange(v) => v.signer,
+            Self::Heartbeat(h) => h.signer,
+        }
+    }
+    /// Short name, for logs and metric labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Proposal(_) => "proposal",
+            Self::Prepare(_) => "prepare",
+            Self::Commit(_) => "commit",
+            Self::ViewChange(_) => "view_change",
+            Self::Heartbeat(_) => "heartbeat",
         }
     }
 }
 
-/// Largest encoded message accepted from the network: a proposal carries a block (bounded by the block gas
-/// limit) plus up to n view changes with prepared certificates.
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+/// Bytes one signed vote takes inside a certificate, rounded up (signer, height, view, id, a 65-byte signature and
+/// borsh length prefixes).
+const VOTE_BYTES: usize = 160;
+/// Bytes of a view change beyond its certificate's votes, rounded up.
+const VIEW_CHANGE_BYTES: usize = 256;
+
+/// Largest encoding of any message among `validators` validators whose blocks are at most `max_block_bytes`: the
+/// biggest message is a proposal in a view above 0, which carries the block once and up to n view changes, each with
+/// a prepared certificate of up to n votes (ids only). Every node computes the same bound from the chain's
+/// parameters, so a valid message can never be too large to deliver (the failure that would halt a chain for good).
+pub fn message_limit(max_block_bytes: usize, validators: usize) -> usize {
+    let n = validators.max(1);
+    max_block_bytes
+        .saturating_add(n.saturating_mul(VIEW_CHANGE_BYTES + n.saturating_mul(VOTE_BYTES)))
+        .saturating_add(4096)
+}
 
 /// Why bytes from the network are not a message.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
-    /// Larger than [`MAX_MESSAGE_BYTES`].
-    #[error("consensus message of {0} bytes exceeds the limit")]
-    TooLarge(usize),
+    /// Larger than the chain's [`message_limit`].
+    #[error("consensus message of {size} bytes exceeds the limit of {limit}")]
+    TooLarge {
+        /// Received size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// Not a valid encoding.
     #[error("malformed consensus message: {0}")]
     Malformed(String),
@@ -139,10 +186,10 @@ impl Message {
         borsh::to_vec(self)
     }
 
-    /// Decodes untrusted bytes, refusing oversized input before parsing it.
-    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        if bytes.len() > MAX_MESSAGE_BYTES {
-            return Err(DecodeError::TooLarge(bytes.len()));
+    /// Decodes untrusted bytes, refusing input above `limit` (the chain's [`message_limit`]) before parsing it.
+    pub fn decode(bytes: &[u8], limit: usize) -> Result<Self, DecodeError> {
+        if bytes.len() > limit {
+            return Err(DecodeError::TooLarge { size: bytes.len(), limit });
         }
         borsh::from_slice(bytes).map_err(|e| DecodeError::Malformed(e.to_string()))
     }
@@ -194,6 +241,14 @@ impl SigningBytes for ViewChange {
                 b.extend_from_slice(&p.block.0);
             }
         }
+        b
+    }
+}
+impl SigningBytes for Heartbeat {
+    fn signing_bytes(&self) -> Vec<u8> {
+        let mut b = b"accord-pbft/heartbeat".to_vec();
+        b.extend_from_slice(&self.height.to_be_bytes());
+        b.extend_from_slice(&self.view.to_be_bytes());
         b
     }
 }

@@ -1,7 +1,10 @@
 //! Deterministic simulation of PBFT: seeded schedules with message drops, delays, duplicates, partitions,
-//! crash-restarts from persisted state and a byzantine validator, checked for safety (no two honest validators
-//! decide different blocks at a height) and liveness (after the network heals, every honest validator reaches the
-//! target height). A failing seed is printed and replays exactly: `ACCORD_SIM_SEED=<seed> cargo test -p
+//! crash-restarts from persisted state, a byzantine validator (equivocating, silent, invalid, twinned, forging the
+//! signer field, flooding next-height and far-view messages, replaying old messages and certificates), an observer
+//! sending consensus messages, idle leaders that heartbeat instead of proposing, and blocks of realistic and maximal
+//! byte size, checked for safety (no two honest validators decide different blocks at a height), liveness (after
+//! the network heals, every honest validator reaches the target height) and message size (every message fits the
+//! chain's `message_limit`, whatever happened before it). A failing seed is printed and replays exactly: `ACCORD_SIM_SEED=<seed> cargo test -p
 //! accord-consensus --test simulation`. `ACCORD_SIM_SEEDS=N` sets how many seeds run (default 10,000).
 
 use std::cmp::Reverse;
@@ -18,12 +21,30 @@ const N: usize = 4;
 /// Mid-batch crashes injected across all seeds (reported, and required to be non-zero so the fault is exercised).
 static MIDBATCH_CRASHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 const TARGET_HEIGHT: Height = 4;
+/// The simulated chain's block byte limit; "maximal" seeds build every block at exactly this size.
+const MAX_BLOCK_BYTES: usize = 256 * 1024;
+
+/// Counts over all seeds, reported at the end and required to be non-zero so each hostile behaviour is exercised.
+static REFUSED_FAULTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static FETCHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static HEARTBEATS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static LARGEST_MESSAGE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Signatures modelled by keyed hashes: a validator can only produce its own (the property real signatures give).
 #[derive(Debug, Clone)]
 struct SimCrypto {
     me: usize,
     secrets: Vec<u64>,
+}
+
+/// A block's id: a hash of its bytes (any size), so fetched or re-proposed bytes can be checked against it.
+fn id_of(payload: &[u8]) -> BlockId {
+    let mut h = DefaultHasher::new();
+    payload.hash(&mut h);
+    let mut id = [0u8; 32];
+    id[..8].copy_from_slice(&h.finish().to_be_bytes());
+    id[8..16].copy_from_slice(&(payload.len() as u64).to_be_bytes());
+    BlockId(id)
 }
 
 fn mac(secret: u64, bytes: &[u8]) -> Vec<u8> {
@@ -41,7 +62,7 @@ impl MessageCrypto for SimCrypto {
         self.secrets.get(signer).is_some_and(|s| mac(*s, bytes) == signature)
     }
     fn payload_matches(&self, block: &BlockId, payload: &[u8]) -> bool {
-        payload == block.0
+        id_of(payload) == *block
     }
 }
 
@@ -65,6 +86,21 @@ enum Byzantine {
     /// Twins: two instances of honest code share the validator's key (as when an operator starts a backup while the
     /// primary still runs) and, not knowing of each other, propose and vote independently.
     Twins,
+    /// Sends its messages also with another validator's index in the signer field (its own signature).
+    Forger,
+    /// Floods valid, self-signed messages for the next height and for far views along with everything it sends.
+    Flooder,
+    /// Re-sends old messages (earlier heights and views, old certificates) it has seen, at random.
+    Replayer,
+}
+
+/// How big the blocks of a seed are.
+#[derive(Debug, Clone, Copy)]
+enum BlockSize {
+    /// A few hundred bytes to tens of kilobytes.
+    Realistic,
+    /// Exactly the block byte limit.
+    Maximal,
 }
 
 /// Simulator index of the twin, when there is one (validator indices are 0..N).
@@ -83,6 +119,15 @@ struct Sim {
     decisions: Vec<BTreeMap<Height, BlockId>>,
     secrets: Vec<u64>,
     byzantine: Option<(usize, Byzantine)>,
+    /// An observer (a member that is not a validator) sends consensus messages with its own key.
+    noisy_observer: bool,
+    block_size: BlockSize,
+    /// Leaders wait this long for transactions (heartbeating meanwhile) before they can build, in some seeds.
+    idle_wait: u64,
+    /// Block bytes each node stored once (survive crashes, like the node's body store).
+    bodies: Vec<BTreeMap<BlockId, Vec<u8>>>,
+    /// What the replayer has seen.
+    replay_pool: Vec<Message>,
     drop_rate: f64,
     /// Chance, per action, that an honest validator crashes right before carrying it out (mid-batch: after some
     /// persists, before some sends), then restarts from what it persisted.
@@ -98,13 +143,19 @@ impl Sim {
     fn new(seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
         let secrets: Vec<u64> = (0..N).map(|_| rng.r#gen()).collect();
-        let byzantine = match rng.gen_range(0..5) {
+        let byzantine = match rng.gen_range(0..8) {
             0 => None,
             1 => Some((rng.gen_range(0..N), Byzantine::Equivocator)),
             2 => Some((rng.gen_range(0..N), Byzantine::Silent)),
             3 => Some((rng.gen_range(0..N), Byzantine::Twins)),
+            4 => Some((rng.gen_range(0..N), Byzantine::Forger)),
+            5 => Some((rng.gen_range(0..N), Byzantine::Flooder)),
+            6 => Some((rng.gen_range(0..N), Byzantine::Replayer)),
             _ => Some((rng.gen_range(0..N), Byzantine::InvalidProposer)),
         };
+        let noisy_observer = rng.gen_bool(0.3);
+        let block_size = if rng.gen_bool(0.1) { BlockSize::Maximal } else { BlockSize::Realistic };
+        let idle_wait = if rng.gen_bool(0.3) { rng.gen_range(400..1_500) } else { 0 };
         let heal_at = rng.gen_range(2_000..8_000);
         let partition = if rng.gen_bool(0.5) {
             let start = rng.gen_range(0..heal_at);
@@ -132,6 +183,11 @@ impl Sim {
             decisions: vec![BTreeMap::new(); N + 1],
             secrets,
             byzantine,
+            noisy_observer,
+            block_size,
+            idle_wait,
+            bodies: vec![BTreeMap::new(); N + 1],
+            replay_pool: Vec::new(),
             partition,
             heal_at,
             log: Vec::new(),
@@ -203,6 +259,11 @@ impl Sim {
     }
 
     fn send(&mut self, from: usize, to: usize, msg: Message) {
+        if matches!(msg, Message::Proposal(_) | Message::ViewChange(_)) {
+            let size = msg.encode().expect("encodes").len();
+            assert!(size <= message_limit(MAX_BLOCK_BYTES, N), "a {} of {size} bytes exceeds the limit", msg.kind());
+            LARGEST_MESSAGE.fetch_max(size, std::sync::atomic::Ordering::Relaxed);
+        }
         let healed = self.now >= self.heal_at;
         if !healed && (self.cut(from, to) || self.rng.gen_bool(self.drop_rate)) {
             return;
@@ -237,6 +298,72 @@ impl Sim {
         let crypto = SimCrypto { me: from, secrets: self.secrets.clone() };
         match kind {
             Byzantine::Silent => {}
+            Byzantine::Forger => {
+                for to in 0..N {
+                    if to == from {
+                        continue;
+                    }
+                    self.send(from, to, msg.clone());
+                    // The same message under another validator's name (its signature is still the forger's), and a
+                    // proposal for the next height in the name of that height's leader.
+                    let victim = (from + 1 + self.rng.gen_range(0..N - 1)) % N;
+                    self.send(from, to, with_signer(msg.clone(), victim));
+                    let h = msg.height() + 1;
+                    let leader = (h % N as u64) as usize;
+                    let payload = vec![0xf0; 64];
+                    let body = Proposal { height: h, view: 0, block: id_of(&payload), payload, justification: vec![] };
+                    let forged = Signed { signer: leader, signature: crypto.sign(&body.signing_bytes()), body };
+                    self.send(from, to, Message::Proposal(forged));
+                }
+            }
+            Byzantine::Flooder => {
+                for to in 0..N {
+                    if to == from {
+                        continue;
+                    }
+                    self.send(from, to, msg.clone());
+                    for k in 0..6u64 {
+                        let block = BlockId([self.rng.r#gen(); 32]);
+                        let body = Vote { height: msg.height() + 1, view: k, block };
+                        let m = if k % 2 == 0 {
+                            Message::Prepare(Signed {
+                                signer: from,
+                                signature: crypto.sign(&PrepareBody(&body).signing_bytes()),
+                                body,
+                            })
+                        } else {
+                            Message::Commit(Signed {
+                                signer: from,
+                                signature: crypto.sign(&CommitBody(&body).signing_bytes()),
+                                body,
+                            })
+                        };
+                        self.send(from, to, m);
+                    }
+                    for view in [msg.view() + 3, msg.view() + 40, msg.view() + 100_000] {
+                        let vc = ViewChange { height: msg.height(), view, prepared: None };
+                        let s = Signed { signer: from, signature: crypto.sign(&vc.signing_bytes()), body: vc };
+                        self.send(from, to, Message::ViewChange(s));
+                    }
+                }
+            }
+            Byzantine::Replayer => {
+                for to in 0..N {
+                    if to != from {
+                        self.send(from, to, msg.clone());
+                    }
+                }
+                for _ in 0..3 {
+                    if self.replay_pool.is_empty() {
+                        break;
+                    }
+                    let old = self.replay_pool[self.rng.gen_range(0..self.replay_pool.len())].clone();
+                    let to = self.rng.gen_range(0..N);
+                    if to != from {
+                        self.send(from, to, old);
+                    }
+                }
+            }
             Byzantine::Twins => {
                 // Each twin broadcasts honestly to the other validators (the twins do not know of each other).
                 let me = self.identity(from);
@@ -318,6 +445,53 @@ impl Sim {
         self.run_actions(node, actions);
     }
 
+    /// A message arrives: admitted (screened and verified) first, as the node's driver does.
+    fn deliver(&mut self, node: usize, msg: Message) {
+        if matches!(self.byzantine, Some((b, Byzantine::Replayer)) if b == node) && self.replay_pool.len() < 512 {
+            self.replay_pool.push(msg.clone());
+        }
+        let Some(state) = self.nodes[node].as_mut() else { return };
+        match state.admit(msg) {
+            Ok(m) => self.feed(node, Event::Message(m)),
+            Err(r) => {
+                if r.is_fault() {
+                    REFUSED_FAULTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// The observer's noise: messages signed with a key outside the validator set, under its own out-of-range
+    /// index or a validator's.
+    fn observer_noise(&mut self) {
+        let secret = !self.secrets[0];
+        for to in 0..N {
+            let height = self.committed[to] + 1;
+            let payload = vec![0x0b; 48];
+            let body = Proposal { height, view: 0, block: id_of(&payload), payload, justification: vec![] };
+            let signer = if self.rng.gen_bool(0.5) { N + 1 } else { (height % N as u64) as usize };
+            let signature = mac(secret, &body.signing_bytes());
+            let vote = Vote { height, view: 0, block: body.block };
+            let prepare = Signed { signer, signature: mac(secret, &PrepareBody(&vote).signing_bytes()), body: vote };
+            self.send(TWIN + 1, to, Message::Proposal(Signed { signer, signature, body }));
+            self.send(TWIN + 1, to, Message::Prepare(prepare));
+        }
+    }
+
+    fn payload_for(&mut self, height: Height, view: View, node: usize) -> Vec<u8> {
+        let mut h = DefaultHasher::new();
+        // The epoch changes on restart, so a leader that forgot it proposed would propose a different block.
+        (height, view, node, self.secrets[0], self.epoch[node]).hash(&mut h);
+        let seed = h.finish().to_be_bytes();
+        let size = match self.block_size {
+            BlockSize::Maximal => MAX_BLOCK_BYTES,
+            BlockSize::Realistic => self.rng.gen_range(64..16 * 1024),
+        };
+        let mut payload = vec![0u8; size];
+        payload[..8].copy_from_slice(&seed);
+        payload
+    }
+
     fn run_actions(&mut self, node: usize, actions: Vec<Action>) {
         let epoch = self.epoch[node];
         for a in actions {
@@ -339,6 +513,9 @@ impl Sim {
                 }
                 Action::Broadcast(m) => {
                     match &m {
+                        Message::Heartbeat(_) => {
+                            HEARTBEATS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
                         Message::ViewChange(v) => self.log.push(format!(
                             "t={} node {node} view change h{} -> v{} prepared {:?}",
                             self.now,
@@ -359,20 +536,48 @@ impl Sim {
                     Item::Event { node, event: Event::Timeout { height, view, seq }, epoch },
                 ),
                 Action::BuildBlock { height, view } => {
-                    let mut h = DefaultHasher::new();
-                    // The epoch changes on restart, so a leader that forgot it proposed would propose a different block.
-                    (height, view, node, self.secrets[0], self.epoch[node]).hash(&mut h);
-                    let v = h.finish().to_be_bytes();
-                    let mut id = [0u8; 32];
-                    id[..8].copy_from_slice(&v);
-                    let payload = id.to_vec();
-                    let event = Event::BlockBuilt { height, view, block: BlockId(id), payload };
-                    self.schedule(self.now + 5, Item::Event { node, event, epoch });
+                    let payload = self.payload_for(height, view, node);
+                    let block = id_of(&payload);
+                    self.bodies[node].insert(block, payload.clone());
+                    // An idle leader heartbeats while it waits for transactions, then builds.
+                    let mut at = self.now + 5;
+                    if self.idle_wait > 0 {
+                        let mut t = 0;
+                        while t < self.idle_wait {
+                            t += 250;
+                            let event = Event::Idle { height, view };
+                            self.schedule(self.now + t, Item::Event { node, event, epoch });
+                        }
+                        at = self.now + self.idle_wait;
+                    }
+                    let event = Event::BlockBuilt { height, view, block, payload };
+                    self.schedule(at, Item::Event { node, event, epoch });
                 }
                 Action::ValidateBlock { height, view, block, payload } => {
-                    let valid = payload.as_slice() != b"bad" && payload.len() == 32 && payload == block.0.to_vec();
+                    let valid =
+                        payload.as_slice() != b"bad" && payload.len() <= MAX_BLOCK_BYTES && id_of(&payload) == block;
+                    if valid {
+                        // Stored once, before the prepare can leave (the node's driver does the same).
+                        self.bodies[node].insert(block, payload);
+                    }
                     let event = Event::BlockValidated { height, view, block, valid };
                     self.schedule(self.now + 5, Item::Event { node, event, epoch });
+                }
+                Action::FetchBlock { height, view, block } => {
+                    FETCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    // Own store first, then any peer that holds the bytes (reachable now), after a network delay.
+                    let holder = std::iter::once(node)
+                        .chain(0..N)
+                        .find(|p| (*p == node || !self.cut(node, *p)) && self.bodies[*p].contains_key(&block));
+                    if let Some(p) = holder {
+                        let payload = self.bodies[p][&block].clone();
+                        let delay = if p == node { 1 } else { 2 * self.rng.gen_range(1..=self.max_delay) };
+                        let event = Event::BlockFetched { height, view, block, payload };
+                        self.schedule(self.now + delay, Item::Event { node, event, epoch });
+                    }
+                }
+                Action::Equivocation(e) => {
+                    assert!(self.is_byzantine(e.first.signer), "an honest validator equivocated: {e:?}");
                 }
                 Action::Decide { height, block, commits, .. } => {
                     assert!(commits.len() >= 3, "a decision carries a quorum certificate");
@@ -406,6 +611,9 @@ impl Sim {
             self.committed[node] = best;
             self.feed(node, Event::Committed { height: best });
         }
+        if self.noisy_observer {
+            self.observer_noise();
+        }
         if self.now < self.heal_at + 60_000 {
             self.schedule(self.now + 250, Item::SyncTick);
         }
@@ -420,14 +628,18 @@ impl Sim {
             }
             processed += 1;
             assert!(
-                processed < 300_000,
+                processed < 1_000_000,
                 "seed {seed}: runaway schedule (message storm) at t={at}\n{}",
                 self.log.iter().rev().take(40).rev().cloned().collect::<Vec<_>>().join("\n")
             );
             self.now = at;
             let Some(item) = self.items[idx].take() else { continue };
             match item {
-                Item::Deliver { to, msg } => self.feed(to, Event::Message(msg)),
+                Item::Deliver { to, msg } => {
+                    if to < self.nodes.len() {
+                        self.deliver(to, msg)
+                    }
+                }
                 Item::Event { node, event, epoch } => {
                     if epoch == self.epoch[node] {
                         self.feed(node, event)
@@ -488,6 +700,34 @@ fn action_name(a: &Action) -> &'static str {
         Action::BuildBlock { .. } => "build",
         Action::ValidateBlock { .. } => "validate",
         Action::Decide { .. } => "decide",
+        Action::FetchBlock { .. } => "fetch",
+        Action::Equivocation(_) => "equivocation",
+    }
+}
+
+/// The message with another signer index, its signature unchanged (a forgery only the signature check can catch).
+fn with_signer(msg: Message, signer: NodeIndex) -> Message {
+    match msg {
+        Message::Proposal(mut p) => {
+            p.signer = signer;
+            Message::Proposal(p)
+        }
+        Message::Prepare(mut v) => {
+            v.signer = signer;
+            Message::Prepare(v)
+        }
+        Message::Commit(mut v) => {
+            v.signer = signer;
+            Message::Commit(v)
+        }
+        Message::ViewChange(mut v) => {
+            v.signer = signer;
+            Message::ViewChange(v)
+        }
+        Message::Heartbeat(mut h) => {
+            h.signer = signer;
+            Message::Heartbeat(h)
+        }
     }
 }
 
@@ -506,7 +746,18 @@ fn seeded_schedules_are_safe_and_live() {
     for seed in 0..seeds {
         run_seed(seed);
     }
-    let midbatch = MIDBATCH_CRASHES.load(std::sync::atomic::Ordering::Relaxed);
-    println!("{seeds} seeded schedules ({midbatch} mid-batch crashes): no safety violation, all live after healing");
-    assert!(seeds < 100 || midbatch > 0, "mid-batch crashes were never injected");
+    let load = |c: &std::sync::atomic::AtomicUsize| c.load(std::sync::atomic::Ordering::Relaxed);
+    let (midbatch, refused, fetches, heartbeats) =
+        (load(&MIDBATCH_CRASHES), load(&REFUSED_FAULTS), load(&FETCHES), load(&HEARTBEATS));
+    println!(
+        "{seeds} seeded schedules ({midbatch} mid-batch crashes, {refused} faulty messages refused, {fetches} block \
+         fetches by new leaders, {heartbeats} idle heartbeats, largest message {} bytes): no safety violation, all \
+         live after healing",
+        load(&LARGEST_MESSAGE)
+    );
+    if seeds >= 100 {
+        assert!(midbatch > 0, "mid-batch crashes were never injected");
+        assert!(refused > 0 && fetches > 0 && heartbeats > 0, "a hostile behaviour or a path was never exercised");
+        assert!(load(&LARGEST_MESSAGE) > MAX_BLOCK_BYTES, "no maximal block was ever proposed");
+    }
 }

@@ -14,7 +14,7 @@ use accord_sdk::receipt::Receipt;
 use accord_sdk::tx::{SignedTransaction, TxLimits};
 use accord_sdk::{Address, B256, FORMAT_VERSION, merkle};
 use alloy_primitives::Bloom;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 use tokio::sync::broadcast;
 
 use crate::executor::{BlockEnv, BlockExecutor, ExecutionError, InvalidTxPolicy, TxRejection};
@@ -75,6 +75,9 @@ pub enum ChainError {
     /// The contract runtime could not start.
     #[error(transparent)]
     Vm(#[from] accord_vm::VmError),
+    /// A blocking task running chain work panicked or was cancelled.
+    #[error("chain task failed: {0}")]
+    Task(String),
 }
 
 /// A block built on the head, executed, with its state writes, waiting for a certificate.
@@ -108,7 +111,9 @@ pub struct Chain {
     genesis_hash: B256,
     validators: ValidatorSet,
     head: RwLock<Header>,
-    commit_lock: Mutex<()>,
+    /// Held for reading while a block executes on the head, for writing while one commits: execution reads the
+    /// head and the latest-state table as one snapshot, never a head from before a commit with state from after it.
+    commit_lock: RwLock<()>,
     heads: broadcast::Sender<Header>,
     executor: BlockExecutor,
     simulator: BlockExecutor,
@@ -142,7 +147,7 @@ impl Chain {
             genesis,
             genesis_hash,
             head: RwLock::new(head),
-            commit_lock: Mutex::new(()),
+            commit_lock: RwLock::new(()),
             heads,
         })
     }
@@ -282,6 +287,7 @@ impl Chain {
         timestamp: u64,
         proposer: Address,
     ) -> Result<ExecutedBlock, ChainError> {
+        let _parent_state = self.commit_lock.read();
         let parent = self.head();
         let env = self.env(&parent, timestamp, proposer);
         let out = self.executor.execute(Arc::new(self.state.latest()), &env, candidates, InvalidTxPolicy::Skip)?;
@@ -292,6 +298,7 @@ impl Chain {
 
     /// Re-executes a block someone else built on the head and checks it matches bit for bit.
     pub fn verify_block(&self, header: &Header, txs: Vec<SignedTransaction>) -> Result<ExecutedBlock, ChainError> {
+        let _parent_state = self.commit_lock.read();
         let parent = self.head();
         if header.parent_hash != parent.hash() || header.number != parent.number + 1 {
             return Err(ChainError::NotOnHead {
@@ -345,7 +352,7 @@ impl Chain {
         executed: ExecutedBlock,
         certificate: VerifiedCertificate,
     ) -> Result<Header, ChainError> {
-        let _guard = self.commit_lock.lock();
+        let _guard = self.commit_lock.write();
         let head = self.head();
         let header = executed.block.header.clone();
         if header.parent_hash != head.hash() {
@@ -370,6 +377,11 @@ impl Chain {
         // Nobody listening is fine.
         let _ = self.heads.send(header.clone());
         Ok(header)
+    }
+
+    /// Holds the head and the latest state still, as block execution does, until the guard drops (commits wait).
+    pub fn hold_parent_state(&self) -> parking_lot::RwLockReadGuard<'_, ()> {
+        self.commit_lock.read()
     }
 
     /// A committed block's header, transactions and receipts.
@@ -549,6 +561,26 @@ mod tests {
         f.chain.commit_verified(other, for_other).expect("commits");
         let sh = stale.block.header.clone();
         assert!(matches!(f.chain.commit(stale, cert(&f.validator, &sh)), Err(ChainError::NotOnHead { .. })));
+    }
+
+    #[test]
+    fn a_commit_waits_while_a_block_executes_on_the_head() {
+        // Execution reads the head and the latest-state table; a commit landing between the two made a validator
+        // refuse a valid proposal. Commits now wait for running executions.
+        let f = fx();
+        let first = f.chain.build_block(vec![], 101, f.validator.address()).expect("builds");
+        let header = first.block.header.clone();
+        let certificate = cert(&f.validator, &header);
+        let chain = &f.chain;
+        std::thread::scope(|s| {
+            let guard = chain.hold_parent_state();
+            let committer = s.spawn(move || chain.commit(first, certificate));
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            assert_eq!(chain.head().number, 0, "the commit waits for the execution holding the parent state");
+            drop(guard);
+            committer.join().expect("joins").expect("commits");
+        });
+        assert_eq!(f.chain.head().number, 1);
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct NodeConfig {
     /// Transaction pool bounds.
     #[serde(default)]
     pub mempool: MempoolLimits,
+    /// Block sync timing.
+    #[serde(default)]
+    pub sync: crate::sync::SyncConfig,
 }
 
 /// `[node]`.
@@ -114,19 +117,22 @@ impl Default for ProducerSection {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsensusSection {
-    /// Timeout of a height's first view; each further view doubles it. Must exceed `empty_block_interval_ms`
-    /// plus the time to build and execute a full block, or an idle leader is voted out.
+    /// Timeout of a height's first view; each further view doubles it. Must exceed `heartbeat_interval_ms`
+    /// plus the time to build and execute a full block, or a leader is voted out.
     pub timeout_ms: u64,
     /// Upper bound of the doubling timeout.
     pub max_timeout_ms: u64,
-    /// An idle leader proposes an empty block after this long, so heights keep advancing (and a dead leader is
-    /// detected) without traffic.
-    pub empty_block_interval_ms: u64,
+    /// How often an idle leader tells the other validators it is alive. Idle chains store no empty blocks: a
+    /// replica that hears no heartbeat (and no proposal) within `timeout_ms` votes the leader out, and one that
+    /// holds transactions ready to run ignores heartbeats, so a leader cannot censor by heartbeating. Earlier
+    /// releases called this `empty_block_interval_ms`; that name is still read.
+    #[serde(alias = "empty_block_interval_ms")]
+    pub heartbeat_interval_ms: u64,
 }
 
 impl Default for ConsensusSection {
     fn default() -> Self {
-        Self { timeout_ms: 4_000, max_timeout_ms: 60_000, empty_block_interval_ms: 1_000 }
+        Self { timeout_ms: 4_000, max_timeout_ms: 60_000, heartbeat_interval_ms: 1_000 }
     }
 }
 
@@ -180,11 +186,16 @@ impl NodeConfig {
         if c.timeout_ms == 0 || c.max_timeout_ms < c.timeout_ms {
             return invalid("consensus.timeout_ms must be positive and at most consensus.max_timeout_ms");
         }
-        if c.empty_block_interval_ms.saturating_add(cfg.producer.block_interval_ms) >= c.timeout_ms {
+        if c.heartbeat_interval_ms == 0
+            || c.heartbeat_interval_ms.saturating_add(cfg.producer.block_interval_ms) >= c.timeout_ms
+        {
             return invalid(
-                "consensus.empty_block_interval_ms + producer.block_interval_ms must be below consensus.timeout_ms \
-                 (an idle leader would be voted out)",
+                "consensus.heartbeat_interval_ms must be positive, and with producer.block_interval_ms below \
+                 consensus.timeout_ms (an idle leader would be voted out)",
             );
+        }
+        if cfg.sync.progress_deadline_ms == 0 {
+            return invalid("sync.progress_deadline_ms must be positive");
         }
         if cfg.rpc.gas_cap < accord_sdk::tx::TX_BASE_GAS || cfg.rpc.max_concurrent_simulations == 0 {
             return invalid("rpc.gas_cap must cover a transfer (21000) and rpc.max_concurrent_simulations be positive");

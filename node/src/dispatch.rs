@@ -1,32 +1,44 @@
-//! Routes what the network reports: consensus messages to the PBFT driver, gossiped transactions to the pool,
-//! sync requests to the store, and peer changes to metrics and block sync. Also batches the transactions clients
-//! submit here into gossip for the other members.
+//! Routes what the network reports: consensus messages from validators to the PBFT driver's inbox (anyone else's
+//! are dropped, counted and scored), gossiped transactions to the pool, sync requests to the store, and peer
+//! changes to the peer set and block sync. Also batches the transactions clients submit here into gossip for the
+//! other members, capped by bytes to match what the receivers accept.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use accord_consensus::Message;
 use libp2p::PeerId;
-use parking_lot::Mutex;
 use tokio::sync::{Notify, mpsc};
 
-use crate::network::{NetworkCommand, NetworkEvent, NetworkSender};
-use crate::service::NodeContext;
+use crate::chain::Chain;
+use crate::metrics::Metrics;
+use crate::network::protocol::MAX_TX_BATCH_BYTES;
+use crate::network::{NetworkCommand, NetworkEvent, NetworkSender, PeerScores};
+use crate::pbft::inbox::ConsensusInbox;
+use crate::status::PeerSet;
+use crate::txpool::TxPool;
 
 /// Where network events go.
 #[derive(Debug)]
 pub struct Dispatch {
-    /// The node.
-    pub ctx: Arc<NodeContext>,
+    /// Serves sync requests.
+    pub chain: Arc<Chain>,
+    /// Receives gossiped transactions.
+    pub pool: Arc<TxPool>,
+    /// Counters.
+    pub metrics: Metrics,
     /// Commands back to the network (sync answers).
     pub net: NetworkSender,
-    /// Connected members, shared with block sync.
-    pub peers: Arc<Mutex<BTreeSet<PeerId>>>,
+    /// Connected members.
+    pub peers: Arc<crate::status::NodeStatus>,
     /// Wakes block sync (a member connected: it may be ahead).
     pub sync_trigger: Arc<Notify>,
     /// The PBFT driver's inbox; `None` on observers and single-validator chains.
-    pub consensus: Option<mpsc::Sender<Message>>,
+    pub consensus: Option<Arc<ConsensusInbox>>,
+    /// The validators whose consensus messages are accepted.
+    pub validators: BTreeSet<PeerId>,
+    /// Where protocol violations are scored.
+    pub scores: Arc<PeerScores>,
     /// Bounds the gossip batches being verified at once (each costs a signature recovery per transaction).
     pub gossip_workers: Arc<tokio::sync::Semaphore>,
     /// Bounds the sync requests being served at once (each reads and encodes up to 16 MiB).
@@ -45,34 +57,31 @@ impl Dispatch {
             match ev {
                 NetworkEvent::Listening(addr) => tracing::info!(%addr, "p2p listening"),
                 NetworkEvent::PeerConnected(p) => {
-                    let n = {
-                        let mut peers = self.peers.lock();
-                        peers.insert(p);
-                        peers.len()
-                    };
-                    self.ctx.metrics.peers.set(n as i64);
+                    let n = self.peer_set().connected(p);
                     tracing::info!(peer = %p, peers = n, "member connected");
                     self.sync_trigger.notify_one();
                 }
                 NetworkEvent::PeerDisconnected(p) => {
-                    let n = {
-                        let mut peers = self.peers.lock();
-                        peers.remove(&p);
-                        peers.len()
-                    };
-                    self.ctx.metrics.peers.set(n as i64);
+                    let n = self.peer_set().disconnected(&p);
+                    if let Some(inbox) = &self.consensus {
+                        inbox.forget(&p);
+                    }
                     tracing::info!(peer = %p, peers = n, "member disconnected");
                 }
-                NetworkEvent::PeerRefused { .. } => self.ctx.metrics.peers_refused.inc(),
+                NetworkEvent::PeerRefused { .. } => self.metrics.peers_refused.inc(),
                 NetworkEvent::Consensus { from, bytes } => {
+                    if !self.validators.contains(&from) {
+                        // An observer (or a removed validator) has no say in consensus.
+                        self.metrics.consensus_dropped.with_label_values(&["not_validator"]).inc();
+                        self.scores.strike(from, "not_validator");
+                        continue;
+                    }
                     let Some(inbox) = &self.consensus else { continue };
-                    match Message::decode(&bytes) {
-                        Ok(m) => {
-                            if inbox.try_send(m).is_err() {
-                                tracing::warn!(peer = %from, "consensus inbox full; dropping a message");
-                            }
+                    if let Err(refused) = inbox.push(from, bytes, Instant::now()) {
+                        self.metrics.consensus_dropped.with_label_values(&[refused.label()]).inc();
+                        if refused == crate::pbft::inbox::Refused::RateLimited {
+                            self.scores.strike(from, refused.label());
                         }
-                        Err(e) => tracing::warn!(peer = %from, error = %e, "undecodable consensus message"),
                     }
                 }
                 NetworkEvent::Transactions { from, txs } => {
@@ -80,12 +89,12 @@ impl Dispatch {
                         tracing::debug!(peer = %from, "gossip verifiers busy; dropping a transaction batch");
                         continue;
                     };
-                    let ctx = self.ctx.clone();
+                    let pool = self.pool.clone();
                     tokio::task::spawn_blocking(move || {
                         let _permit = permit;
                         let mut accepted = 0usize;
                         for raw in &txs {
-                            if ctx.submit_gossiped(raw).is_ok() {
+                            if pool.submit_gossiped(raw).is_ok() {
                                 accepted += 1;
                             }
                         }
@@ -99,17 +108,14 @@ impl Dispatch {
                         net.send(NetworkCommand::SyncRespond { channel, response }).await;
                         continue;
                     };
-                    let ctx = self.ctx.clone();
+                    let chain = self.chain.clone();
                     tokio::spawn(async move {
                         let _permit = permit;
-                        let response = match tokio::task::spawn_blocking(move || {
-                            crate::sync::answer(&ctx.chain, &request)
-                        })
-                        .await
-                        {
-                            Ok(r) => r,
-                            Err(e) => crate::network::SyncResponse::Error(format!("internal error: {e}")),
-                        };
+                        let response =
+                            match tokio::task::spawn_blocking(move || crate::sync::answer(&chain, &request)).await {
+                                Ok(r) => r,
+                                Err(e) => crate::network::SyncResponse::Error(format!("internal error: {e}")),
+                            };
                         tracing::trace!(peer = %from, "answered sync request");
                         net.send(NetworkCommand::SyncRespond { channel, response }).await;
                     });
@@ -119,19 +125,49 @@ impl Dispatch {
     }
 }
 
+impl Dispatch {
+    fn peer_set(&self) -> &PeerSet {
+        &self.peers.peers
+    }
+}
+
 /// Most transactions per gossip message.
 const GOSSIP_BATCH: usize = 1_000;
+/// Most bytes of transactions per gossip message: the receivers' limit less room for the CBOR framing (at most 9
+/// bytes per transaction and the batch's own header), so a batch is never refused whole for its size.
+pub const GOSSIP_BATCH_BYTES: usize = MAX_TX_BATCH_BYTES as usize - 16 * 1024;
+/// Framing a transaction adds to a gossip batch, at most.
+const GOSSIP_ENTRY_OVERHEAD: usize = 9;
 /// How long the first transaction of a batch waits for company.
 const GOSSIP_DELAY: Duration = Duration::from_millis(10);
 
-/// Sends client transactions to every member, in small batches.
+/// Sends client transactions to every member, in small batches of at most [`GOSSIP_BATCH`] transactions and
+/// [`GOSSIP_BATCH_BYTES`] bytes.
 pub async fn gossip(mut rx: mpsc::Receiver<Vec<u8>>, net: NetworkSender) {
-    while let Some(first) = rx.recv().await {
+    let mut carry: Option<Vec<u8>> = None;
+    loop {
+        let first = match carry.take() {
+            Some(tx) => tx,
+            None => match rx.recv().await {
+                Some(tx) => tx,
+                None => return,
+            },
+        };
+        let mut bytes = first.len() + GOSSIP_ENTRY_OVERHEAD;
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + GOSSIP_DELAY;
         while batch.len() < GOSSIP_BATCH {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(tx)) => batch.push(tx),
+                Ok(Some(tx)) => {
+                    let size = tx.len() + GOSSIP_ENTRY_OVERHEAD;
+                    if bytes + size > GOSSIP_BATCH_BYTES {
+                        // Starts the next batch instead of making this one too large for the receivers.
+                        carry = Some(tx);
+                        break;
+                    }
+                    bytes += size;
+                    batch.push(tx);
+                }
                 Ok(None) | Err(_) => break,
             }
         }

@@ -4,6 +4,15 @@
 //! nothing verifies the same transaction twice (a resubmission is answered from the hash index). Per-sender queues
 //! are ordered by nonce; a block takes, in arrival order, each sender's transactions that continue its nonce
 //! sequence without gaps.
+//!
+//! Nothing stays for ever and no sender can lock others out:
+//! - a transaction waiting behind a nonce gap ("queued") expires after `queued_lifetime_secs`;
+//! - a full pool makes room for a newcomer by evicting, in this order: the highest-nonce queued transaction of the
+//!   sender with the most queued transactions, then the highest-nonce transaction of the sender with the most
+//!   transactions, but only from a sender that would still hold more than the newcomer's sender (per-sender
+//!   fairness: a sender never evicts its own transactions, and a flood from one key ends up evicting only itself).
+//!   Evicting a sender's highest nonce never opens a gap in what it has left.
+//! - a refusal names the limit that was hit.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -25,6 +34,8 @@ pub struct MempoolLimits {
     pub max_nonce_gap: u64,
     /// Most transactions held that wait on a nonce gap (cannot run until an earlier nonce arrives).
     pub max_queued: usize,
+    /// Seconds a transaction may wait behind a nonce gap before it is dropped.
+    pub queued_lifetime_secs: u64,
 }
 
 impl Default for MempoolLimits {
@@ -35,6 +46,7 @@ impl Default for MempoolLimits {
             max_per_sender: 1_024,
             max_nonce_gap: 64,
             max_queued: 5_000,
+            queued_lifetime_secs: 600,
         }
     }
 }
@@ -81,9 +93,12 @@ pub enum MempoolError {
     /// Sender has too many pooled transactions.
     #[error("txpool is full for this sender ({0} pending)")]
     SenderFull(usize),
-    /// Pool is full.
-    #[error("txpool is full")]
-    PoolFull,
+    /// Pool is full and no other sender holds more than this one: nothing may be evicted for it.
+    #[error("txpool is full: {limit} reached, and no other sender holds more transactions than this sender")]
+    PoolFull {
+        /// The configured limit hit: `mempool.max_txs`, `mempool.max_bytes` or `mempool.max_queued`.
+        limit: &'static str,
+    },
     /// Gas limit above the block gas limit.
     #[error("exceeds block gas limit: gas limit {gas} > block gas limit {limit}")]
     ExceedsBlockGasLimit {
@@ -102,6 +117,10 @@ pub enum MempoolError {
     },
 }
 
+/// Bytes a transaction adds to an encoded block beyond its own encoding (its RLP string header), counted when a
+/// block is filled up to the chain's byte limit.
+pub const BLOCK_ENTRY_OVERHEAD: usize = 9;
+
 /// What the pool needs to know about the sender's committed account.
 #[derive(Debug, Clone, Copy)]
 pub struct SenderState {
@@ -111,11 +130,22 @@ pub struct SenderState {
     pub balance: U256,
 }
 
+#[derive(Debug, Clone)]
+struct Pooled {
+    /// Arrival order.
+    seq: u64,
+    /// Arrival time (milliseconds on the caller's clock), for expiry.
+    added_ms: u64,
+    tx: Arc<SignedTransaction>,
+}
+
 #[derive(Debug, Default)]
 struct SenderQueue {
-    txs: BTreeMap<u64, (u64, Arc<SignedTransaction>)>,
-    /// How many of `txs` wait behind a nonce gap, as last counted.
+    txs: BTreeMap<u64, Pooled>,
+    /// How many of `txs` wait behind a nonce gap, as last counted: always the highest nonces.
     queued: usize,
+    /// The committed nonce as last seen.
+    committed: u64,
 }
 
 /// The transaction pool.
@@ -166,8 +196,9 @@ impl Mempool {
         self.by_hash.get(hash).cloned()
     }
 
-    /// Checks and adds a verified transaction, given the sender's committed account.
-    pub fn insert(&mut self, tx: SignedTransaction, sender: SenderState) -> Result<(), MempoolError> {
+    /// Checks and adds a verified transaction, given the sender's committed account, at `now_ms` on the caller's
+    /// clock (used only to expire queued transactions).
+    pub fn insert(&mut self, tx: SignedTransaction, sender: SenderState, now_ms: u64) -> Result<(), MempoolError> {
         if self.by_hash.contains_key(&tx.hash()) {
             return Err(MempoolError::AlreadyKnown);
         }
@@ -189,7 +220,7 @@ impl Mempool {
             });
         }
         let queue = self.senders.get(&tx.sender());
-        let replacing = queue.and_then(|q| q.txs.get(&nonce)).map(|(_, t)| t.clone());
+        let replacing = queue.and_then(|q| q.txs.get(&nonce)).map(|p| p.tx.clone());
         if let Some(old) = &replacing {
             let old_price = old.max_fee_per_gas();
             let new_price = tx.max_fee_per_gas();
@@ -203,7 +234,7 @@ impl Mempool {
                 q.txs
                     .iter()
                     .filter(|(n, _)| **n != nonce)
-                    .fold(U256::ZERO, |acc, (_, (_, t))| acc.saturating_add(t.max_cost()))
+                    .fold(U256::ZERO, |acc, (_, p)| acc.saturating_add(p.tx.max_cost()))
             })
             .unwrap_or_default();
         let want = pending_cost.saturating_add(tx.max_cost());
@@ -211,25 +242,17 @@ impl Mempool {
             return Err(MempoolError::InsufficientFunds { have: sender.balance, want });
         }
         let count = queue.map(|q| q.txs.len()).unwrap_or(0);
-        if replacing.is_none() {
-            if count >= self.limits.max_per_sender {
-                return Err(MempoolError::SenderFull(count));
-            }
-            if self.by_hash.len() >= self.limits.max_txs || self.bytes + tx.encoded_len() > self.limits.max_bytes {
-                return Err(MempoolError::PoolFull);
-            }
+        if replacing.is_none() && count >= self.limits.max_per_sender {
+            return Err(MempoolError::SenderFull(count));
         }
-        if let Some(old) = &replacing
-            && self.bytes - old.encoded_len() + tx.encoded_len() > self.limits.max_bytes
-        {
-            return Err(MempoolError::PoolFull);
-        }
-        if nonce > sender.nonce && !self.continues(&tx.sender(), sender.nonce, nonce) {
-            // A transaction that cannot run until a gap fills: bounded separately, so throwaway keys cannot fill
-            // the pool with transactions that never leave it.
-            if self.queued >= self.limits.max_queued {
-                return Err(MempoolError::PoolFull);
-            }
+        // A transaction that cannot run until a gap fills is bounded separately, so throwaway keys cannot fill the
+        // pool with transactions that never leave it.
+        let gapped = nonce > sender.nonce && !self.continues(&tx.sender(), sender.nonce, nonce);
+        let freed = replacing.as_ref().map(|o| o.encoded_len()).unwrap_or(0);
+        let victims =
+            self.make_room(tx.sender(), replacing.is_none(), gapped, tx.encoded_len().saturating_sub(freed))?;
+        for (addr, n) in victims {
+            self.evict(addr, n);
         }
         if let Some(old) = replacing {
             self.bytes -= old.encoded_len();
@@ -241,15 +264,116 @@ impl Mempool {
         let seq = self.next_seq;
         self.next_seq += 1;
         let addr = tx.sender();
-        self.senders.entry(addr).or_default().txs.insert(nonce, (seq, tx));
+        self.senders.entry(addr).or_default().txs.insert(nonce, Pooled { seq, added_ms: now_ms, tx });
         self.recount(&addr, sender.nonce);
         Ok(())
+    }
+
+    /// Chooses what to evict so a newcomer from `sender` fits (adding one transaction unless it replaces one,
+    /// `extra_bytes` more bytes, one more queued transaction when `gapped`), following the order in the module
+    /// documentation. Nothing is changed; an error names the limit that cannot be met fairly.
+    fn make_room(
+        &self,
+        sender: Address,
+        adds: bool,
+        gapped: bool,
+        extra_bytes: usize,
+    ) -> Result<Vec<(Address, u64)>, MempoolError> {
+        let mine = self.senders.get(&sender).map(|q| q.txs.len()).unwrap_or(0) + usize::from(adds);
+        let mine_queued = self.senders.get(&sender).map(|q| q.queued).unwrap_or(0) + usize::from(gapped);
+        // Per candidate sender: how many of its highest nonces are already chosen.
+        let mut taken: HashMap<Address, usize> = HashMap::new();
+        let mut victims = Vec::new();
+        let (mut count, mut bytes, mut queued) = (self.by_hash.len(), self.bytes, self.queued);
+        loop {
+            let limit = if gapped && queued + 1 > self.limits.max_queued {
+                "mempool.max_queued"
+            } else if adds && count + 1 > self.limits.max_txs {
+                "mempool.max_txs"
+            } else if bytes + extra_bytes > self.limits.max_bytes {
+                "mempool.max_bytes"
+            } else {
+                return Ok(victims);
+            };
+            let remaining = |a: &Address, q: &SenderQueue| q.txs.len() - taken.get(a).copied().unwrap_or(0);
+            let remaining_queued =
+                |a: &Address, q: &SenderQueue| q.queued.saturating_sub(taken.get(a).copied().unwrap_or(0));
+            let others = self.senders.iter().filter(|(a, _)| **a != sender);
+            // Queued transactions go first: they are the least useful. Ties go to the lowest address, so every
+            // node evicts the same transaction.
+            let most_queued = others
+                .clone()
+                .filter(|(a, q)| remaining_queued(a, q) > 0)
+                .max_by(|(a1, q1), (a2, q2)| remaining_queued(a1, q1).cmp(&remaining_queued(a2, q2)).then(a2.cmp(a1)));
+            let choice = match most_queued {
+                // A runnable newcomer may always displace a queued transaction; a queued one only a larger queue.
+                Some((a, q)) if !gapped || remaining_queued(a, q) > mine_queued => Some(*a),
+                _ if limit == "mempool.max_queued" => None,
+                _ => others
+                    .max_by(|(a1, q1), (a2, q2)| remaining(a1, q1).cmp(&remaining(a2, q2)).then(a2.cmp(a1)))
+                    .filter(|(a, q)| remaining(a, q) > mine)
+                    .map(|(a, _)| *a),
+            };
+            let Some(addr) = choice else { return Err(MempoolError::PoolFull { limit }) };
+            let q = &self.senders[&addr];
+            let k = taken.entry(addr).or_insert(0);
+            let Some((nonce, p)) = q.txs.iter().rev().nth(*k) else { return Err(MempoolError::PoolFull { limit }) };
+            if *k < q.queued {
+                queued -= 1;
+            }
+            *k += 1;
+            count -= 1;
+            bytes -= p.tx.encoded_len();
+            victims.push((addr, *nonce));
+        }
+    }
+
+    /// Removes `sender`'s transaction at `nonce` (its highest, so no gap opens in what is left).
+    fn evict(&mut self, sender: Address, nonce: u64) {
+        let Some(q) = self.senders.get_mut(&sender) else { return };
+        let Some(p) = q.txs.remove(&nonce) else { return };
+        self.bytes -= p.tx.encoded_len();
+        self.by_hash.remove(&p.tx.hash());
+        tracing::debug!(%sender, nonce, "evicted from a full pool");
+        let committed = q.committed;
+        self.recount(&sender, committed);
+        self.drop_if_empty(&sender);
+    }
+
+    /// Drops transactions that have waited behind a nonce gap for longer than `queued_lifetime_secs`; returns how
+    /// many.
+    pub fn expire(&mut self, now_ms: u64) -> usize {
+        let lifetime = self.limits.queued_lifetime_secs.saturating_mul(1000);
+        let mut expired: Vec<(Address, u64)> = Vec::new();
+        for (addr, q) in &self.senders {
+            // The queued transactions are the sender's highest nonces.
+            for (nonce, p) in q.txs.iter().rev().take(q.queued) {
+                if now_ms.saturating_sub(p.added_ms) >= lifetime {
+                    expired.push((*addr, *nonce));
+                }
+            }
+        }
+        for (addr, nonce) in &expired {
+            let Some(q) = self.senders.get_mut(addr) else { continue };
+            if let Some(p) = q.txs.remove(nonce) {
+                self.bytes -= p.tx.encoded_len();
+                self.by_hash.remove(&p.tx.hash());
+            }
+        }
+        let touched: std::collections::BTreeSet<Address> = expired.iter().map(|(a, _)| *a).collect();
+        for addr in touched {
+            let committed = self.senders.get(&addr).map(|q| q.committed).unwrap_or(0);
+            self.recount(&addr, committed);
+            self.drop_if_empty(&addr);
+        }
+        expired.len()
     }
 
     /// Recounts one sender's gapped transactions against its committed nonce and updates the pool total.
     fn recount(&mut self, sender: &Address, committed: u64) {
         let run = self.pending_nonce(*sender, committed).saturating_sub(committed) as usize;
         let Some(q) = self.senders.get_mut(sender) else { return };
+        q.committed = committed;
         let now = q.txs.range(committed..).count().saturating_sub(run);
         self.queued = self.queued.saturating_sub(q.queued) + now;
         q.queued = now;
@@ -278,12 +402,13 @@ impl Mempool {
     }
 
     /// Transactions ready for the next block, in arrival order, each sender's in nonce order without gaps,
-    /// within `max_txs` and `max_gas`.
+    /// within `max_txs`, `max_gas` and `max_bytes` (counting each transaction's encoding plus its list overhead).
     pub fn ready(
         &self,
         committed_nonce: impl Fn(Address) -> u64,
         max_txs: usize,
         max_gas: u64,
+        max_bytes: usize,
     ) -> Vec<SignedTransaction> {
         // Collect each sender's gap-free run, then merge the runs by arrival sequence.
         let mut candidates: Vec<(u64, &Arc<SignedTransaction>)> = Vec::new();
@@ -294,23 +419,25 @@ impl Mempool {
             let mut next = committed_nonce(*addr);
             // Keep nonce order inside a sender even when a later nonce arrived first.
             let mut seq_floor = 0;
-            while let Some((seq, tx)) = q.txs.get(&next) {
-                seq_floor = seq_floor.max(*seq);
-                candidates.push((seq_floor, tx));
+            while let Some(p) = q.txs.get(&next) {
+                seq_floor = seq_floor.max(p.seq);
+                candidates.push((seq_floor, &p.tx));
                 next += 1;
             }
         }
         candidates.sort_by_key(|(seq, tx)| (*seq, tx.sender(), tx.nonce()));
         let mut out = Vec::new();
-        let mut gas = 0u64;
+        let (mut gas, mut bytes) = (0u64, 0usize);
         for (_, tx) in candidates {
             if out.len() >= max_txs {
                 break;
             }
-            if gas + tx.gas_limit() > max_gas {
+            let size = tx.encoded_len() + BLOCK_ENTRY_OVERHEAD;
+            if gas + tx.gas_limit() > max_gas || bytes + size > max_bytes {
                 continue;
             }
             gas += tx.gas_limit();
+            bytes += size;
             out.push((**tx).clone());
         }
         // A sender's run may have been cut by the gas bound; drop anything after a gap that creates.
@@ -334,9 +461,9 @@ impl Mempool {
             let Some(q) = self.senders.get_mut(&addr) else { continue };
             let stale: Vec<u64> = q.txs.range(..nonce).map(|(n, _)| *n).collect();
             for n in stale {
-                if let Some((_, tx)) = q.txs.remove(&n) {
-                    self.bytes -= tx.encoded_len();
-                    self.by_hash.remove(&tx.hash());
+                if let Some(p) = q.txs.remove(&n) {
+                    self.bytes -= p.tx.encoded_len();
+                    self.by_hash.remove(&p.tx.hash());
                 }
             }
             // Committing may have closed a gap: recount this sender's queued transactions.
@@ -404,18 +531,18 @@ mod tests {
     fn nonce_rules_and_pending_nonce() {
         let k = KeyPair::generate();
         let mut p = Mempool::new(MempoolLimits { max_nonce_gap: 4, ..Default::default() }, 1_000_000, 0);
-        assert_eq!(p.insert(tx(&k, 1, 0), rich(2)), Err(MempoolError::NonceTooLow { expected: 2, got: 1 }));
-        assert!(matches!(p.insert(tx(&k, 7, 0), rich(2)), Err(MempoolError::NonceTooHigh { .. })));
-        p.insert(tx(&k, 2, 0), rich(2)).expect("ok");
-        p.insert(tx(&k, 4, 0), rich(2)).expect("gapped ok");
-        assert_eq!(p.insert(tx(&k, 2, 0), rich(2)), Err(MempoolError::AlreadyKnown));
-        assert_eq!(p.insert(tx(&k, 2, 1), rich(2)).err(), None, "raising 0 -> 1 is a replacement");
-        assert_eq!(p.insert(tx(&k, 2, 1), rich(2)), Err(MempoolError::AlreadyKnown));
+        assert_eq!(p.insert(tx(&k, 1, 0), rich(2), 0), Err(MempoolError::NonceTooLow { expected: 2, got: 1 }));
+        assert!(matches!(p.insert(tx(&k, 7, 0), rich(2), 0), Err(MempoolError::NonceTooHigh { .. })));
+        p.insert(tx(&k, 2, 0), rich(2), 0).expect("ok");
+        p.insert(tx(&k, 4, 0), rich(2), 0).expect("gapped ok");
+        assert_eq!(p.insert(tx(&k, 2, 0), rich(2), 0), Err(MempoolError::AlreadyKnown));
+        assert_eq!(p.insert(tx(&k, 2, 1), rich(2), 0).err(), None, "raising 0 -> 1 is a replacement");
+        assert_eq!(p.insert(tx(&k, 2, 1), rich(2), 0), Err(MempoolError::AlreadyKnown));
         assert_eq!(p.pending_nonce(k.address(), 2), 3);
-        let ready = p.ready(|_| 2, 100, u64::MAX);
+        let ready = p.ready(|_| 2, 100, u64::MAX, usize::MAX);
         assert_eq!(ready.iter().map(|t| t.nonce()).collect::<Vec<_>>(), vec![2]);
-        p.insert(tx(&k, 3, 0), rich(2)).expect("fills gap");
-        assert_eq!(p.ready(|_| 2, 100, u64::MAX).len(), 3);
+        p.insert(tx(&k, 3, 0), rich(2), 0).expect("fills gap");
+        assert_eq!(p.ready(|_| 2, 100, u64::MAX, usize::MAX).len(), 3);
         p.prune(|_| 4, [k.address()]);
         assert_eq!(p.len(), 1);
         assert_eq!(p.pending_nonce(k.address(), 4), 5);
@@ -425,15 +552,15 @@ mod tests {
     fn gapped_transactions_are_bounded_and_counted() {
         let mut p = Mempool::new(MempoolLimits { max_queued: 3, ..Default::default() }, 1_000_000, 0);
         let (a, b) = (KeyPair::generate(), KeyPair::generate());
-        p.insert(tx(&a, 2, 0), rich(0)).expect("gapped 1");
-        p.insert(tx(&a, 3, 0), rich(0)).expect("gapped 2");
-        p.insert(tx(&b, 5, 0), rich(0)).expect("gapped 3");
+        p.insert(tx(&a, 2, 0), rich(0), 0).expect("gapped 1");
+        p.insert(tx(&a, 3, 0), rich(0), 0).expect("gapped 2");
+        p.insert(tx(&b, 5, 0), rich(0), 0).expect("gapped 3");
         assert_eq!(p.queued(), 3);
-        assert_eq!(p.insert(tx(&b, 6, 0), rich(0)), Err(MempoolError::PoolFull));
-        p.insert(tx(&b, 0, 0), rich(0)).expect("a runnable transaction still enters");
+        assert_eq!(p.insert(tx(&b, 6, 0), rich(0), 0), Err(MempoolError::PoolFull { limit: "mempool.max_queued" }));
+        p.insert(tx(&b, 0, 0), rich(0), 0).expect("a runnable transaction still enters");
         // Filling a's gap makes its queued transactions runnable.
         // Nonce 0 of a got committed elsewhere and 1 arrives: a's 1,2,3 continue its committed nonce.
-        p.insert(tx(&a, 1, 0), rich(1)).expect("fills the gap");
+        p.insert(tx(&a, 1, 0), rich(1), 0).expect("fills the gap");
         assert_eq!(p.queued(), 1);
         p.prune(|_| 1, [a.address()]);
         assert_eq!(p.queued(), 1, "a's run 1,2,3 continues its committed nonce; only b's 5 waits");
@@ -449,11 +576,69 @@ mod tests {
         let k = KeyPair::generate();
         let mut p = Mempool::new(MempoolLimits { max_per_sender: 2, ..Default::default() }, 1_000_000, 0);
         let poor = SenderState { nonce: 0, balance: U256::from(1u8) };
-        p.insert(tx(&k, 0, 0), poor).expect("1 wei covers value 1 at price 0");
-        assert!(matches!(p.insert(tx(&k, 1, 0), poor), Err(MempoolError::InsufficientFunds { .. })));
-        p.insert(tx(&k, 1, 0), rich(0)).expect("ok");
-        assert_eq!(p.insert(tx(&k, 2, 0), rich(0)), Err(MempoolError::SenderFull(2)));
+        p.insert(tx(&k, 0, 0), poor, 0).expect("1 wei covers value 1 at price 0");
+        assert!(matches!(p.insert(tx(&k, 1, 0), poor, 0), Err(MempoolError::InsufficientFunds { .. })));
+        p.insert(tx(&k, 1, 0), rich(0), 0).expect("ok");
+        assert_eq!(p.insert(tx(&k, 2, 0), rich(0), 0), Err(MempoolError::SenderFull(2)));
         let mut small = Mempool::new(MempoolLimits::default(), 20_000, 0);
-        assert!(matches!(small.insert(tx(&k, 0, 0), rich(0)), Err(MempoolError::ExceedsBlockGasLimit { .. })));
+        assert!(matches!(small.insert(tx(&k, 0, 0), rich(0), 0), Err(MempoolError::ExceedsBlockGasLimit { .. })));
+    }
+
+    #[test]
+    fn queued_transactions_expire() {
+        let limits = MempoolLimits { queued_lifetime_secs: 60, ..Default::default() };
+        let mut p = Mempool::new(limits, 1_000_000, 0);
+        let k = KeyPair::generate();
+        p.insert(tx(&k, 0, 0), rich(0), 0).expect("runnable");
+        p.insert(tx(&k, 2, 0), rich(0), 1_000).expect("gapped");
+        p.insert(tx(&k, 3, 0), rich(0), 30_000).expect("gapped");
+        assert_eq!(p.expire(60_999), 1, "only the gapped one older than a minute");
+        assert_eq!((p.len(), p.queued()), (2, 1));
+        assert_eq!(p.expire(10_000_000), 1);
+        assert_eq!((p.len(), p.queued()), (1, 0), "a runnable transaction never expires");
+    }
+
+    #[test]
+    fn a_full_pool_evicts_fairly_and_names_the_limit() {
+        let limits = MempoolLimits { max_txs: 6, max_queued: 4, ..Default::default() };
+        let mut p = Mempool::new(limits, 1_000_000, 0);
+        let (flooder, b, c) = (KeyPair::generate(), KeyPair::generate(), KeyPair::generate());
+        for n in 0..5 {
+            p.insert(tx(&flooder, n, 0), rich(0), 0).expect("fills");
+        }
+        p.insert(tx(&b, 0, 0), rich(0), 0).expect("fills");
+        // Full. A newcomer with fewer transactions evicts the flooder's highest nonce, never b's.
+        p.insert(tx(&c, 0, 0), rich(0), 0).expect("evicts the flooder's last transaction");
+        assert_eq!(p.len(), 6);
+        assert!(!p.contains(&tx(&flooder, 4, 0).hash()) && p.contains(&tx(&b, 0, 0).hash()));
+        assert_eq!(p.pending_nonce(flooder.address(), 0), 4, "what the flooder has left runs without a gap");
+        // The flooder cannot evict anyone: nobody holds more than it.
+        assert_eq!(p.insert(tx(&flooder, 4, 0), rich(0), 0), Err(MempoolError::PoolFull { limit: "mempool.max_txs" }));
+        // Queued transactions go before runnable ones, whoever holds them.
+        let q = KeyPair::generate();
+        p.prune(|_| 0, [flooder.address()]);
+        let mut p2 = Mempool::new(limits, 1_000_000, 0);
+        for n in 0..3 {
+            p2.insert(tx(&b, n, 0), rich(0), 0).expect("runnable");
+        }
+        p2.insert(tx(&q, 5, 0), rich(0), 0).expect("queued");
+        p2.insert(tx(&q, 6, 0), rich(0), 0).expect("queued");
+        p2.insert(tx(&c, 0, 0), rich(0), 0).expect("runnable");
+        p2.insert(tx(&flooder, 0, 0), rich(0), 0).expect("runnable, evicts q's highest queued nonce");
+        assert!(!p2.contains(&tx(&q, 6, 0).hash()) && p2.contains(&tx(&q, 5, 0).hash()));
+        assert_eq!(p2.queued(), 1);
+        let err = MempoolError::PoolFull { limit: "mempool.max_txs" }.to_string();
+        assert!(err.starts_with("txpool is full") && err.contains("mempool.max_txs"), "{err}");
+    }
+
+    #[test]
+    fn blocks_are_filled_up_to_a_byte_budget() {
+        let mut p = Mempool::new(MempoolLimits::default(), 1_000_000, 0);
+        let k = KeyPair::generate();
+        for n in 0..10 {
+            p.insert(tx(&k, n, 0), rich(0), 0).expect("ok");
+        }
+        let one = tx(&k, 0, 0).encoded_len() + BLOCK_ENTRY_OVERHEAD;
+        assert_eq!(p.ready(|_| 0, 100, u64::MAX, 3 * one + one / 2).len(), 3);
     }
 }

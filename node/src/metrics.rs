@@ -43,6 +43,16 @@ pub struct Metrics {
     pub sync_target_height: IntGauge,
     /// Blocks committed by block sync.
     pub sync_blocks: IntCounter,
+    /// Consensus messages not acted on, by reason (rate limits, queues, stale, faulty).
+    pub consensus_dropped: IntCounterVec,
+    /// Protocol violations attributed to a peer, by kind.
+    pub peer_strikes: IntCounterVec,
+    /// Peers disconnected and refused for a while after too many violations.
+    pub peers_banned: IntCounter,
+    /// Validators caught signing two blocks in one view.
+    pub equivocations: IntCounter,
+    /// Idle-leader heartbeats sent.
+    pub heartbeats: IntCounter,
     ready: Arc<AtomicBool>,
 }
 
@@ -75,10 +85,25 @@ impl Metrics {
         let syncing = IntGauge::new("accord_sync_status", "1 while block sync is catching up with a peer, else 0")?;
         let sync_target_height = IntGauge::new("accord_sync_target_height", "Highest head height seen at a peer")?;
         let sync_blocks = IntCounter::new("accord_sync_blocks_total", "Blocks committed by block sync")?;
+        let consensus_dropped = IntCounterVec::new(
+            Opts::new("accord_consensus_messages_dropped_total", "Consensus messages not acted on, by reason"),
+            &["reason"],
+        )?;
+        let peer_strikes = IntCounterVec::new(
+            Opts::new("accord_peer_strikes_total", "Protocol violations attributed to a member, by kind"),
+            &["reason"],
+        )?;
+        let peers_banned =
+            IntCounter::new("accord_peers_banned_total", "Members disconnected for a while after repeated violations")?;
+        let equivocations = IntCounter::new(
+            "accord_consensus_equivocations_total",
+            "Validators caught voting for two blocks in a view",
+        )?;
+        let heartbeats = IntCounter::new("accord_consensus_heartbeats_total", "Heartbeats sent as an idle leader")?;
         for m in [&consensus_height, &consensus_view, &peers, &syncing, &sync_target_height] {
             registry.register(Box::new(m.clone()))?;
         }
-        for m in [&consensus_view_changes, &peers_refused, &sync_blocks] {
+        for m in [&consensus_view_changes, &peers_refused, &sync_blocks, &peers_banned, &equivocations, &heartbeats] {
             registry.register(Box::new(m.clone()))?;
         }
         registry.register(Box::new(consensus_round_seconds.clone()))?;
@@ -87,6 +112,8 @@ impl Metrics {
         registry.register(Box::new(mempool_size.clone()))?;
         registry.register(Box::new(block_commit_seconds.clone()))?;
         registry.register(Box::new(txs_rejected.clone()))?;
+        registry.register(Box::new(consensus_dropped.clone()))?;
+        registry.register(Box::new(peer_strikes.clone()))?;
         Ok(Self {
             registry,
             height,
@@ -103,6 +130,11 @@ impl Metrics {
             syncing,
             sync_target_height,
             sync_blocks,
+            consensus_dropped,
+            peer_strikes,
+            peers_banned,
+            equivocations,
+            heartbeats,
             ready: Arc::new(AtomicBool::new(false)),
         })
     }

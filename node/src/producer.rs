@@ -8,16 +8,23 @@ use std::time::{Duration, Instant};
 use accord_sdk::block::CommitCertificate;
 use accord_sdk::keys::KeyPair;
 
-use crate::service::{NodeContext, now_secs};
+use crate::import::{BlockImporter, now_secs};
+use crate::metrics::Metrics;
 
 /// Produces blocks until the task is aborted.
-pub async fn produce_blocks(ctx: Arc<NodeContext>, key: KeyPair, interval_ms: u64, max_block_txs: usize) {
+pub async fn produce_blocks(
+    importer: Arc<BlockImporter>,
+    metrics: Metrics,
+    key: KeyPair,
+    interval_ms: u64,
+    max_block_txs: usize,
+) {
     let interval = Duration::from_millis(interval_ms);
     let mut last = Instant::now().checked_sub(interval).unwrap_or_else(Instant::now);
     loop {
-        if ctx.mempool.lock().is_empty() {
+        if importer.pool().is_empty() {
             // Wake on arrival, or re-check periodically in case a notification raced with the check.
-            let _ = tokio::time::timeout(Duration::from_millis(500), ctx.tx_arrived.notified()).await;
+            importer.pool().wait_for_arrival(Duration::from_millis(500)).await;
             continue;
         }
         let since = last.elapsed();
@@ -25,14 +32,14 @@ pub async fn produce_blocks(ctx: Arc<NodeContext>, key: KeyPair, interval_ms: u6
             tokio::time::sleep(interval - since).await;
         }
         last = Instant::now();
-        let ctx2 = ctx.clone();
-        let key2 = key.clone();
-        let result = tokio::task::spawn_blocking(move || produce_one(&ctx2, &key2, max_block_txs)).await;
+        let (importer2, metrics2, key2) = (importer.clone(), metrics.clone(), key.clone());
+        let result =
+            tokio::task::spawn_blocking(move || produce_one(&importer2, &metrics2, &key2, max_block_txs)).await;
         match result {
             Ok(Ok(true)) => {}
             Ok(Ok(false)) => {
                 // Only transactions waiting on a nonce gap: sleep until something new arrives.
-                let _ = tokio::time::timeout(Duration::from_secs(1), ctx.tx_arrived.notified()).await;
+                importer.pool().wait_for_arrival(Duration::from_secs(1)).await;
             }
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "block production failed; retrying");
@@ -47,14 +54,19 @@ pub async fn produce_blocks(ctx: Arc<NodeContext>, key: KeyPair, interval_ms: u6
 }
 
 /// Builds and commits one block; `Ok(false)` when no pooled transaction can run yet.
-fn produce_one(ctx: &NodeContext, key: &KeyPair, max_block_txs: usize) -> anyhow::Result<bool> {
+fn produce_one(
+    importer: &BlockImporter,
+    metrics: &Metrics,
+    key: &KeyPair,
+    max_block_txs: usize,
+) -> anyhow::Result<bool> {
     let started = Instant::now();
-    let executed = ctx.build_from_pool(key.address(), now_secs(), max_block_txs)?;
+    let executed = importer.build(key.address(), now_secs(), max_block_txs)?;
     if executed.block.transactions.is_empty() {
         return Ok(false);
     }
     let certificate = CommitCertificate::sign(key, &executed.block.header, 0)?;
-    ctx.commit(executed, certificate, "producer")?;
-    ctx.metrics.consensus_round_seconds.observe(started.elapsed().as_secs_f64());
+    importer.commit(executed, certificate, "producer")?;
+    metrics.consensus_round_seconds.observe(started.elapsed().as_secs_f64());
     Ok(true)
 }

@@ -1,237 +1,33 @@
-//! The running node: chain, mempool, networking, block production (PBFT or the single-validator producer), block
-//! sync, RPC and metrics wired together.
+//! The running node: wires chain, pool, networking, block production (PBFT or the single-validator producer),
+//! block sync, RPC and metrics together. Nothing imports this module but the CLI: each task gets the narrow handles
+//! it needs (see `docs/architecture.md`, "Module map").
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use accord_consensus::PbftConfig;
-use accord_sdk::block::{CommitCertificate, Header};
 use accord_sdk::genesis::Genesis;
 use accord_sdk::keys::KeyPair;
-use accord_sdk::tx::{SignedTransaction, TxError};
-use accord_sdk::{Address, B256, keccak256};
 use anyhow::Context as _;
 use libp2p::{Multiaddr, PeerId};
-use parking_lot::Mutex;
 use tokio::sync::{Notify, mpsc};
 
-use crate::chain::{Chain, ChainError, ExecutedBlock};
+use crate::chain::Chain;
 use crate::config::NodeConfig;
 use crate::dispatch::Dispatch;
-use crate::executor::TxRejection;
-use crate::mempool::{Mempool, MempoolError, SenderState};
+use crate::import::BlockImporter;
+use crate::mempool::Mempool;
 use crate::metrics::Metrics;
-use crate::network::{Member, Network, multiaddr_of, peer_id_of};
-use crate::pbft::driver::{ConsensusDriver, DriverError, Pacing};
-use crate::state::{StateError, StateView};
-
-/// Why a submitted transaction was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum SubmitError {
-    /// Failed a stateless check.
-    #[error(transparent)]
-    Tx(#[from] TxError),
-    /// Refused by the pool.
-    #[error(transparent)]
-    Mempool(#[from] MempoolError),
-    /// State could not be read.
-    #[error("internal error: {0}")]
-    State(#[from] StateError),
-}
-
-impl SubmitError {
-    /// Short label of the rejection: the `reason` label of the metric and the `data.reason` of the RPC error.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Self::Tx(TxError::Malformed(_)) => "malformed",
-            Self::Tx(TxError::Oversized { .. }) => "oversized",
-            Self::Tx(TxError::UnsupportedType(_)) => "unsupported_type",
-            Self::Tx(TxError::MissingChainId { .. } | TxError::WrongChainId { .. }) => "chain_id",
-            Self::Tx(TxError::Signature(_)) => "signature",
-            Self::Tx(TxError::IntrinsicGas { .. } | TxError::TipAboveFeeCap) => "gas",
-            Self::Mempool(MempoolError::AlreadyKnown) => "already_known",
-            Self::Mempool(MempoolError::NonceTooLow { .. }) => "nonce_too_low",
-            Self::Mempool(MempoolError::NonceTooHigh { .. }) => "nonce_too_high",
-            Self::Mempool(MempoolError::ReplacementUnderpriced(_)) => "replacement",
-            Self::Mempool(MempoolError::InsufficientFunds { .. }) => "insufficient_funds",
-            Self::Mempool(MempoolError::SenderFull(_) | MempoolError::PoolFull) => "pool_full",
-            Self::Mempool(MempoolError::ExceedsBlockGasLimit { .. } | MempoolError::FeeTooLow { .. }) => "gas",
-            Self::State(_) => "internal",
-        }
-    }
-}
-
-/// Shared state of a running node, used by the RPC server, block production (the single-validator producer or the
-/// PBFT driver), block sync and transaction gossip.
-#[derive(Debug)]
-pub struct NodeContext {
-    /// The chain.
-    pub chain: Arc<Chain>,
-    /// The transaction pool.
-    pub mempool: Mutex<Mempool>,
-    /// Metrics.
-    pub metrics: Metrics,
-    /// Wakes the block producer when transactions arrive.
-    pub tx_arrived: Notify,
-    /// Node's name from config.
-    pub name: String,
-    /// Node key's address.
-    pub node_address: Address,
-    /// RPC limits.
-    pub max_block_range: u64,
-    /// Most gas one RPC simulation may use.
-    pub rpc_gas_cap: u64,
-    /// Simulations running at once (`eth_call`, `eth_estimateGas`): each can burn up to the gas cap of CPU.
-    pub simulations: tokio::sync::Semaphore,
-    /// Transactions accepted from clients go here to be gossiped to the other members (none on a lone node).
-    pub gossip: Option<mpsc::Sender<Vec<u8>>>,
-    /// Head height when the current (or last) block sync began: `eth_syncing`'s `startingBlock`.
-    pub sync_started_at: std::sync::atomic::AtomicU64,
-}
-
-impl NodeContext {
-    /// Verifies and pools a raw transaction from a client, and gossips it to the other members; returns its hash.
-    pub fn submit_raw(&self, raw: &[u8]) -> Result<B256, SubmitError> {
-        let result = self.submit_inner(raw);
-        match &result {
-            Err(e) => self.metrics.txs_rejected.with_label_values(&[e.reason()]).inc(),
-            Ok(_) => {
-                if let Some(g) = &self.gossip
-                    && g.try_send(raw.to_vec()).is_err()
-                {
-                    // Pooled here all the same: it is proposed when this node leads, or re-sent by the client.
-                    tracing::debug!("gossip queue full; transaction kept locally only");
-                }
-            }
-        }
-        result
-    }
-
-    /// Pools a transaction another member gossiped. Not forwarded again: every member is connected to every other,
-    /// and the member that accepted it from the client sent it to all of them.
-    pub fn submit_gossiped(&self, raw: &[u8]) -> Result<B256, SubmitError> {
-        self.submit_inner(raw)
-    }
-
-    fn submit_inner(&self, raw: &[u8]) -> Result<B256, SubmitError> {
-        let limits = self.chain.tx_limits();
-        if raw.len() > limits.max_tx_bytes {
-            return Err(TxError::Oversized { size: raw.len(), limit: limits.max_tx_bytes }.into());
-        }
-        // A resubmission is answered from the pool without paying for signature recovery again.
-        if self.mempool.lock().contains(&keccak256(raw)) {
-            return Err(MempoolError::AlreadyKnown.into());
-        }
-        let tx = SignedTransaction::decode(raw, &limits)?;
-        let hash = tx.hash();
-        {
-            // Read the committed account under the pool lock: commits prune under the same lock, so a transaction
-            // made stale by a commit can never slip in behind the prune.
-            let mut pool = self.mempool.lock();
-            let account = self.chain.state().latest().account(tx.sender())?;
-            pool.insert(tx, SenderState { nonce: account.nonce, balance: account.balance })?;
-            self.metrics.mempool_size.set(pool.len() as i64);
-        }
-        self.tx_arrived.notify_one();
-        Ok(hash)
-    }
-
-    /// Nonce for the sender's next transaction counting pooled ones.
-    pub fn pending_nonce(&self, address: Address) -> Result<u64, StateError> {
-        let committed = self.chain.state().latest().account(address)?.nonce;
-        Ok(self.mempool.lock().pending_nonce(address, committed))
-    }
-
-    /// Builds and executes a block on the head from the pool's runnable transactions (possibly none), dropping
-    /// from the pool what can never run.
-    pub fn build_from_pool(
-        &self,
-        proposer: Address,
-        timestamp: u64,
-        max_block_txs: usize,
-    ) -> Result<ExecutedBlock, ChainError> {
-        let chain = &self.chain;
-        let state = chain.state().latest();
-        let nonce_of = |a: Address| state.account(a).map(|acct| acct.nonce).unwrap_or(u64::MAX);
-        let candidates = self.mempool.lock().ready(nonce_of, max_block_txs, chain.genesis().params.block_gas_limit);
-        let executed = chain.build_block(candidates, timestamp, proposer)?;
-        let mut pool = self.mempool.lock();
-        for (hash, reason) in &executed.skipped {
-            // Drop only what can never run; a transaction that merely did not fit (or waits on an earlier one)
-            // stays for the next block.
-            let permanent = match reason {
-                TxRejection::Nonce { expected, got } => got < expected,
-                TxRejection::BlockGasExhausted => false,
-                TxRejection::InsufficientFunds { .. }
-                | TxRejection::ExceedsBlockGasLimit
-                | TxRejection::FeeCapTooLow => true,
-            };
-            if permanent && let Some(tx) = pool.get(hash) {
-                tracing::debug!(%hash, %reason, "dropping transaction that can no longer run");
-                pool.remove(hash, state.account(tx.sender()).map(|a| a.nonce).unwrap_or(0));
-            }
-        }
-        Ok(executed)
-    }
-
-    /// Commits an executed block with its certificate (verified here unless it already was), then prunes the pool
-    /// and updates metrics. Used by the single-validator producer, the PBFT driver and block sync alike.
-    pub fn commit(
-        &self,
-        executed: ExecutedBlock,
-        certificate: impl Into<Certified>,
-        source: &'static str,
-    ) -> Result<Header, ChainError> {
-        let started = Instant::now();
-        let senders: Vec<Address> = executed.block.transactions.iter().map(|t| t.sender()).collect();
-        let n_txs = senders.len();
-        let header = match certificate.into() {
-            Certified::Unchecked(c) => self.chain.commit(executed, c)?,
-            Certified::Verified(v) => self.chain.commit_verified(executed, v)?,
-        };
-        let state = self.chain.state().latest();
-        let nonce_of = |a: Address| state.account(a).map(|acct| acct.nonce).unwrap_or(0);
-        let pool_len = {
-            let mut pool = self.mempool.lock();
-            pool.prune(nonce_of, senders);
-            pool.len()
-        };
-        self.metrics.block_commit_seconds.observe(started.elapsed().as_secs_f64());
-        self.metrics.height.set(header.number as i64);
-        self.metrics.txs_committed.inc_by(n_txs as u64);
-        self.metrics.mempool_size.set(pool_len as i64);
-        if source == "sync" {
-            tracing::debug!(number = header.number, txs = n_txs, hash = %header.hash(), "synced block");
-        } else {
-            tracing::info!(number = header.number, txs = n_txs, hash = %header.hash(), source, "committed block");
-        }
-        Ok(header)
-    }
-}
-
-/// A block's certificate as a committer holds it.
-#[derive(Debug)]
-pub enum Certified {
-    /// Not yet checked: the chain verifies it.
-    Unchecked(CommitCertificate),
-    /// Already checked (block sync verifies before executing).
-    Verified(accord_sdk::block::VerifiedCertificate),
-}
-
-impl From<CommitCertificate> for Certified {
-    fn from(c: CommitCertificate) -> Self {
-        Self::Unchecked(c)
-    }
-}
-
-impl From<accord_sdk::block::VerifiedCertificate> for Certified {
-    fn from(v: accord_sdk::block::VerifiedCertificate) -> Self {
-        Self::Verified(v)
-    }
-}
+use crate::network::{Member, Network, PeerScores, multiaddr_of, peer_id_of};
+use crate::pbft::driver::{ConsensusDriver, DriverError, DriverHandles, Pacing};
+use crate::pbft::inbox::{ConsensusInbox, InboxLimits};
+use crate::rpc::RpcContext;
+use crate::status::NodeStatus;
+use crate::sync::BlockSync;
+use crate::txpool::TxPool;
 
 /// Where a started node can be reached.
 #[derive(Debug, Clone, Copy)]
@@ -251,12 +47,6 @@ pub struct PortOverrides {
     pub metrics: Option<u16>,
     /// P2P port.
     pub p2p: Option<u16>,
-}
-
-/// Seconds since the Unix epoch from the wall clock: the timestamp a proposer puts in its block. Consensus and
-/// execution never read it; they take the timestamp from the header.
-pub fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 /// What this node does in the consortium, from where its key appears in the genesis.
@@ -315,9 +105,11 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
     let head = chain.head();
     tracing::info!(name = %config.node.name, ?role, height = head.number, hash = %head.hash(), state_root = %head.state_root, "chain opened");
 
+    let n_validators = genesis.validators.len();
+    let message_limit = accord_consensus::message_limit(genesis.params.max_block_bytes, n_validators);
     let listen =
         Multiaddr::from(config.p2p.listen.ip()).with(libp2p::multiaddr::Protocol::Tcp(config.p2p.listen.port()));
-    let mut network = Network::start(key.secret_bytes(), listen, &members)
+    let mut network = Network::start(key.secret_bytes(), listen, &members, message_limit)
         .with_context(|| format!("cannot start p2p networking on {}", config.p2p.listen))?;
     let net = network.sender();
     let events = network.take_events();
@@ -326,77 +118,90 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
 
     let metrics = Metrics::new()?;
     metrics.height.set(head.number as i64);
-    let ctx = Arc::new(NodeContext {
-        mempool: Mutex::new(Mempool::new(config.mempool, genesis.params.block_gas_limit, genesis.params.base_fee)),
-        chain: chain.clone(),
-        metrics: metrics.clone(),
-        tx_arrived: Notify::new(),
-        name: config.node.name.clone(),
-        node_address: key.address(),
-        max_block_range: config.rpc.max_block_range,
-        rpc_gas_cap: config.rpc.gas_cap,
-        simulations: tokio::sync::Semaphore::new(config.rpc.max_concurrent_simulations as usize),
-        gossip: (!lone).then_some(gossip_tx),
-        sync_started_at: Default::default(),
-    });
+    let status = Arc::new(NodeStatus::new(&metrics));
+    let mempool = Mempool::new(config.mempool, genesis.params.block_gas_limit, genesis.params.base_fee);
+    let pool = Arc::new(TxPool::new(chain.clone(), mempool, (!lone).then_some(gossip_tx), metrics.clone()));
+    let importer = Arc::new(BlockImporter::new(chain.clone(), pool.clone(), metrics.clone()));
+    let scores = Arc::new(PeerScores::new(net.clone(), metrics.clone()));
 
     let (metrics_addr, metrics_task) = metrics
         .clone()
         .serve(config.metrics.listen)
         .await
         .with_context(|| format!("cannot listen for metrics on {}", config.metrics.listen))?;
-    let (rpc_addr, rpc_handle) = crate::rpc::start(ctx.clone(), config.rpc.listen, config.rpc.max_connections)
+    let rpc_ctx = Arc::new(RpcContext {
+        chain: chain.clone(),
+        pool: pool.clone(),
+        status: status.clone(),
+        name: config.node.name.clone(),
+        node_address: key.address(),
+        max_block_range: config.rpc.max_block_range,
+        rpc_gas_cap: config.rpc.gas_cap,
+        simulations: tokio::sync::Semaphore::new(config.rpc.max_concurrent_simulations as usize),
+    });
+    let (rpc_addr, rpc_handle) = crate::rpc::start(rpc_ctx, config.rpc.listen, config.rpc.max_connections)
         .await
         .with_context(|| format!("cannot listen for JSON-RPC on {}", config.rpc.listen))?;
 
-    let peers = Arc::new(Mutex::new(BTreeSet::new()));
     let sync_trigger = Arc::new(Notify::new());
     let mut tasks: Vec<tokio::task::JoinHandle<()>> = Vec::new();
     tasks.push(tokio::spawn(crate::dispatch::gossip(gossip_rx, net.clone())));
-    let n_validators = genesis.validators.len();
+    tasks.push(tokio::spawn(pool.clone().run_expiry()));
     let votes = matches!(role, Role::Validator(_)) && n_validators > 1;
-    tasks.push(tokio::spawn(crate::sync::run(ctx.clone(), net.clone(), peers.clone(), sync_trigger.clone(), votes)));
-    let (consensus_tx, consensus_rx) = mpsc::channel(8_192);
+    let sync = BlockSync {
+        importer: importer.clone(),
+        net: net.clone(),
+        peers: status.clone(),
+        trigger: sync_trigger.clone(),
+        config: config.sync,
+        validator: votes,
+    };
+    tasks.push(tokio::spawn(sync.run()));
+    let inbox = Arc::new(ConsensusInbox::new(InboxLimits::for_chain(n_validators, message_limit)));
     let mut driver: Option<tokio::task::JoinHandle<Result<(), DriverError>>> = None;
+    let validator_peers: Vec<PeerId> = members[..n_validators].iter().map(|m| m.peer).collect();
     match role {
         Role::Validator(_) if n_validators == 1 => {
             tasks.push(tokio::spawn(crate::producer::produce_blocks(
-                ctx.clone(),
+                importer.clone(),
+                metrics.clone(),
                 key.clone(),
                 config.producer.block_interval_ms,
                 config.producer.max_block_txs,
             )));
         }
         Role::Validator(me) => {
-            let validator_peers: Vec<PeerId> = members[..n_validators].iter().map(|m| m.peer).collect();
             let c = config.consensus;
             let pbft = PbftConfig { base_timeout: c.timeout_ms, max_timeout: c.max_timeout_ms, ..Default::default() };
             let pacing = Pacing {
                 block_interval: Duration::from_millis(config.producer.block_interval_ms),
-                empty_block_interval: Duration::from_millis(c.empty_block_interval_ms),
+                heartbeat_interval: Duration::from_millis(c.heartbeat_interval_ms),
                 max_block_txs: config.producer.max_block_txs,
-                max_future_secs: genesis.params.max_future_block_seconds,
             };
-            let d = ConsensusDriver::new(
-                ctx.clone(),
-                key.clone(),
-                me,
-                validator_peers,
-                net.clone(),
-                pbft,
-                pacing,
-                sync_trigger.clone(),
-            )?;
-            driver = Some(tokio::spawn(d.run(consensus_rx)));
+            let handles = DriverHandles {
+                importer: importer.clone(),
+                inbox: inbox.clone(),
+                scores: scores.clone(),
+                net: net.clone(),
+                status: status.clone(),
+                metrics: metrics.clone(),
+                sync_trigger: sync_trigger.clone(),
+            };
+            let d = ConsensusDriver::new(handles, key.clone(), me, validator_peers.clone(), pbft, pacing)?;
+            driver = Some(tokio::spawn(d.run()));
         }
         Role::Observer => {}
     }
     let dispatch = Dispatch {
-        ctx: ctx.clone(),
+        chain: chain.clone(),
+        pool: pool.clone(),
+        metrics: metrics.clone(),
         net: net.clone(),
-        peers,
+        peers: status.clone(),
         sync_trigger,
-        consensus: votes.then_some(consensus_tx),
+        consensus: votes.then_some(inbox),
+        validators: validator_peers.iter().copied().collect::<BTreeSet<_>>(),
+        scores,
         gossip_workers: Arc::new(tokio::sync::Semaphore::new(crate::dispatch::GOSSIP_WORKERS)),
         sync_workers: Arc::new(tokio::sync::Semaphore::new(crate::dispatch::SYNC_WORKERS)),
     };

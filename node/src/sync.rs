@@ -1,72 +1,32 @@
 //! Block sync: how a restarted, lagging or new node (validator or observer) catches up with its peers.
 //!
-//! Once a second (and whenever a member connects) the node asks every connected member for its head. If one is
-//! ahead it fetches committed blocks from it in batches, and commits each only after re-executing it to the exact
-//! header it claims and checking its commit certificate against the validator set: a peer can waste our time, never
-//! make us commit a block a quorum did not certify. A peer that serves a bad block is skipped for that round.
+//! Once a second (and whenever a member connects) the node asks every connected member for its head. While some
+//! are ahead it fetches committed blocks in batches, each batch from the member that has served fastest so far, and
+//! commits each block only through the one import path (certificate first, then re-execution to the exact header):
+//! a peer can waste our time, never make us commit a block a quorum did not certify. What a peer claims is only a
+//! hint: nothing is trusted beyond what was verified, and a peer that claims more than it serves gets nowhere.
+//! Every request has a progress deadline; a peer that misses it, fails, or serves slowly (a partial batch after a
+//! quarter of the deadline) is left alone for a back-off that doubles each time, so a member serving one block a
+//! minute costs a catching-up node at most one deadline per back-off, not its whole catch-up.
 //!
-//! The other half, [`answer`], serves the same requests from our own store.
+//! The other half, [`answer`], serves the same requests from our own store, and serves the bytes of proposed
+//! blocks a new leader must re-propose.
 
-use std::collections::BTreeSet;
+use std::collections::HashMap;
 use std::io::IsTerminal as _;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use accord_sdk::B256;
-use accord_sdk::block::{CommitCertificate, Header, decode_block, encode_block};
-use accord_sdk::tx::SignedTransaction;
+use accord_sdk::block::encode_block;
 use libp2p::PeerId;
-use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use crate::chain::{Chain, ChainError};
+use crate::import::{BlockImporter, ImportError};
 use crate::network::protocol::{MAX_SYNC_BLOCKS, SYNC_SOFT_LIMIT_BYTES};
 use crate::network::{NetworkSender, Payload, SyncBlock, SyncRequest, SyncResponse};
-use crate::service::NodeContext;
-
-/// Blocks asked for per request.
-const BATCH: u32 = 256;
-/// How often peers are polled for their head.
-const POLL_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Why a synced block was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum SyncError {
-    /// The bytes are not a block.
-    #[error("block bytes do not decode: {0}")]
-    Decode(String),
-    /// A transaction in it does not decode or verify.
-    #[error("block {number}: transaction {index}: {detail}")]
-    Transaction {
-        /// Block height.
-        number: u64,
-        /// Position.
-        index: usize,
-        /// Why.
-        detail: String,
-    },
-    /// Not the height asked for.
-    #[error("peer sent block {got}, expected {expected}")]
-    WrongHeight {
-        /// Received.
-        got: u64,
-        /// Expected.
-        expected: u64,
-    },
-    /// Re-execution, certificate or storage refused it.
-    #[error(transparent)]
-    Chain(#[from] ChainError),
-    /// We hold a different certified block at that height: a safety violation somewhere, never papered over.
-    #[error("peer's certified block {theirs} at height {number} differs from ours {ours}")]
-    Conflict {
-        /// Height.
-        number: u64,
-        /// Ours.
-        ours: B256,
-        /// Theirs.
-        theirs: B256,
-    },
-}
+use crate::pbft::SafetyStore;
+use crate::status::{PeerSet, SyncStatus};
 
 /// Answers a sync request from the local store (blocking: reads RocksDB).
 pub fn answer(chain: &Chain, request: &SyncRequest) -> SyncResponse {
@@ -79,7 +39,27 @@ pub fn answer(chain: &Chain, request: &SyncRequest) -> SyncResponse {
             Ok(blocks) => SyncResponse::Blocks(blocks),
             Err(e) => SyncResponse::Error(e.to_string()),
         },
+        SyncRequest::Body { height, block } => match read_body(chain, *height, block) {
+            Ok(body) => SyncResponse::Body(body.map(Payload)),
+            Err(e) => SyncResponse::Error(e.to_string()),
+        },
     }
+}
+
+/// A proposed block's bytes: from the consensus body store, or the committed chain if it was decided.
+fn read_body(chain: &Chain, height: u64, block: &[u8; 32]) -> Result<Option<Vec<u8>>, ChainError> {
+    if let Some(b) = SafetyStore::new(chain.store().clone()).body(height, block)? {
+        return Ok(Some(b));
+    }
+    if height == 0 || height > chain.head().number {
+        return Ok(None);
+    }
+    let Some(header) = chain.store().header(height)? else { return Ok(None) };
+    if header.hash().0 != *block {
+        return Ok(None);
+    }
+    let txs = chain.store().transactions(height)?.ok_or(ChainError::MissingBlock(height))?;
+    Ok(Some(encode_block(&header, txs.iter().map(|t| t.encoded().as_ref()))))
 }
 
 fn read_blocks(chain: &Chain, from: u64, max: u32) -> Result<Vec<SyncBlock>, ChainError> {
@@ -101,136 +81,215 @@ fn read_blocks(chain: &Chain, from: u64, max: u32) -> Result<Vec<SyncBlock>, Cha
     Ok(out)
 }
 
-/// Verifies and commits one block received by sync at height `expected`.
-pub fn apply_block(ctx: &NodeContext, block: &SyncBlock, expected: u64) -> Result<Header, SyncError> {
-    let (header, raw_txs) = decode_block(&block.block.0).map_err(|e| SyncError::Decode(e.to_string()))?;
-    if header.number != expected {
-        return Err(SyncError::WrongHeight { got: header.number, expected });
-    }
-    let chain = &ctx.chain;
-    if let Some(ours) = committed_hash(chain, expected)? {
-        // Consensus committed it meanwhile: it must be the same block.
-        return if ours == header.hash() {
-            Ok(header)
-        } else {
-            Err(SyncError::Conflict { number: expected, ours, theirs: header.hash() })
-        };
-    }
-    let certificate = <CommitCertificate as alloy_rlp::Decodable>::decode(&mut block.certificate.0.as_slice())
-        .map_err(|e| SyncError::Decode(format!("certificate: {e}")))?;
-    // Cheap checks first: the certificate needs only the header, and the body size only a count. The verified
-    // certificate is committed as it is, not checked a second time.
-    let certificate = chain.verify_certificate(&header, certificate)?;
-    crate::pbft::driver::check_body_bounds(ctx, raw_txs.len()).map_err(SyncError::Decode)?;
-    let limits = chain.tx_limits();
-    let txs = raw_txs
-        .iter()
-        .enumerate()
-        .map(|(index, raw)| {
-            SignedTransaction::decode(raw, &limits).map_err(|e| SyncError::Transaction {
-                number: expected,
-                index,
-                detail: e.to_string(),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let executed = chain.verify_block(&header, txs)?;
-    match ctx.commit(executed, certificate, "sync") {
-        Ok(h) => Ok(h),
-        // Lost a race with consensus committing the same height: fine if it is the same block.
-        Err(ChainError::NotOnHead { .. }) => match committed_hash(chain, expected)? {
-            Some(ours) if ours == header.hash() => Ok(header),
-            Some(ours) => Err(SyncError::Conflict { number: expected, ours, theirs: header.hash() }),
-            None => Err(SyncError::Chain(ChainError::NotOnHead {
-                number: expected,
-                parent: header.parent_hash,
-                head: chain.head().hash(),
-            })),
-        },
-        Err(e) => Err(e.into()),
+/// Timing of block sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncConfig {
+    /// Most milliseconds one request to a peer may take before the peer is left for another.
+    pub progress_deadline_ms: u64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self { progress_deadline_ms: 5_000 }
     }
 }
 
-fn committed_hash(chain: &Chain, number: u64) -> Result<Option<B256>, ChainError> {
-    if number > chain.head().number {
-        return Ok(None);
-    }
-    Ok(chain.store().header(number)?.map(|h| h.hash()))
-}
-
-/// How long a peer that failed to serve is left alone.
+/// Blocks asked for per request.
+const BATCH: u32 = 256;
+/// How often peers are polled for their head.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// First back-off of a peer that failed, timed out or served slowly; it doubles on each repeat.
 const BACKOFF: Duration = Duration::from_secs(10);
+/// Longest back-off.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// A validator leaves a one-block lag to consensus unless its head has not moved for this long.
 const TIP_GRACE: Duration = Duration::from_secs(3);
 
-/// The sync loop. Runs until aborted. `validator` nodes leave the newest block to consensus while it is moving:
-/// fetching and re-executing what they are about to commit anyway would only compete with it.
-pub async fn run(
-    ctx: Arc<NodeContext>,
-    net: NetworkSender,
-    peers: Arc<Mutex<BTreeSet<PeerId>>>,
-    trigger: Arc<Notify>,
-    validator: bool,
-) {
-    let show_progress = std::io::stderr().is_terminal();
-    let mut backoff: std::collections::HashMap<PeerId, std::time::Instant> = Default::default();
-    let (mut last_head, mut head_moved) = (ctx.chain.head().number, std::time::Instant::now());
-    loop {
-        tokio::select! {
-            _ = trigger.notified() => {}
-            _ = tokio::time::sleep(POLL_INTERVAL) => {}
-        }
-        let now = std::time::Instant::now();
-        backoff.retain(|_, until| *until > now);
-        let head = ctx.chain.head().number;
-        if head != last_head {
-            (last_head, head_moved) = (head, now);
-        }
-        let candidates: Vec<PeerId> = peers.lock().iter().filter(|p| !backoff.contains_key(p)).copied().collect();
-        if candidates.is_empty() {
-            ctx.metrics.syncing.set(0);
-            continue;
-        }
-        let asks = candidates.iter().map(|p| {
-            let net = net.clone();
-            let p = *p;
-            async move {
-                match tokio::time::timeout(Duration::from_secs(5), net.sync_request(p, SyncRequest::Status)).await {
-                    Ok(Ok(SyncResponse::Status { height, .. })) => Some((p, height)),
-                    _ => None,
-                }
+/// What sync remembers about a peer.
+#[derive(Debug, Default)]
+struct PeerRecord {
+    /// Left alone until then.
+    until: Option<Instant>,
+    /// Current back-off (doubles on each failure, resets on a good batch).
+    backoff: Option<Duration>,
+    /// Blocks per second of its last batch; unmeasured peers are tried first.
+    rate: Option<f64>,
+}
+
+/// The handles block sync works with.
+#[derive(Debug, Clone)]
+pub struct BlockSync {
+    /// The import path.
+    pub importer: Arc<BlockImporter>,
+    /// Requests to peers.
+    pub net: NetworkSender,
+    /// Who is connected.
+    pub peers: Arc<crate::status::NodeStatus>,
+    /// Wakes sync early (a member connected; consensus decided a block it lacks).
+    pub trigger: Arc<Notify>,
+    /// Timing.
+    pub config: SyncConfig,
+    /// Validators leave the newest block to consensus while it is moving.
+    pub validator: bool,
+}
+
+impl BlockSync {
+    fn peer_set(&self) -> &PeerSet {
+        &self.peers.peers
+    }
+    fn status(&self) -> &SyncStatus {
+        &self.peers.sync
+    }
+
+    /// The sync loop. Runs until aborted.
+    pub async fn run(self) {
+        let show_progress = std::io::stderr().is_terminal();
+        let deadline = Duration::from_millis(self.config.progress_deadline_ms.max(1));
+        let chain = self.importer.chain().clone();
+        let mut records: HashMap<PeerId, PeerRecord> = HashMap::new();
+        let (mut last_head, mut head_moved) = (chain.head().number, Instant::now());
+        loop {
+            tokio::select! {
+                _ = self.trigger.notified() => {}
+                _ = tokio::time::sleep(POLL_INTERVAL) => {}
             }
-        });
-        let mut ahead: Vec<(PeerId, u64)> = futures::future::join_all(asks).await.into_iter().flatten().collect();
-        ahead.sort_by_key(|p| std::cmp::Reverse(p.1));
-        let Some(&(_, target)) = ahead.first() else { continue };
-        ctx.metrics.sync_target_height.set(target as i64);
-        let start = ctx.chain.head().number;
-        if target <= start || (validator && target == start + 1 && head_moved.elapsed() < TIP_GRACE) {
-            ctx.metrics.syncing.set(0);
-            continue;
-        }
-        ctx.metrics.syncing.set(1);
-        ctx.sync_started_at.store(start, std::sync::atomic::Ordering::Relaxed);
-        let bar = (show_progress && target - start > 64).then(|| progress_bar(start, target));
-        for (peer, their_height) in ahead {
-            if let Err(e) = fetch_from(&ctx, &net, peer, their_height, bar.as_ref()).await {
-                tracing::warn!(%peer, error = %e, "block sync from peer failed; trying another");
-                backoff.insert(peer, std::time::Instant::now() + BACKOFF);
+            let now = Instant::now();
+            let head = chain.head().number;
+            if head != last_head {
+                (last_head, head_moved) = (head, now);
+            }
+            let candidates: Vec<PeerId> = self
+                .peer_set()
+                .list()
+                .into_iter()
+                .filter(|p| records.get(p).and_then(|r| r.until).is_none_or(|u| u <= now))
+                .collect();
+            let asks = candidates.iter().map(|p| {
+                let net = self.net.clone();
+                let p = *p;
+                async move {
+                    match tokio::time::timeout(deadline, net.sync_request(p, SyncRequest::Status)).await {
+                        Ok(Ok(SyncResponse::Status { height, .. })) => Some((p, height)),
+                        _ => None,
+                    }
+                }
+            });
+            let claims: HashMap<PeerId, u64> = futures::future::join_all(asks).await.into_iter().flatten().collect();
+            let Some(target) = claims.values().copied().max() else {
+                self.status().stop();
+                continue;
+            };
+            self.status().set_target(target);
+            let start = chain.head().number;
+            if target <= start || (self.validator && target == start + 1 && head_moved.elapsed() < TIP_GRACE) {
+                self.status().stop();
                 continue;
             }
-            if ctx.chain.head().number >= target {
-                break;
+            self.status().start(start, target);
+            let bar = (show_progress && target - start > 64).then(|| progress_bar(start, target));
+            self.catch_up(&claims, &mut records, deadline, bar.as_ref()).await;
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            let head = chain.head().number;
+            if head > start {
+                tracing::info!(from = start, to = head, target, "block sync caught up");
+            }
+            self.status().stop();
+        }
+    }
+
+    /// Fetches batches from the best peer that claims more than we have, until no peer does or none serves.
+    async fn catch_up(
+        &self,
+        claims: &HashMap<PeerId, u64>,
+        records: &mut HashMap<PeerId, PeerRecord>,
+        deadline: Duration,
+        bar: Option<&indicatif::ProgressBar>,
+    ) {
+        let chain = self.importer.chain();
+        loop {
+            let head = chain.head().number;
+            let now = Instant::now();
+            // The fastest peer so far that claims more than we hold and is not backed off; unmeasured ones first.
+            let Some(peer) = claims
+                .iter()
+                .filter(|(p, h)| **h > head && records.get(*p).and_then(|r| r.until).is_none_or(|u| u <= now))
+                .map(|(p, _)| *p)
+                .max_by(|a, b| {
+                    let rate = |p: &PeerId| records.get(p).and_then(|r| r.rate).unwrap_or(f64::INFINITY);
+                    rate(a).total_cmp(&rate(b)).then(b.cmp(a))
+                })
+            else {
+                return;
+            };
+            let started = Instant::now();
+            let request = SyncRequest::Blocks { from: head + 1, max: BATCH };
+            let mut applied = 0;
+            let outcome = match tokio::time::timeout(deadline, self.net.sync_request(peer, request)).await {
+                Ok(Ok(SyncResponse::Blocks(b))) if !b.is_empty() => {
+                    let (n, error) = self.apply(b, head).await;
+                    applied = n;
+                    error.map_or(Ok(n), Err)
+                }
+                Ok(Ok(SyncResponse::Blocks(_))) => Err("peer sent no blocks".to_string()),
+                Ok(Ok(SyncResponse::Error(e))) => Err(format!("peer could not serve blocks: {e}")),
+                Ok(Ok(_)) => Err("peer answered a block request with something else".to_string()),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(format!("no answer within the progress deadline of {} ms", deadline.as_millis())),
+            };
+            let elapsed = started.elapsed();
+            self.status().add_blocks(applied);
+            if let Some(bar) = bar {
+                bar.inc(applied);
+            }
+            let record = records.entry(peer).or_default();
+            let failure = match outcome {
+                Ok(applied) => {
+                    record.rate = Some(applied as f64 / elapsed.as_secs_f64().max(1e-3));
+                    let slow = applied < u64::from(BATCH) && elapsed > deadline / 4 && claims[&peer] > head + applied;
+                    if slow {
+                        Some(format!("served {applied} blocks in {} ms", elapsed.as_millis()))
+                    } else {
+                        record.backoff = None;
+                        None
+                    }
+                }
+                Err(e) => Some(e),
+            };
+            if let Some(reason) = failure {
+                let backoff = record.backoff.map(|b| (b * 2).min(MAX_BACKOFF)).unwrap_or(BACKOFF);
+                record.backoff = Some(backoff);
+                record.until = Some(Instant::now() + backoff);
+                tracing::warn!(%peer, %reason, backoff_secs = backoff.as_secs(), "block sync leaves this peer for a while");
             }
         }
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
+    }
+
+    /// Imports a batch in order; the number applied, and why the batch stopped short if it did.
+    async fn apply(&self, blocks: Vec<SyncBlock>, head: u64) -> (u64, Option<String>) {
+        let importer = self.importer.clone();
+        let (applied, error) = tokio::task::spawn_blocking(move || {
+            let mut applied = 0u64;
+            for (i, b) in blocks.iter().enumerate() {
+                if let Err(e) = importer.import_synced(&b.block.0, &b.certificate.0, head + 1 + i as u64) {
+                    return (applied, Some(e));
+                }
+                applied += 1;
+            }
+            (applied, None)
+        })
+        .await
+        .unwrap_or_else(|e| (0, Some(ImportError::Chain(ChainError::Task(e.to_string())))));
+        match error {
+            None => (applied, None),
+            Some(e @ ImportError::Conflict { .. }) => {
+                tracing::error!(error = %e, "CONFLICTING CERTIFIED BLOCK: refusing it; investigate the peer");
+                (applied, Some(e.to_string()))
+            }
+            Some(e) => (applied, Some(e.to_string())),
         }
-        let head = ctx.chain.head().number;
-        if head > start {
-            tracing::info!(from = start, to = head, target, "block sync caught up");
-        }
-        ctx.metrics.syncing.set(i64::from(head < target));
     }
 }
 
@@ -242,52 +301,4 @@ fn progress_bar(start: u64, target: u64) -> indicatif::ProgressBar {
         bar.set_style(style);
     }
     bar
-}
-
-/// Fetches and commits blocks from `peer` up to `their_height`.
-async fn fetch_from(
-    ctx: &Arc<NodeContext>,
-    net: &NetworkSender,
-    peer: PeerId,
-    their_height: u64,
-    bar: Option<&indicatif::ProgressBar>,
-) -> Result<(), String> {
-    loop {
-        let head = ctx.chain.head().number;
-        if head >= their_height {
-            return Ok(());
-        }
-        let request = SyncRequest::Blocks { from: head + 1, max: BATCH };
-        let blocks = match tokio::time::timeout(Duration::from_secs(60), net.sync_request(peer, request)).await {
-            Ok(Ok(SyncResponse::Blocks(b))) if !b.is_empty() => b,
-            Ok(Ok(SyncResponse::Blocks(_))) => return Err("peer sent no blocks".into()),
-            Ok(Ok(SyncResponse::Error(e))) => return Err(format!("peer could not serve blocks: {e}")),
-            Ok(Ok(SyncResponse::Status { .. })) => return Err("peer answered a block request with its status".into()),
-            Ok(Err(e)) => return Err(e),
-            Err(_) => return Err("timed out".into()),
-        };
-        let ctx2 = ctx.clone();
-        let (applied, error) = tokio::task::spawn_blocking(move || {
-            let mut applied = 0u64;
-            for (i, b) in blocks.iter().enumerate() {
-                if let Err(e) = apply_block(&ctx2, b, head + 1 + i as u64) {
-                    return (applied, Some(e));
-                }
-                applied += 1;
-            }
-            (applied, None)
-        })
-        .await
-        .map_err(|e| format!("sync task failed: {e}"))?;
-        ctx.metrics.sync_blocks.inc_by(applied);
-        if let Some(bar) = bar {
-            bar.inc(applied);
-        }
-        if let Some(e) = error {
-            if matches!(e, SyncError::Conflict { .. }) {
-                tracing::error!(%peer, error = %e, "CONFLICTING CERTIFIED BLOCK: refusing it; investigate the peer");
-            }
-            return Err(e.to_string());
-        }
-    }
 }

@@ -118,6 +118,7 @@ pub fn generate(out: &Path, spec: &TestnetSpec) -> anyhow::Result<Vec<PathBuf>> 
             producer: ProducerSection::default(),
             consensus: ConsensusSection::default(),
             mempool: MempoolLimits::default(),
+            sync: crate::sync::SyncConfig::default(),
         };
         std::fs::write(home.join(NodeConfig::FILE), toml::to_string_pretty(&cfg)?)?;
         std::fs::write(home.join("genesis.json"), &genesis_json)?;

@@ -37,12 +37,12 @@ async fn only_members_connect_and_speak() {
     let members = [member(pa), member(pb)];
     let any: libp2p::Multiaddr = "/ip4/127.0.0.1/tcp/0".parse().expect("addr");
 
-    let mut na = Network::start(a.secret_bytes(), any.clone(), &members).expect("a starts");
+    let mut na = Network::start(a.secret_bytes(), any.clone(), &members, 1 << 20).expect("a starts");
     assert_eq!(na.local_peer_id, pa, "the peer id follows from the node key in genesis");
     let addr_a = listening(&mut na).await;
-    let mut nb = Network::start(b.secret_bytes(), any.clone(), &members).expect("b starts");
+    let mut nb = Network::start(b.secret_bytes(), any.clone(), &members, 1 << 20).expect("b starts");
     // The outsider would happily talk to a; a must not let it.
-    let no = Network::start(outsider.secret_bytes(), any, &[member(pa), member(po)]).expect("outsider starts");
+    let no = Network::start(outsider.secret_bytes(), any, &[member(pa), member(po)], 1 << 20).expect("outsider starts");
 
     nb.command(NetworkCommand::Dial(addr_a.clone())).await;
     next_matching(&mut na, "b connects", |e| matches!(e, NetworkEvent::PeerConnected(p) if *p == pb)).await;

@@ -187,6 +187,7 @@ async fn four_validators_survive_a_killed_leader_and_halt_safely_without_quorum(
         outsider_key.secret_bytes(),
         "/ip4/127.0.0.1/tcp/0".parse().expect("addr"),
         &[accord_node::network::Member { peer: target, address: Some(addr) }],
+        1 << 20,
     )
     .expect("outsider network");
     let forged = accord_consensus::Message::Commit(accord_consensus::Signed {

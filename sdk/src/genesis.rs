@@ -29,6 +29,15 @@ pub struct ChainParams {
     /// Deepest chain of contract calls.
     #[serde(default = "default_max_call_depth")]
     pub max_call_depth: u32,
+    /// Largest encoded block (header and transactions) in bytes. Gas does not bound bytes (calldata is cheap), and
+    /// every consensus message and sync response is sized from this bound, so a block can never be too large to
+    /// travel.
+    #[serde(default = "default_max_block_bytes")]
+    pub max_block_bytes: usize,
+}
+
+fn default_max_block_bytes() -> usize {
+    8 * 1024 * 1024
 }
 
 fn default_max_code_bytes() -> u64 {
@@ -51,9 +60,16 @@ impl Default for ChainParams {
             max_code_bytes: default_max_code_bytes(),
             max_contract_memory_bytes: default_max_contract_memory_bytes(),
             max_call_depth: default_max_call_depth(),
+            max_block_bytes: default_max_block_bytes(),
         }
     }
 }
+
+/// Bytes of an encoded block set aside for its header and list framing when a block is filled to
+/// `maxBlockBytes`.
+pub const BLOCK_HEADER_ALLOWANCE: usize = 1024;
+/// Upper bound of `maxBlockBytes`: a sync response carries at least one block and is capped at 96 MiB.
+pub const MAX_BLOCK_BYTES: usize = 64 * 1024 * 1024;
 
 /// The genesis document (`genesis.json`), identical on every node of a chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,6 +153,14 @@ impl Genesis {
         }
         if self.params.max_contract_memory_bytes < 64 * 1024 || self.params.max_contract_memory_bytes > 256 << 20 {
             return bad("params.maxContractMemoryBytes must be between 65536 (one page) and 268435456".into());
+        }
+        if self.params.max_block_bytes < self.params.max_tx_bytes.saturating_add(BLOCK_HEADER_ALLOWANCE)
+            || self.params.max_block_bytes > MAX_BLOCK_BYTES
+        {
+            return bad(format!(
+                "params.maxBlockBytes must hold at least one maximal transaction (maxTxBytes + {BLOCK_HEADER_ALLOWANCE}) \
+                 and be at most {MAX_BLOCK_BYTES}"
+            ));
         }
         if self.params.max_call_depth == 0 || self.params.max_call_depth > 1024 {
             return bad("params.maxCallDepth must be between 1 and 1024".into());

@@ -12,10 +12,11 @@
 //! the queue stays reserved for connection events, which are never dropped for data.
 
 pub mod identity;
+pub mod peer_score;
 pub mod protocol;
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
@@ -25,6 +26,7 @@ use libp2p::{Multiaddr, PeerId, allow_block_list, noise, tcp, yamux};
 use tokio::sync::{mpsc, oneshot};
 
 pub use identity::{libp2p_keypair, multiaddr_of, peer_id_of};
+pub use peer_score::PeerScores;
 pub use protocol::{
     CONSENSUS_PROTOCOL, Payload, SYNC_PROTOCOL, SyncBlock, SyncRequest, SyncResponse, TX_PROTOCOL, TxBatch,
 };
@@ -133,6 +135,13 @@ pub enum NetworkCommand {
     Allow(PeerId),
     /// Remove a peer and close its connections (governance removed it).
     Disallow(PeerId),
+    /// Disconnect a member that keeps breaking the protocol and refuse it for `duration`, then admit it again.
+    Ban {
+        /// The member.
+        peer: PeerId,
+        /// How long.
+        duration: Duration,
+    },
 }
 
 type BytesCodec<Req, Resp> = request_response::cbor::codec::Codec<Req, Resp>;
@@ -192,8 +201,14 @@ fn request_response_config(timeout: Duration) -> request_response::Config {
 
 impl Network {
     /// Starts listening on `listen` with identity `node_secret` (32 bytes), admitting only `members` and dialing
-    /// those with an address.
-    pub fn start(node_secret: [u8; 32], listen: Multiaddr, members: &[Member]) -> Result<Self, NetworkError> {
+    /// those with an address. Consensus messages above `consensus_limit` bytes (the chain's
+    /// `accord_consensus::message_limit`) are cut off by the codec.
+    pub fn start(
+        node_secret: [u8; 32],
+        listen: Multiaddr,
+        members: &[Member],
+        consensus_limit: usize,
+    ) -> Result<Self, NetworkError> {
         let keypair = libp2p_keypair(node_secret)?;
         let local_peer_id = keypair.public().to_peer_id();
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
@@ -208,7 +223,7 @@ impl Network {
                 // The codecs' default limits are far below a full block: set each protocol's own bound.
                 let consensus = request_response::Behaviour::with_codec(
                     BytesCodec::<Payload, ()>::default()
-                        .set_request_size_maximum(accord_consensus::MAX_MESSAGE_BYTES as u64 + 64)
+                        .set_request_size_maximum(consensus_limit as u64 + 64)
                         .set_response_size_maximum(64),
                     [(CONSENSUS_PROTOCOL, ProtocolSupport::Full)],
                     request_response_config(Duration::from_secs(10)),
@@ -275,14 +290,24 @@ async fn run(
     ev_tx: mpsc::Sender<NetworkEvent>,
 ) {
     let mut connected: HashSet<PeerId> = HashSet::new();
+    let mut banned: HashMap<PeerId, Instant> = HashMap::new();
     let mut pending_sync: HashMap<OutboundRequestId, oneshot::Sender<SyncReply>> = HashMap::new();
     let mut redial = tokio::time::interval(REDIAL_INTERVAL);
     redial.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = redial.tick() => {
+                let now = Instant::now();
+                banned.retain(|peer, until| {
+                    let over = *until <= now;
+                    if over {
+                        tracing::info!(%peer, "ban over; admitting the member again");
+                        swarm.behaviour_mut().admission.allow_peer(*peer);
+                    }
+                    !over
+                });
                 for (peer, addr) in &dial_list {
-                    if !connected.contains(peer) {
+                    if !connected.contains(peer) && !banned.contains_key(peer) {
                         let opts = DialOpts::peer_id(*peer)
                             .addresses(vec![addr.clone()])
                             .condition(PeerCondition::DisconnectedAndNotDialing)
@@ -295,6 +320,11 @@ async fn run(
             }
             cmd = cmd_rx.recv() => {
                 let Some(cmd) = cmd else { return };
+                if let NetworkCommand::Ban { peer, duration } = cmd {
+                    swarm.behaviour_mut().admission.disallow_peer(peer);
+                    banned.insert(peer, Instant::now() + duration);
+                    continue;
+                }
                 handle_command(&mut swarm, &connected, &mut pending_sync, cmd);
             }
             event = swarm.select_next_some() => {
@@ -372,6 +402,9 @@ fn handle_command(
         }
         NetworkCommand::Disallow(p) => {
             swarm.behaviour_mut().admission.disallow_peer(p);
+        }
+        NetworkCommand::Ban { peer, .. } => {
+            swarm.behaviour_mut().admission.disallow_peer(peer);
         }
     }
 }

@@ -43,6 +43,13 @@ pub enum SyncRequest {
         /// Most blocks wanted (the server may send fewer).
         max: u32,
     },
+    /// The bytes of a block proposed at `height` with id `block`, which a new leader must re-propose.
+    Body {
+        /// Height.
+        height: u64,
+        /// Block id (hash).
+        block: [u8; 32],
+    },
 }
 
 /// A committed block with the certificate that proves it, as sent by block sync.
@@ -66,6 +73,8 @@ pub enum SyncResponse {
     },
     /// Consecutive blocks from the requested height (empty when the server has none).
     Blocks(Vec<SyncBlock>),
+    /// A proposed block's bytes, if the server holds them.
+    Body(Option<Payload>),
     /// The server could not answer.
     Error(String),
 }

@@ -1,29 +1,37 @@
 //! `ConsensusDriver`: runs one validator's `PbftState` against the real world.
 //!
-//! It feeds the state machine consensus messages from the network, timer expiries and the results of building and
-//! validating blocks, and carries out the actions it returns strictly in order: a `Persist` is fsynced before the
-//! next action runs, so no vote leaves the node before it is on disk. Blocks are built from the pool (waiting for
-//! transactions up to the empty-block interval), validated by executing them to the exact header they claim
-//! (state root included) before this validator prepares, and committed with the 2f+1 commit votes as their
-//! certificate. When the chain moves on without it (block sync committed a height), the driver tells the state
-//! machine, which starts the next height.
+//! It feeds the state machine consensus messages from its inbox (per-peer queues, served in turn), timer expiries
+//! and the results of building, fetching and validating blocks, and carries out the actions it returns strictly in
+//! order: a `Persist` is fsynced before the next action runs, so no vote leaves the node before it is on disk.
+//!
+//! Each message is decoded within the chain's message limit, must be signed under the index of the validator whose
+//! connection delivered it (a forged signer field is refused before any signature check), and is admitted by the
+//! state machine (screened, then verified); what fails is counted, and faults are scored against the peer.
+//!
+//! Blocks are built from the pool when it has runnable transactions; an idle leader heartbeats instead of storing an
+//! empty block. Proposals go through the one import path (`BlockImporter`), executed to the exact header they
+//! claim before this validator prepares; their bytes are stored once, durably, before the vote. Decided blocks are
+//! committed with the 2f+1 commit votes as their certificate. When the chain moves on without it (block sync
+//! committed a height), the driver tells the state machine, which starts the next height.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use accord_consensus::{Action, BlockId, Event, Height, Message, NodeIndex, PbftState, Signed, View, Vote};
-use accord_sdk::block::{CommitCertificate, decode_block, encode_block};
+use accord_sdk::block::CommitCertificate;
 use accord_sdk::keys::KeyPair;
-use accord_sdk::tx::SignedTransaction;
 use accord_sdk::{B256, Bytes};
 use libp2p::PeerId;
 use tokio::sync::{Notify, broadcast, mpsc};
 
 use crate::chain::ExecutedBlock;
-use crate::network::{NetworkCommand, NetworkSender};
+use crate::import::{BlockImporter, now_secs};
+use crate::metrics::Metrics;
+use crate::network::{NetworkCommand, NetworkSender, PeerScores, SyncRequest, SyncResponse};
+use crate::pbft::inbox::ConsensusInbox;
 use crate::pbft::{NodeKeyCrypto, SafetyStore};
-use crate::service::{NodeContext, now_secs};
+use crate::status::NodeStatus;
 use crate::storage::StorageError;
 
 /// Why the driver stopped. Each is fatal: continuing could mean voting without a durable record.
@@ -42,48 +50,59 @@ pub enum DriverError {
 pub struct Pacing {
     /// Least time between a commit and the next proposal.
     pub block_interval: Duration,
-    /// An idle leader proposes an empty block after this long.
-    pub empty_block_interval: Duration,
+    /// How often an idle leader tells the others it is alive.
+    pub heartbeat_interval: Duration,
     /// Most transactions per block.
     pub max_block_txs: usize,
-    /// Most seconds a proposal's timestamp may be ahead of our clock.
-    pub max_future_secs: u64,
-}
-
-/// Refuses a block body with more transactions than its gas limit allows, before paying for any signature
-/// recovery: a faulty leader (or sync peer) cannot make validators recover millions of senders.
-pub fn check_body_bounds(ctx: &NodeContext, transactions: usize) -> Result<(), String> {
-    let most = ctx.chain.genesis().params.block_gas_limit / accord_sdk::tx::TX_BASE_GAS;
-    if transactions as u64 > most {
-        return Err(format!("{transactions} transactions exceed the {most} a block's gas limit allows"));
-    }
-    Ok(())
 }
 
 enum Input {
     Timeout { height: Height, view: View, seq: u64 },
+    Idle { height: Height, view: View },
     Built { height: Height, view: View, block: Option<Box<(BlockId, Vec<u8>, ExecutedBlock)>> },
+    Fetched { height: Height, view: View, block: BlockId, payload: Vec<u8> },
+}
+
+/// What the driver works with: narrow handles, each owned elsewhere.
+#[derive(Debug, Clone)]
+pub struct DriverHandles {
+    /// The one import path (and through it the chain and the pool).
+    pub importer: Arc<BlockImporter>,
+    /// Messages from validators.
+    pub inbox: Arc<ConsensusInbox>,
+    /// Where protocol violations are scored.
+    pub scores: Arc<PeerScores>,
+    /// Outgoing messages and body requests.
+    pub net: NetworkSender,
+    /// Where the driver publishes its height and view.
+    pub status: Arc<NodeStatus>,
+    /// Counters.
+    pub metrics: Metrics,
+    /// Wakes block sync when a decided block must be fetched.
+    pub sync_trigger: Arc<Notify>,
 }
 
 /// One validator's consensus loop.
 pub struct ConsensusDriver {
-    ctx: Arc<NodeContext>,
+    h: DriverHandles,
     state: PbftState<NodeKeyCrypto>,
     safety: SafetyStore,
     key: KeyPair,
     me: NodeIndex,
     validators: Vec<PeerId>,
-    net: NetworkSender,
+    index_of: HashMap<PeerId, NodeIndex>,
+    message_limit: usize,
     pacing: Pacing,
     inputs_tx: mpsc::UnboundedSender<Input>,
     inputs_rx: mpsc::UnboundedReceiver<Input>,
     timer: Option<tokio::task::JoinHandle<()>>,
     builder: Option<tokio::task::JoinHandle<()>>,
+    fetcher: Option<tokio::task::JoinHandle<()>>,
     executed: HashMap<BlockId, ExecutedBlock>,
     height_started: Instant,
     last_commit: Instant,
-    sync_trigger: Arc<Notify>,
     pending: Vec<Action>,
+    reported: accord_consensus::PbftStats,
 }
 
 impl std::fmt::Debug for ConsensusDriver {
@@ -98,71 +117,112 @@ impl std::fmt::Debug for ConsensusDriver {
 
 impl ConsensusDriver {
     /// A driver for validator `me` whose peers are `validators` (by index), resuming from the persisted record.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
-        ctx: Arc<NodeContext>,
+        h: DriverHandles,
         key: KeyPair,
         me: NodeIndex,
         validators: Vec<PeerId>,
-        net: NetworkSender,
         config: accord_consensus::PbftConfig,
         pacing: Pacing,
-        sync_trigger: Arc<Notify>,
     ) -> Result<Self, DriverError> {
-        let safety = SafetyStore::new(ctx.chain.store().clone());
-        let next = ctx.chain.head().number + 1;
+        let chain = h.importer.chain().clone();
+        let safety = SafetyStore::new(chain.store().clone());
+        let next = chain.head().number + 1;
         // The record is only meaningful for the height it was written at; after a commit it is stale.
         let record = match safety.load()? {
             Some(r) if r.height == next => r,
             _ => accord_consensus::SafetyRecord { height: next, ..Default::default() },
         };
-        let genesis = ctx.chain.genesis();
-        let crypto = NodeKeyCrypto::new(key.clone(), ctx.chain.validators().clone(), genesis.crypto, genesis.chain_id);
+        let genesis = chain.genesis();
+        let crypto = NodeKeyCrypto::new(key.clone(), chain.validators().clone(), genesis.crypto, genesis.chain_id);
+        let message_limit = accord_consensus::message_limit(genesis.params.max_block_bytes, validators.len());
         let (state, initial) = PbftState::new(me, validators.len(), crypto, config, record);
         let (inputs_tx, inputs_rx) = mpsc::unbounded_channel();
+        let index_of = validators.iter().enumerate().map(|(i, p)| (*p, i)).collect();
         Ok(Self {
-            ctx,
+            h,
             state,
             safety,
             key,
             me,
             validators,
-            net,
+            index_of,
+            message_limit,
             pacing,
             inputs_tx,
             inputs_rx,
             timer: None,
             builder: None,
+            fetcher: None,
             executed: HashMap::new(),
             height_started: Instant::now(),
             last_commit: Instant::now(),
-            sync_trigger,
             pending: initial,
+            reported: Default::default(),
         })
     }
 
-    /// Runs until the inbox closes or a fatal error.
-    pub async fn run(mut self, mut inbox: mpsc::Receiver<Message>) -> Result<(), DriverError> {
-        let mut heads = self.ctx.chain.subscribe_heads();
+    /// Decodes, attributes and admits one message from `from`; counts and scores what is refused.
+    fn receive(&mut self, from: PeerId, bytes: &[u8]) -> Option<accord_consensus::Verified<Message>> {
+        let m = &self.h.metrics;
+        let message = match Message::decode(bytes, self.message_limit) {
+            Ok(message) => message,
+            Err(e) => {
+                tracing::debug!(peer = %from, error = %e, "undecodable consensus message");
+                m.consensus_dropped.with_label_values(&["undecodable"]).inc();
+                self.h.scores.strike(from, "undecodable");
+                return None;
+            }
+        };
+        // Every message travels directly from its author: one signed under another validator's index is forged.
+        if self.index_of.get(&from) != Some(&message.signer()) {
+            m.consensus_dropped.with_label_values(&["forged_signer"]).inc();
+            self.h.scores.strike(from, "forged_signer");
+            return None;
+        }
+        match self.state.admit(message) {
+            Ok(v) => Some(v),
+            Err(r) => {
+                m.consensus_dropped.with_label_values(&[r.label()]).inc();
+                if r.is_fault() {
+                    self.h.scores.strike(from, r.label());
+                }
+                None
+            }
+        }
+    }
+
+    /// Runs until the chain stops or a fatal error.
+    pub async fn run(mut self) -> Result<(), DriverError> {
+        let mut heads = self.h.importer.chain().subscribe_heads();
+        let inbox = self.h.inbox.clone();
         let initial = std::mem::take(&mut self.pending);
         self.apply(initial).await?;
         self.catch_up_with_chain().await?;
         loop {
             tokio::select! {
-                m = inbox.recv() => {
-                    let Some(m) = m else { return Ok(()) };
-                    let actions = self.state.handle(Event::Message(m));
-                    self.apply(actions).await?;
+                (from, bytes) = inbox.pop() => {
+                    if let Some(m) = self.receive(from, &bytes) {
+                        let actions = self.state.handle(Event::Message(m));
+                        self.apply(actions).await?;
+                    }
                 }
                 Some(input) = self.inputs_rx.recv() => {
                     let actions = match input {
                         Input::Timeout { height, view, seq } => self.state.handle(Event::Timeout { height, view, seq }),
+                        Input::Idle { height, view } => self.state.handle(Event::Idle { height, view }),
                         Input::Built { height, view, block: Some(built) } => {
                             let (block, payload, executed) = *built;
+                            // Stored once, durably, before the proposal (and this leader's prepare) can leave.
+                            let safety = &self.safety;
+                            tokio::task::block_in_place(|| safety.save_body(height, &block.0, &payload))?;
                             self.executed.insert(block, executed);
                             self.state.handle(Event::BlockBuilt { height, view, block, payload })
                         }
                         Input::Built { block: None, .. } => Vec::new(),
+                        Input::Fetched { height, view, block, payload } => {
+                            self.state.handle(Event::BlockFetched { height, view, block, payload })
+                        }
                     };
                     self.apply(actions).await?;
                 }
@@ -178,7 +238,7 @@ impl ConsensusDriver {
 
     /// If the chain committed the height being decided (block sync did), move the state machine on.
     async fn catch_up_with_chain(&mut self) -> Result<(), DriverError> {
-        let head = self.ctx.chain.head().number;
+        let head = self.h.importer.chain().head().number;
         if head >= self.state.height() {
             let actions = self.state.handle(Event::Committed { height: head });
             self.apply(actions).await?;
@@ -196,17 +256,33 @@ impl ConsensusDriver {
                     tokio::task::block_in_place(|| safety.save(&record))?;
                 }
                 Action::Broadcast(message) => {
+                    if matches!(message, Message::Heartbeat(_)) {
+                        self.h.metrics.heartbeats.inc();
+                    }
                     let bytes = message.encode()?;
                     for (i, peer) in self.validators.iter().enumerate() {
                         if i != self.me {
-                            self.net.send(NetworkCommand::Send { to: *peer, bytes: bytes.clone() }).await;
+                            self.h.net.send(NetworkCommand::Send { to: *peer, bytes: bytes.clone() }).await;
                         }
                     }
                 }
                 Action::Send { to, message } => {
                     if let Some(peer) = self.validators.get(to) {
-                        self.net.send(NetworkCommand::Send { to: *peer, bytes: message.encode()? }).await;
+                        self.h.net.send(NetworkCommand::Send { to: *peer, bytes: message.encode()? }).await;
                     }
+                }
+                Action::FetchBlock { height, view, block } => self.spawn_fetcher(height, view, block),
+                Action::Equivocation(e) => {
+                    tracing::warn!(
+                        validator = e.first.signer,
+                        phase = e.phase,
+                        height = e.first.body.height,
+                        view = e.first.body.view,
+                        first = %B256::from(e.first.body.block.0),
+                        second = %B256::from(e.second.body.block.0),
+                        "EQUIVOCATION: a validator signed two blocks in one view"
+                    );
+                    self.h.metrics.equivocations.inc();
                 }
                 Action::SetTimer { height, view, after, seq } => {
                     if let Some(t) = self.timer.take() {
@@ -220,11 +296,11 @@ impl ConsensusDriver {
                 }
                 Action::BuildBlock { height, view } => self.spawn_builder(height, view),
                 Action::ValidateBlock { height, view, block, payload } => {
-                    let valid = self.validate(height, block, payload).await;
+                    let valid = self.validate(height, block, payload).await?;
                     queue.extend(self.state.handle(Event::BlockValidated { height, view, block, valid }));
                 }
                 Action::Decide { height, view, block, payload, commits } => {
-                    if self.decide(height, view, block, payload, &commits).await {
+                    if self.decide(height, view, block, payload, &commits).await? {
                         queue.extend(self.state.handle(Event::Committed { height }));
                     }
                 }
@@ -234,54 +310,96 @@ impl ConsensusDriver {
         Ok(())
     }
 
-    /// Keeps the height/view metrics and the round clock in step with the state machine.
+    /// Publishes height and view, and starts the round clock and forgets the last height's blocks on a new height.
     fn observe(&mut self) {
-        let m = &self.ctx.metrics;
-        let (h, v) = (self.state.height() as i64, self.state.view() as i64);
-        if h != m.consensus_height.get() {
+        let height = self.state.height();
+        if self.h.status.consensus.observe(height, self.state.view()) {
             self.height_started = Instant::now();
             self.executed.clear();
-        } else if v > m.consensus_view.get() {
-            m.consensus_view_changes.inc_by((v - m.consensus_view.get()) as u64);
-            tracing::info!(height = h, view = v, "view change");
+            if let Some(f) = self.fetcher.take() {
+                f.abort();
+            }
+            if let Err(e) = self.safety.prune_bodies(height) {
+                tracing::warn!(error = %e, "cannot prune stored proposal bodies");
+            }
         }
-        m.consensus_height.set(h);
-        m.consensus_view.set(v);
+        let stats = self.state.stats();
+        let dropped = stats.next_height_dropped - self.reported.next_height_dropped;
+        if dropped > 0 {
+            self.h.metrics.consensus_dropped.with_label_values(&["next_height_full"]).inc_by(dropped);
+        }
+        self.reported = stats;
+    }
+
+    /// Finds the bytes of a prepared block this leader must re-propose: its own body store, then each validator in
+    /// turn, bound to the block id before they are used.
+    fn spawn_fetcher(&mut self, height: Height, view: View, block: BlockId) {
+        if let Some(f) = self.fetcher.take() {
+            f.abort();
+        }
+        let safety = self.safety.clone();
+        let net = self.h.net.clone();
+        let tx = self.inputs_tx.clone();
+        let peers: Vec<PeerId> =
+            self.validators.iter().enumerate().filter(|(i, _)| *i != self.me).map(|(_, p)| *p).collect();
+        self.fetcher = Some(tokio::spawn(async move {
+            let local = tokio::task::spawn_blocking(move || safety.body(height, &block.0)).await;
+            if let Ok(Ok(Some(payload))) = local {
+                let _ = tx.send(Input::Fetched { height, view, block, payload });
+                return;
+            }
+            for round in 0..3u64 {
+                for peer in &peers {
+                    let request = SyncRequest::Body { height, block: block.0 };
+                    let reply = tokio::time::timeout(Duration::from_secs(5), net.sync_request(*peer, request)).await;
+                    if let Ok(Ok(SyncResponse::Body(Some(payload)))) = reply
+                        && accord_sdk::block::decode_block(&payload.0).is_ok_and(|(h, _)| h.hash().0 == block.0)
+                    {
+                        let _ = tx.send(Input::Fetched { height, view, block, payload: payload.0 });
+                        return;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(200 * (round + 1))).await;
+            }
+            tracing::warn!(height, view, block = %B256::from(block.0), "no member holds the prepared block's bytes");
+        }));
     }
 
     fn spawn_builder(&mut self, height: Height, view: View) {
         if let Some(b) = self.builder.take() {
             b.abort();
         }
-        let ctx = self.ctx.clone();
+        let importer = self.h.importer.clone();
         let tx = self.inputs_tx.clone();
         let proposer = self.key.address();
         let pacing = self.pacing;
-        // In a later view the others are already waiting on a doubled timeout: propose at once.
+        // In a later view the others are already waiting on a doubled timeout: propose as soon as there is work.
         let earliest = if view == 0 { self.last_commit + pacing.block_interval } else { Instant::now() };
         self.builder = Some(tokio::spawn(async move {
-            let started = tokio::time::Instant::now();
-            let empty_at = if view == 0 { started + pacing.empty_block_interval } else { started };
             let earliest = tokio::time::Instant::from_std(earliest);
+            let mut next_heartbeat = tokio::time::Instant::now();
             loop {
                 let now = tokio::time::Instant::now();
-                let has_txs = !ctx.mempool.lock().is_empty();
-                if now >= earliest && (has_txs || now >= empty_at) {
+                let has_work = importer.pool().has_runnable();
+                if has_work && now >= earliest {
                     break;
                 }
-                let wake = if has_txs { earliest } else { empty_at.max(earliest) };
-                let _ = tokio::time::timeout_at(wake, ctx.tx_arrived.notified()).await;
+                if !has_work && now >= next_heartbeat {
+                    // Nothing to propose: prove this leader is alive instead of storing an empty block.
+                    let _ = tx.send(Input::Idle { height, view });
+                    next_heartbeat = now + pacing.heartbeat_interval;
+                }
+                let wake = if has_work { earliest } else { next_heartbeat };
+                let wait = wake.saturating_duration_since(now).max(Duration::from_millis(1));
+                importer.pool().wait_for_arrival(wait).await;
             }
-            let ctx2 = ctx.clone();
+            let builder = importer.clone();
             let built =
-                tokio::task::spawn_blocking(move || ctx2.build_from_pool(proposer, now_secs(), pacing.max_block_txs))
-                    .await;
+                tokio::task::spawn_blocking(move || builder.build(proposer, now_secs(), pacing.max_block_txs)).await;
             let block = match built {
                 Ok(Ok(executed)) if executed.block.header.number == height => {
-                    let header = &executed.block.header;
-                    let payload =
-                        encode_block(header, executed.block.transactions.iter().map(|t| t.encoded().as_ref()));
-                    Some(Box::new((BlockId(header.hash().0), payload, executed)))
+                    let payload = BlockImporter::encode(&executed);
+                    Some(Box::new((BlockId(executed.block.header.hash().0), payload, executed)))
                 }
                 Ok(Ok(_)) => None, // the head moved on (block sync): this height is over
                 Ok(Err(e)) => {
@@ -297,43 +415,29 @@ impl ConsensusDriver {
         }));
     }
 
-    /// Executes a proposal to the header it claims; true when this validator may vote for it.
-    async fn validate(&mut self, height: Height, block: BlockId, payload: Vec<u8>) -> bool {
-        let ctx = self.ctx.clone();
-        let max_future = self.pacing.max_future_secs;
-        let checked = tokio::task::spawn_blocking(move || -> Result<ExecutedBlock, String> {
-            let (header, raw) = decode_block(&payload).map_err(|e| format!("undecodable block: {e}"))?;
-            if header.hash().0 != block.0 || header.number != height {
-                return Err("block bytes do not match the proposal".into());
-            }
-            check_body_bounds(&ctx, raw.len())?;
-            let now = now_secs();
-            if header.timestamp > now.saturating_add(max_future) {
-                return Err(format!(
-                    "timestamp {} is more than {max_future}s ahead of our clock {now}",
-                    header.timestamp
-                ));
-            }
-            let limits = ctx.chain.tx_limits();
-            let txs = raw
-                .iter()
-                .map(|r| SignedTransaction::decode(r, &limits).map_err(|e| format!("transaction: {e}")))
-                .collect::<Result<Vec<_>, _>>()?;
-            ctx.chain.verify_block(&header, txs).map_err(|e| e.to_string())
+    /// Imports a proposal to the header it claims and stores its bytes once, durably; true when this validator may
+    /// vote for it.
+    async fn validate(&mut self, height: Height, block: BlockId, payload: Vec<u8>) -> Result<bool, DriverError> {
+        let importer = self.h.importer.clone();
+        let checked = tokio::task::spawn_blocking(move || {
+            let result = importer.import_proposal(&payload, height, B256::from(block.0));
+            (result, payload)
         })
         .await;
         match checked {
-            Ok(Ok(executed)) => {
+            Ok((Ok(executed), payload)) => {
+                let safety = &self.safety;
+                tokio::task::block_in_place(|| safety.save_body(height, &block.0, &payload))?;
                 self.executed.insert(block, executed);
-                true
+                Ok(true)
             }
-            Ok(Err(reason)) => {
+            Ok((Err(reason), _)) => {
                 tracing::warn!(height, block = %B256::from(block.0), %reason, "refusing a proposal");
-                false
+                Ok(false)
             }
             Err(e) => {
                 tracing::error!(height, error = %e, "block validation failed");
-                false
+                Ok(false)
             }
         }
     }
@@ -342,10 +446,10 @@ impl ConsensusDriver {
     /// A different one means a quorum certified two blocks at one height, which only more than f faulty validators
     /// can cause: say so as loudly as possible, and keep the certified block already committed.
     fn check_same_block(&self, height: Height, block: BlockId) {
-        match self.ctx.chain.store().header(height) {
-            Ok(Some(h)) if h.hash().0 != block.0 => tracing::error!(
+        match self.h.importer.committed_hash(height) {
+            Ok(Some(h)) if h.0 != block.0 => tracing::error!(
                 height,
-                committed = %h.hash(),
+                committed = %h,
                 decided = %B256::from(block.0),
                 "SAFETY VIOLATION: consensus decided a different block than the one committed at this height"
             ),
@@ -362,10 +466,11 @@ impl ConsensusDriver {
         block: BlockId,
         payload: Option<Vec<u8>>,
         commits: &[Signed<Vote>],
-    ) -> bool {
-        if self.ctx.chain.head().number >= height {
+    ) -> Result<bool, DriverError> {
+        let chain = self.h.importer.chain().clone();
+        if chain.head().number >= height {
             self.check_same_block(height, block);
-            return true;
+            return Ok(true);
         }
         let certificate = CommitCertificate {
             height,
@@ -377,7 +482,7 @@ impl ConsensusDriver {
             Some(e) => Some(e),
             None => match payload {
                 Some(p) => {
-                    if self.validate(height, block, p).await {
+                    if self.validate(height, block, p).await? {
                         self.executed.remove(&block)
                     } else {
                         None
@@ -388,31 +493,31 @@ impl ConsensusDriver {
         };
         let Some(executed) = executed else {
             tracing::info!(height, "decided a block this node does not hold; fetching it by block sync");
-            self.sync_trigger.notify_one();
-            return false;
+            self.h.sync_trigger.notify_one();
+            return Ok(false);
         };
-        let ctx = self.ctx.clone();
-        let committed = tokio::task::spawn_blocking(move || ctx.commit(executed, certificate, "consensus")).await;
-        match committed {
+        let importer = self.h.importer.clone();
+        let committed = tokio::task::spawn_blocking(move || importer.commit(executed, certificate, "consensus")).await;
+        Ok(match committed {
             Ok(Ok(_)) => {
-                self.ctx.metrics.consensus_round_seconds.observe(self.height_started.elapsed().as_secs_f64());
+                self.h.metrics.consensus_round_seconds.observe(self.height_started.elapsed().as_secs_f64());
                 self.last_commit = Instant::now();
                 true
             }
-            Ok(Err(_)) | Err(_) if self.ctx.chain.head().number >= height => {
+            Ok(Err(_)) | Err(_) if chain.head().number >= height => {
                 self.check_same_block(height, block);
                 true
             }
             Ok(Err(e)) => {
                 tracing::error!(height, error = %e, "cannot commit a decided block; fetching it by block sync");
-                self.sync_trigger.notify_one();
+                self.h.sync_trigger.notify_one();
                 false
             }
             Err(e) => {
                 tracing::error!(height, error = %e, "commit task failed");
-                self.sync_trigger.notify_one();
+                self.h.sync_trigger.notify_one();
                 false
             }
-        }
+        })
     }
 }

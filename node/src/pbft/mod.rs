@@ -3,6 +3,7 @@
 
 pub mod crypto;
 pub mod driver;
+pub mod inbox;
 pub mod safety_store;
 
 pub use crypto::NodeKeyCrypto;

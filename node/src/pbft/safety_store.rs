@@ -1,7 +1,9 @@
 //! The durable vote record (`SafetyRecord`) in the `consensus_wal` column family.
 //!
 //! Written with fsync before any vote it records leaves the node, so after a kill -9 the validator resumes with
-//! every vote it may have sent and can never sign a conflicting one.
+//! every vote it may have sent and can never sign a conflicting one. The record names blocks by id; the bytes of a
+//! block this validator proposed or validated are stored once beside it (also synced before the vote leaves), so a
+//! restarted validator that must re-propose a prepared block still has it.
 
 use accord_consensus::SafetyRecord;
 
@@ -37,6 +39,21 @@ impl SafetyStore {
             .map_err(|e| StorageError::Corrupt { cf: "consensus_wal", detail: format!("cannot encode: {e}") })?;
         self.store.write_consensus_record(&bytes)
     }
+
+    /// Stores the bytes of a block proposed at `height`, durably.
+    pub fn save_body(&self, height: u64, id: &[u8; 32], bytes: &[u8]) -> Result<(), StorageError> {
+        self.store.write_consensus_body(height, id, bytes)
+    }
+
+    /// The stored bytes of a block proposed at `height`.
+    pub fn body(&self, height: u64, id: &[u8; 32]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.store.consensus_body(height, id)
+    }
+
+    /// Forgets the bodies of heights below `height`.
+    pub fn prune_bodies(&self, height: u64) -> Result<(), StorageError> {
+        self.store.prune_consensus_bodies(height)
+    }
 }
 
 #[cfg(test)]
@@ -54,6 +71,12 @@ mod tests {
             s.save(&record).expect("save");
         }
         let s = SafetyStore::new(ChainStore::open(dir.path()).expect("reopen"));
-        assert_eq!(s.load().expect("load"), Some(record));
+        assert_eq!(s.load().expect("load"), Some(record.clone()));
+        s.save_body(6, &[1; 32], b"six").expect("saves");
+        s.save_body(7, &[2; 32], b"seven").expect("saves");
+        s.prune_bodies(7).expect("prunes");
+        assert_eq!(s.body(6, &[1; 32]).expect("reads"), None);
+        assert_eq!(s.body(7, &[2; 32]).expect("reads"), Some(b"seven".to_vec()));
+        assert_eq!(s.load().expect("the record is not a body"), Some(record));
     }
 }

@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::error::{self, LIMIT_EXCEEDED, internal, invalid_params, rpc_error};
 use super::{resolve_block, two_params};
 use crate::executor::{BlockEnv, Simulation};
-use crate::service::NodeContext;
+use crate::rpc::RpcContext;
 use crate::state::StateView;
 
 type RpcResult<T> = Result<T, ErrorObjectOwned>;
@@ -30,7 +30,7 @@ pub const EXECUTION_FAILED: i32 = -32021;
 pub const MAX_LOGS: usize = 10_000;
 
 /// Registers the methods.
-pub fn register(m: &mut RpcModule<Arc<NodeContext>>) -> anyhow::Result<()> {
+pub fn register(m: &mut RpcModule<Arc<RpcContext>>) -> anyhow::Result<()> {
     m.register_blocking_method("eth_call", |p, c, _| -> RpcResult<Bytes> {
         let (req, block): (TransactionRequest, Option<BlockId>) = two_params(&p)?;
         let n = resolve_block(&c, block)?;
@@ -100,13 +100,13 @@ pub fn register(m: &mut RpcModule<Arc<NodeContext>>) -> anyhow::Result<()> {
 }
 
 /// The gas a simulation gets: what was asked for, at most the block gas limit and `rpc.gas_cap`.
-fn gas_cap(c: &NodeContext, req: &TransactionRequest) -> u64 {
+fn gas_cap(c: &RpcContext, req: &TransactionRequest) -> u64 {
     let cap = c.rpc_gas_cap.min(c.chain.genesis().params.block_gas_limit);
     req.gas.map_or(cap, |g| g.min(cap))
 }
 
 /// A permit to simulate, or "busy": simulations burn CPU up to the gas cap, so only a few run at once.
-fn simulation_slot(c: &NodeContext) -> RpcResult<tokio::sync::SemaphorePermit<'_>> {
+fn simulation_slot(c: &RpcContext) -> RpcResult<tokio::sync::SemaphorePermit<'_>> {
     c.simulations
         .try_acquire()
         .map_err(|_| rpc_error(LIMIT_EXCEEDED, "too many eth_call/eth_estimateGas running; try again", Some("busy")))
@@ -118,7 +118,7 @@ fn intrinsic(req: &TransactionRequest) -> u64 {
 }
 
 /// Runs `req` on the state of block `n` with `gas` in total (intrinsic gas included).
-fn simulate(c: &NodeContext, req: &TransactionRequest, n: u64, gas: u64) -> RpcResult<Outcome> {
+fn simulate(c: &RpcContext, req: &TransactionRequest, n: u64, gas: u64) -> RpcResult<Outcome> {
     let intrinsic = intrinsic(req);
     if gas < intrinsic {
         return Err(rpc_error(
@@ -206,7 +206,7 @@ fn bloom_may_match(filter: &Filter, h: &Header) -> bool {
 
 /// The logs of block `n` that match, in Ethereum's RPC shape; an error once `out` would exceed `limit`.
 pub fn block_logs(
-    c: &NodeContext,
+    c: &RpcContext,
     filter: &Filter,
     n: u64,
     out: &mut Vec<alloy_rpc_types_eth::Log>,
@@ -248,7 +248,7 @@ pub fn block_logs(
     Ok(())
 }
 
-fn get_logs(c: &NodeContext, filter: &Filter) -> RpcResult<Vec<alloy_rpc_types_eth::Log>> {
+fn get_logs(c: &RpcContext, filter: &Filter) -> RpcResult<Vec<alloy_rpc_types_eth::Log>> {
     let head = c.chain.head().number;
     let (from, to) = match &filter.block_option {
         FilterBlockOption::AtBlockHash(hash) => {

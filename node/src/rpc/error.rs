@@ -8,7 +8,7 @@
 use jsonrpsee::types::ErrorObjectOwned;
 use serde_json::json;
 
-use crate::service::SubmitError;
+use crate::txpool::SubmitError;
 
 /// Internal error (-32603).
 pub const INTERNAL: i32 = -32603;

@@ -20,9 +20,10 @@ use jsonrpsee::types::{ErrorObjectOwned, Params};
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
 use serde_json::{Value, json};
 
-use crate::chain::StoredBlock;
-use crate::service::NodeContext;
+use crate::chain::{Chain, StoredBlock};
 use crate::state::StateView;
+use crate::status::NodeStatus;
+use crate::txpool::TxPool;
 use convert::TxPosition;
 use error::{NOT_FOUND, internal, invalid_params, rpc_error};
 
@@ -31,9 +32,30 @@ type RpcResult<T> = Result<T, ErrorObjectOwned>;
 /// Most storage slots one `accord_getProof` call may ask for.
 pub const MAX_PROOF_SLOTS: usize = 256;
 
+/// What the RPC server reads and writes: the chain, the pool, the node's shared status, and its own limits.
+#[derive(Debug)]
+pub struct RpcContext {
+    /// The chain.
+    pub chain: Arc<Chain>,
+    /// The transaction pool (submissions, pending lookups).
+    pub pool: Arc<TxPool>,
+    /// Peers, sync progress, consensus position.
+    pub status: Arc<NodeStatus>,
+    /// Node's name from config.
+    pub name: String,
+    /// Node key's address.
+    pub node_address: Address,
+    /// Most blocks one `eth_getLogs` or `eth_feeHistory` call may span.
+    pub max_block_range: u64,
+    /// Most gas one RPC simulation may use.
+    pub rpc_gas_cap: u64,
+    /// Simulations running at once (`eth_call`, `eth_estimateGas`): each can burn up to the gas cap of CPU.
+    pub simulations: tokio::sync::Semaphore,
+}
+
 /// Binds the JSON-RPC server and starts serving.
 pub async fn start(
-    ctx: Arc<NodeContext>,
+    ctx: Arc<RpcContext>,
     addr: SocketAddr,
     max_connections: u32,
 ) -> anyhow::Result<(SocketAddr, ServerHandle)> {
@@ -54,7 +76,7 @@ pub fn client_version() -> String {
     format!("accord/v{}/{}-{}/rust", env!("CARGO_PKG_VERSION"), std::env::consts::OS, std::env::consts::ARCH)
 }
 
-fn resolve_block(ctx: &NodeContext, id: Option<BlockId>) -> RpcResult<u64> {
+fn resolve_block(ctx: &RpcContext, id: Option<BlockId>) -> RpcResult<u64> {
     let head = ctx.chain.head().number;
     match id.unwrap_or(BlockId::Number(BlockNumberOrTag::Latest)) {
         BlockId::Number(tag) => match tag {
@@ -75,7 +97,7 @@ fn resolve_block(ctx: &NodeContext, id: Option<BlockId>) -> RpcResult<u64> {
 }
 
 fn read_state<T>(
-    ctx: &NodeContext,
+    ctx: &RpcContext,
     number: u64,
     f: impl FnOnce(&dyn StateView) -> Result<T, crate::state::StateError>,
 ) -> RpcResult<T> {
@@ -93,7 +115,7 @@ fn two_params<A: serde::de::DeserializeOwned, B: serde::de::DeserializeOwned>(
     Ok((a, b))
 }
 
-fn locate(ctx: &NodeContext, hash: &B256) -> RpcResult<Option<(StoredBlock, u32)>> {
+fn locate(ctx: &RpcContext, hash: &B256) -> RpcResult<Option<(StoredBlock, u32)>> {
     let Some((number, index)) = ctx.chain.store().transaction_location(hash).map_err(internal)? else {
         return Ok(None);
     };
@@ -106,7 +128,7 @@ fn position(h: &Header, index: u32) -> TxPosition {
 }
 
 /// Builds the RPC module with every method.
-pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext>>> {
+pub fn module(ctx: Arc<RpcContext>) -> anyhow::Result<RpcModule<Arc<RpcContext>>> {
     let mut m = RpcModule::new(ctx);
 
     m.register_method("web3_clientVersion", |_, _, _| client_version())?;
@@ -116,18 +138,16 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
     })?;
     m.register_method("net_version", |_, c, _| c.chain.genesis().chain_id.to_string())?;
     m.register_method("net_listening", |_, _, _| true)?;
-    m.register_method("net_peerCount", |_, c, _| -> RpcResult<_> {
-        Ok(U64::from(c.metrics.peers.get().max(0) as u64))
-    })?;
+    m.register_method("net_peerCount", |_, c, _| -> RpcResult<_> { Ok(U64::from(c.status.peers.count() as u64)) })?;
     m.register_method("eth_chainId", |_, c, _| -> RpcResult<_> { Ok(U64::from(c.chain.genesis().chain_id)) })?;
     m.register_method("eth_blockNumber", |_, c, _| -> RpcResult<_> { Ok(U64::from(c.chain.head().number)) })?;
     // While block sync is catching up: geth's object; otherwise false.
     m.register_method("eth_syncing", |_, c, _| {
-        if c.metrics.syncing.get() == 1 {
+        if let Some((start, target)) = c.status.sync.progress() {
             json!({
-                "startingBlock": U64::from(c.sync_started_at.load(std::sync::atomic::Ordering::Relaxed)),
+                "startingBlock": U64::from(start),
                 "currentBlock": U64::from(c.chain.head().number),
-                "highestBlock": U64::from(c.metrics.sync_target_height.get().max(0) as u64),
+                "highestBlock": U64::from(target),
             })
         } else {
             json!(false)
@@ -185,7 +205,7 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
     m.register_blocking_method("eth_getTransactionCount", |p, c, _| -> RpcResult<U64> {
         let (addr, block): (Address, Option<BlockId>) = two_params(&p)?;
         if matches!(block, Some(BlockId::Number(BlockNumberOrTag::Pending))) {
-            return c.pending_nonce(addr).map(U64::from).map_err(internal);
+            return c.pool.pending_nonce(addr).map(U64::from).map_err(internal);
         }
         let n = resolve_block(&c, block)?;
         read_state(&c, n, |s| s.account(addr).map(|a| U64::from(a.nonce)))
@@ -245,7 +265,7 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
                 let tx = txs.get(i as usize).ok_or_else(|| internal("transaction index out of range"))?;
                 return Ok(Some(convert::transaction(tx, Some(position(&h, i)), h.base_fee)));
             }
-            let pending = c.mempool.lock().get(&hash);
+            let pending = c.pool.get(&hash);
             Ok(pending.map(|tx| convert::transaction(&tx, None, c.chain.genesis().params.base_fee)))
         },
     )?;
@@ -268,7 +288,7 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
 
     m.register_blocking_method("eth_sendRawTransaction", |p, c, _| -> RpcResult<B256> {
         let (raw,): (Bytes,) = p.parse()?;
-        c.submit_raw(&raw).map_err(|e| error::submit_error(&e))
+        c.pool.submit_raw(&raw).map_err(|e| error::submit_error(&e))
     })?;
 
     m.register_subscription("eth_subscribe", "eth_subscription", "eth_unsubscribe", |p, pending, c, _| async move {
@@ -352,12 +372,12 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
             "headHash": head.hash(),
             "stateRoot": head.state_root,
             "headTimestamp": U64::from(head.timestamp),
-            "mempoolSize": c.mempool.lock().len(),
+            "mempoolSize": c.pool.len(),
             "validators": c.chain.validators().len(),
-            "peers": c.metrics.peers.get(),
-            "syncing": c.metrics.syncing.get() == 1,
-            "consensusHeight": U64::from(c.metrics.consensus_height.get().max(0) as u64),
-            "consensusView": U64::from(c.metrics.consensus_view.get().max(0) as u64),
+            "peers": c.status.peers.count(),
+            "syncing": c.status.sync.progress().is_some(),
+            "consensusHeight": U64::from(c.status.consensus.get().0),
+            "consensusView": U64::from(c.status.consensus.get().1),
             "version": client_version(),
         })
     })?;
@@ -365,7 +385,7 @@ pub fn module(ctx: Arc<NodeContext>) -> anyhow::Result<RpcModule<Arc<NodeContext
     Ok(m)
 }
 
-async fn subscribe(p: Params<'static>, pending: PendingSubscriptionSink, c: Arc<NodeContext>) {
+async fn subscribe(p: Params<'static>, pending: PendingSubscriptionSink, c: Arc<RpcContext>) {
     let mut seq = p.sequence();
     let kind: Result<String, _> = seq.next();
     let filter = match kind.as_deref() {

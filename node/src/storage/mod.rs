@@ -284,6 +284,28 @@ impl ChainStore {
         Ok(())
     }
 
+    /// Stores a proposed block's bytes in the consensus WAL, keyed by height and id, durably: the vote record names
+    /// blocks by id only, and a validator that prepared a block must still hold its bytes after a crash.
+    pub fn write_consensus_body(&self, height: u64, id: &[u8; 32], bytes: &[u8]) -> Result<(), StorageError> {
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db.put_cf_opt(self.cf(schema::CONSENSUS_WAL), schema::wal_body_key(height, id), bytes, &wo)?;
+        Ok(())
+    }
+
+    /// A stored block body by height and id.
+    pub fn consensus_body(&self, height: u64, id: &[u8; 32]) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.db.get_cf(self.cf(schema::CONSENSUS_WAL), schema::wal_body_key(height, id))?)
+    }
+
+    /// Deletes the stored bodies of heights below `height` (decided; the chain holds what was committed).
+    pub fn prune_consensus_bodies(&self, height: u64) -> Result<(), StorageError> {
+        let from = schema::wal_body_key(0, &[0; 32]);
+        let to = schema::wal_body_key(height, &[0; 32]);
+        self.db.delete_range_cf(self.cf(schema::CONSENSUS_WAL), from, to)?;
+        Ok(())
+    }
+
     /// Flushes memtables to disk (used on clean shutdown; commits are already durable through the WAL).
     pub fn flush(&self) -> Result<(), StorageError> {
         for name in schema::ALL {

@@ -89,3 +89,12 @@ pub fn parse_tx_location(v: &[u8]) -> Option<(u64, u32)> {
 pub fn parse_u64(v: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(v.try_into().ok()?))
 }
+
+/// Key of a proposed block's bytes in `consensus_wal`: `b"body" ‖ height (big-endian) ‖ block id`, so bodies of
+/// decided heights can be deleted as one range.
+pub fn wal_body_key(height: u64, id: &[u8; 32]) -> Vec<u8> {
+    let mut k = b"body".to_vec();
+    k.extend_from_slice(&height.to_be_bytes());
+    k.extend_from_slice(id);
+    k
+}

@@ -11,10 +11,24 @@
 //! gathers 2f+1 view changes and must re-propose the block of the highest prepared certificate among them (QBFT's
 //! round-change rule), so a block that may have been decided is never replaced. A validator follows others to a
 //! higher view only when f+1 of them are there, so a single faulty peer claiming a huge view drags nobody.
+//!
+//! Messages reach the machine in two steps: [`PbftState::admit`] screens them cheaply against the current height
+//! and view, then verifies signatures and certificates (`crate::verify`), and only the resulting
+//! [`Verified`] message can be handled. The modules split the jobs: this one the round logic, `votes` the vote
+//! keeping with equivocation evidence, `view_change` the view changes and new-view proposals, `future` the
+//! verified next-height buffer.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod future;
+mod view_change;
+mod votes;
+
+use std::collections::BTreeMap;
 
 use crate::types::*;
+use crate::verify::{Rejection, Verified, Verifier};
+use future::FutureBuffer;
+pub use votes::Equivocation;
+use votes::ViewVotes;
 
 /// Signs and verifies protocol messages. The node implements it with the validators' secp256k1 keys.
 pub trait MessageCrypto {
@@ -22,8 +36,8 @@ pub trait MessageCrypto {
     fn sign(&self, bytes: &[u8]) -> Vec<u8>;
     /// True when `signature` over `bytes` is by validator `signer`.
     fn verify(&self, signer: NodeIndex, bytes: &[u8], signature: &[u8]) -> bool;
-    /// True when `payload` is the block identified by `block` (signatures cover only the id, so a certificate's
-    /// bytes must be bound to it before anyone re-proposes them).
+    /// True when `payload` is the block identified by `block` (signatures cover only the id, so fetched bytes must
+    /// be bound to it before anyone re-proposes them).
     fn payload_matches(&self, block: &BlockId, payload: &[u8]) -> bool;
 }
 
@@ -44,7 +58,8 @@ impl Default for PbftConfig {
     }
 }
 
-/// What a validator must remember across a crash to stay safe.
+/// What a validator must remember across a crash to stay safe. Blocks appear by id only: the bytes are stored once
+/// by the driver, never copied into every vote record.
 #[derive(Debug, Clone, PartialEq, Eq, Default, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct SafetyRecord {
     /// Height being decided.
@@ -61,23 +76,58 @@ pub struct SafetyRecord {
     pub prepared: Option<PreparedCertificate>,
 }
 
+/// Leads an encoded record of the current format; records without it were written by earlier releases, whose
+/// prepared certificates carried the block bytes.
+const RECORD_MAGIC: &[u8; 4] = b"acv2";
+
+#[derive(borsh::BorshDeserialize)]
+struct LegacyCertificate {
+    view: View,
+    block: BlockId,
+    _payload: Vec<u8>,
+    prepares: Vec<Signed<Vote>>,
+}
+
+#[derive(borsh::BorshDeserialize)]
+struct LegacyRecord {
+    height: Height,
+    view: View,
+    proposed: Option<BlockId>,
+    prepared_vote: Option<BlockId>,
+    commit_vote: Option<BlockId>,
+    prepared: Option<LegacyCertificate>,
+}
+
 impl SafetyRecord {
     /// Bytes to persist.
     pub fn encode(&self) -> std::io::Result<Vec<u8>> {
-        borsh::to_vec(self)
+        let mut bytes = RECORD_MAGIC.to_vec();
+        borsh::to_writer(&mut bytes, self)?;
+        Ok(bytes)
     }
-    /// Reads persisted bytes.
-    pub fn decode(bytes: &[u8]) -> Result<Self, crate::types::DecodeError> {
-        borsh::from_slice(bytes).map_err(|e| crate::types::DecodeError::Malformed(e.to_string()))
+    /// Reads persisted bytes (of this format or the earlier one with block bytes inside certificates).
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let malformed = |e: std::io::Error| DecodeError::Malformed(e.to_string());
+        if let Some(rest) = bytes.strip_prefix(RECORD_MAGIC) {
+            return borsh::from_slice(rest).map_err(malformed);
+        }
+        let old: LegacyRecord = borsh::from_slice(bytes).map_err(malformed)?;
+        Ok(Self {
+            height: old.height,
+            view: old.view,
+            proposed: old.proposed,
+            prepared_vote: old.prepared_vote,
+            commit_vote: old.commit_vote,
+            prepared: old.prepared.map(|c| PreparedCertificate { view: c.view, block: c.block, prepares: c.prepares }),
+        })
     }
 }
 
 /// Inputs to the state machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// A message from the network (or this validator's own, looped back by nothing: own messages are handled
-    /// internally).
-    Message(Message),
+    /// A message from the network, admitted by [`PbftState::admit`].
+    Message(Verified<Message>),
     /// A timer set by `Action::SetTimer` fired.
     Timeout {
         /// Height of the timer.
@@ -98,6 +148,17 @@ pub enum Event {
         /// Its bytes.
         payload: Vec<u8>,
     },
+    /// The bytes requested by `Action::FetchBlock`.
+    BlockFetched {
+        /// Height.
+        height: Height,
+        /// View.
+        view: View,
+        /// Block id.
+        block: BlockId,
+        /// Its bytes (checked against the id here).
+        payload: Vec<u8>,
+    },
     /// The outcome of `Action::ValidateBlock`.
     BlockValidated {
         /// Height.
@@ -108,6 +169,13 @@ pub enum Event {
         block: BlockId,
         /// True when the block executed to the header it claims.
         valid: bool,
+    },
+    /// The leader asked to build has nothing to propose yet: heartbeat instead of an empty block.
+    Idle {
+        /// Height.
+        height: Height,
+        /// View.
+        view: View,
     },
     /// The node's chain now holds `height` (committed here or obtained by block sync): start the next height.
     Committed {
@@ -141,12 +209,23 @@ pub enum Action {
         /// Sequence number to hand back.
         seq: u64,
     },
-    /// Build a block on the committed head and answer with `Event::BlockBuilt`.
+    /// Build a block on the committed head and answer with `Event::BlockBuilt` (or `Event::Idle` while there is
+    /// nothing to put in it).
     BuildBlock {
         /// Height.
         height: Height,
         /// View.
         view: View,
+    },
+    /// This leader must re-propose a prepared block whose bytes it does not hold: find them (the node's own body
+    /// store, then peers) and answer with `Event::BlockFetched`.
+    FetchBlock {
+        /// Height.
+        height: Height,
+        /// View.
+        view: View,
+        /// Block id.
+        block: BlockId,
     },
     /// Execute a proposed block and answer with `Event::BlockValidated`.
     ValidateBlock {
@@ -172,14 +251,17 @@ pub enum Action {
         /// 2f+1 signed commits.
         commits: Vec<Signed<Vote>>,
     },
+    /// A validator signed two different blocks in one view and phase.
+    Equivocation(Box<Equivocation>),
 }
 
-#[derive(Debug, Default, Clone)]
-struct ViewState {
-    proposal: Option<(BlockId, Vec<u8>)>,
-    validated: Option<bool>,
-    prepares: BTreeMap<NodeIndex, Signed<Vote>>,
-    commits: BTreeMap<NodeIndex, Signed<Vote>>,
+/// Counters the driver reports as metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PbftStats {
+    /// Verified next-height messages dropped because their signer's share was full.
+    pub next_height_dropped: u64,
+    /// Equivocations seen.
+    pub equivocations: u64,
 }
 
 /// One validator's PBFT state machine.
@@ -190,11 +272,15 @@ pub struct PbftState<C: MessageCrypto> {
     crypto: C,
     config: PbftConfig,
     record: SafetyRecord,
-    views: BTreeMap<View, ViewState>,
+    views: BTreeMap<View, ViewVotes>,
     view_changes: BTreeMap<View, BTreeMap<NodeIndex, Signed<ViewChange>>>,
     building: bool,
-    /// The view changes that let this leader build a fresh block (no prepared certificate among them).
+    /// The view changes that let this leader build a fresh block or re-propose a fetched one.
     building_justification: Vec<Signed<ViewChange>>,
+    /// The prepared block this leader waits for the bytes of.
+    fetching: Option<BlockId>,
+    /// Bytes of the block of `record.prepared`, when held.
+    prepared_body: Option<(BlockId, Vec<u8>)>,
     decided: bool,
     /// A quorum is known to be in the current view (always true in view 0); until then the view's timer only
     /// re-sends our view change instead of moving on, so one validator cannot run ahead of the others forever.
@@ -205,15 +291,13 @@ pub struct PbftState<C: MessageCrypto> {
     /// How often we answered each (peer, view) at this height: bounded, so two validators that both look behind to
     /// each other (messages crossing) cannot answer each other forever.
     helped: BTreeMap<(NodeIndex, View), u8>,
-    /// Messages for the next height, kept until it starts (bounded).
-    next_height: Vec<Message>,
+    /// Verified messages for the next height.
+    future: FutureBuffer,
+    equivocations: u64,
 }
 
 /// Most times we answer one peer's view change for one (lower) view.
 const MAX_HELP_PER_VIEW: u8 = 8;
-
-/// Most messages buffered per signer for the next height (a proposal, prepare, commit and a few view changes).
-const NEXT_HEIGHT_PER_SIGNER: usize = 8;
 
 impl<C: MessageCrypto> PbftState<C> {
     /// A validator `me` of `n` starting (or resuming, with the record it persisted) at `record.height`.
@@ -229,12 +313,15 @@ impl<C: MessageCrypto> PbftState<C> {
             view_changes: BTreeMap::new(),
             building: false,
             building_justification: Vec::new(),
+            fetching: None,
+            prepared_body: None,
             decided: false,
             synced: false,
             timer_seq: 0,
             own_view_changes: BTreeMap::new(),
             helped: BTreeMap::new(),
-            next_height: Vec::new(),
+            future: FutureBuffer::default(),
+            equivocations: 0,
         };
         let mut out = Vec::new();
         s.enter_view(s.record.view, &mut out);
@@ -251,7 +338,7 @@ impl<C: MessageCrypto> PbftState<C> {
     }
     /// Leader of (height, view): round robin.
     pub fn leader(&self, height: Height, view: View) -> NodeIndex {
-        ((height.wrapping_add(view)) % self.n as u64) as usize
+        self.verifier().leader(height, view)
     }
     /// Current height.
     pub fn height(&self) -> Height {
@@ -265,10 +352,60 @@ impl<C: MessageCrypto> PbftState<C> {
     pub fn record(&self) -> &SafetyRecord {
         &self.record
     }
+    /// Counters for metrics.
+    pub fn stats(&self) -> PbftStats {
+        PbftStats { next_height_dropped: self.future.dropped(), equivocations: self.equivocations }
+    }
+
+    fn verifier(&self) -> Verifier<'_, C> {
+        Verifier { crypto: &self.crypto, n: self.n }
+    }
 
     fn timeout(&self, view: View) -> u64 {
         let shift = view.min(20) as u32;
         self.config.base_timeout.saturating_mul(1u64 << shift).min(self.config.max_timeout)
+    }
+
+    /// Screens a message from the network against the current height and view (cheap), then verifies its
+    /// signatures and certificates (expensive). Only an admitted message can be handled. Messages for the next
+    /// height are verified too, before they are buffered.
+    pub fn admit(&self, m: Message) -> Result<Verified<Message>, Rejection> {
+        let signer = m.signer();
+        if signer >= self.n {
+            return Err(Rejection::NotValidator);
+        }
+        if signer == self.me {
+            return Err(Rejection::Own);
+        }
+        let (h, height, view) = (self.record.height, m.height(), m.view());
+        if height < h {
+            return Err(Rejection::Stale);
+        }
+        if height > h + 1 {
+            return Err(Rejection::TooFarAhead);
+        }
+        if height == h + 1 {
+            if view > self.config.max_view_ahead {
+                return Err(Rejection::TooFarAhead);
+            }
+            if self.future.full_for(signer) {
+                return Err(Rejection::BufferFull);
+            }
+        } else {
+            if view > self.record.view.saturating_add(self.config.max_view_ahead) {
+                return Err(Rejection::TooFarAhead);
+            }
+            if view < self.record.view {
+                // Only an old view change is answered (we help the lagging peer), and only within the help budget:
+                // a replayed old view change must not cost signature checks forever.
+                let spent = self.helped.get(&(signer, view)).copied().unwrap_or(0);
+                if !matches!(m, Message::ViewChange(_)) || view == 0 || spent >= MAX_HELP_PER_VIEW {
+                    return Err(Rejection::Stale);
+                }
+            }
+        }
+        self.verifier().message(&m)?;
+        Ok(Verified::new(m))
     }
 
     /// Feeds one event; returns the actions it causes.
@@ -288,7 +425,19 @@ impl<C: MessageCrypto> PbftState<C> {
             Event::BlockBuilt { height, view, block, payload } => {
                 if height == self.record.height && view == self.record.view && self.building {
                     self.building = false;
-                    self.propose(block, payload, Vec::new(), &mut out);
+                    let justification = std::mem::take(&mut self.building_justification);
+                    self.propose(block, payload, justification, &mut out);
+                }
+            }
+            Event::BlockFetched { height, view, block, payload } => {
+                if height == self.record.height
+                    && view == self.record.view
+                    && self.fetching == Some(block)
+                    && self.crypto.payload_matches(&block, &payload)
+                {
+                    self.fetching = None;
+                    let justification = std::mem::take(&mut self.building_justification);
+                    self.propose(block, payload, justification, &mut out);
                 }
             }
             Event::BlockValidated { height, view, block, valid } => {
@@ -300,6 +449,13 @@ impl<C: MessageCrypto> PbftState<C> {
                             self.send_prepare(block, &mut out);
                         }
                     }
+                }
+            }
+            Event::Idle { height, view } => {
+                let current = height == self.record.height && view == self.record.view;
+                if current && self.building && self.record.proposed.is_none() && !self.decided {
+                    let hb = self.sign(Heartbeat { height, view });
+                    out.push(Action::Broadcast(Message::Heartbeat(hb)));
                 }
             }
             Event::Committed { height } => {
@@ -318,12 +474,14 @@ impl<C: MessageCrypto> PbftState<C> {
         self.own_view_changes.clear();
         self.helped.clear();
         self.building = false;
+        self.building_justification.clear();
+        self.fetching = None;
+        self.prepared_body = None;
         self.decided = false;
         out.push(Action::Persist(self.record.clone()));
         self.enter_view(0, out);
-        let buffered = std::mem::take(&mut self.next_height);
-        for m in buffered {
-            if m.height() == height {
+        for m in self.future.take() {
+            if m.get().height() == height {
                 self.on_message(m, out);
             }
         }
@@ -343,64 +501,6 @@ impl<C: MessageCrypto> PbftState<C> {
         }
     }
 
-    fn resend_view_change(&mut self, out: &mut Vec<Action>) {
-        let view = self.record.view;
-        let own = match self.view_changes.get(&view).and_then(|m| m.get(&self.me)).cloned() {
-            Some(own) => own,
-            None if self.record.prepared.as_ref().is_some_and(|p| p.view >= view) => {
-                // Cannot happen (having prepared here marks the view synced), and a view change may not carry a
-                // certificate from its own view: move on instead.
-                self.start_view_change(view + 1, out);
-                return;
-            }
-            None => {
-                // After a restart the signed message is gone; re-sign the same content (same view, same prepared
-                // certificate): a view change is not a vote for a block, so this cannot equivocate.
-                let body = ViewChange { height: self.record.height, view, prepared: self.record.prepared.clone() };
-                let signed = self.sign(body);
-                self.remember_own(signed.clone());
-                self.view_changes.entry(view).or_default().insert(self.me, signed.clone());
-                signed
-            }
-        };
-        out.push(Action::Broadcast(Message::ViewChange(own)));
-        self.set_timer(self.config.base_timeout, out);
-    }
-
-    fn remember_own(&mut self, vc: Signed<ViewChange>) {
-        self.own_view_changes.insert(vc.body.view, vc);
-        while self.own_view_changes.len() > 64 {
-            self.own_view_changes.pop_first();
-        }
-    }
-
-    /// A peer is still in `view`, below ours: send it our view change for that view, which it may have missed, so
-    /// it can gather a quorum there, time out and follow. Re-signing after a restart is safe only while our
-    /// prepared certificate is older than that view (a view change must carry the highest one below its view).
-    fn help_lagging_peer(&mut self, to: NodeIndex, view: View, out: &mut Vec<Action>) {
-        if view == 0 {
-            return;
-        }
-        let answered = self.helped.entry((to, view)).or_insert(0);
-        if *answered >= MAX_HELP_PER_VIEW {
-            return;
-        }
-        *answered += 1;
-        let vc = match self.own_view_changes.get(&view) {
-            Some(vc) => vc.clone(),
-            None => {
-                if self.record.prepared.as_ref().is_some_and(|p| p.view >= view) {
-                    return;
-                }
-                let body = ViewChange { height: self.record.height, view, prepared: self.record.prepared.clone() };
-                let signed = self.sign(body);
-                self.remember_own(signed.clone());
-                signed
-            }
-        };
-        out.push(Action::Send { to, message: Message::ViewChange(vc) });
-    }
-
     fn enter_view(&mut self, view: View, out: &mut Vec<Action>) {
         let h = self.record.height;
         self.synced = false;
@@ -416,6 +516,7 @@ impl<C: MessageCrypto> PbftState<C> {
         }
         self.views.retain(|v, _| *v >= view);
         self.view_changes.retain(|v, _| *v >= view);
+        self.fetching = None;
         if view == 0 && self.leader(h, 0) == self.me && self.record.proposed.is_none() && !self.decided {
             self.building = true;
             out.push(Action::BuildBlock { height: h, view: 0 });
@@ -434,19 +535,6 @@ impl<C: MessageCrypto> PbftState<C> {
         out.push(Action::Persist(self.record.clone()));
     }
 
-    fn start_view_change(&mut self, view: View, out: &mut Vec<Action>) {
-        if view <= self.record.view {
-            return;
-        }
-        self.move_to_view(view, out);
-        let body = ViewChange { height: self.record.height, view, prepared: self.record.prepared.clone() };
-        let signed = self.sign(body);
-        out.push(Action::Broadcast(Message::ViewChange(signed.clone())));
-        self.remember_own(signed.clone());
-        self.view_changes.entry(view).or_default().insert(self.me, signed);
-        self.enter_view(view, out);
-    }
-
     fn sign<T: SigningBytes>(&self, body: T) -> Signed<T> {
         let signature = self.crypto.sign(&body.signing_bytes());
         Signed { signer: self.me, body, signature }
@@ -457,156 +545,58 @@ impl<C: MessageCrypto> PbftState<C> {
         Signed { signer: self.me, signature: self.crypto.sign(&bytes), body: vote }
     }
 
-    fn verify_vote(&self, v: &Signed<Vote>, commit: bool) -> bool {
-        let bytes = if commit { CommitBody(&v.body).signing_bytes() } else { PrepareBody(&v.body).signing_bytes() };
-        v.signer < self.n && self.crypto.verify(v.signer, &bytes, &v.signature)
+    /// The bytes of `block` if this validator holds them at this height.
+    fn body_of(&self, block: &BlockId) -> Option<Vec<u8>> {
+        if let Some((id, payload)) = &self.prepared_body
+            && id == block
+        {
+            return Some(payload.clone());
+        }
+        self.views.values().filter_map(|v| v.proposal.as_ref()).find(|(id, _)| id == block).map(|(_, p)| p.clone())
     }
 
-    fn verify_prepared(&self, height: Height, cert: &PreparedCertificate) -> bool {
-        // Cheap checks before any signature: at most n distinct signers, and bytes that are the certified block.
-        let distinct: BTreeSet<NodeIndex> = cert.prepares.iter().map(|p| p.signer).collect();
-        if cert.prepares.len() > self.n || distinct.len() != cert.prepares.len() || distinct.len() < self.quorum() {
-            return false;
-        }
-        if !self.crypto.payload_matches(&cert.block, &cert.payload) {
-            return false;
-        }
-        let mut signers = BTreeSet::new();
-        for p in &cert.prepares {
-            if p.body != (Vote { height, view: cert.view, block: cert.block }) || !self.verify_vote(p, false) {
-                return false;
-            }
-            signers.insert(p.signer);
-        }
-        signers.len() >= self.quorum()
-    }
-
-    fn verify_view_change(&self, vc: &Signed<ViewChange>) -> bool {
-        if vc.signer >= self.n || !self.crypto.verify(vc.signer, &vc.body.signing_bytes(), &vc.signature) {
-            return false;
-        }
-        match &vc.body.prepared {
-            None => true,
-            Some(p) => p.view < vc.body.view && self.verify_prepared(vc.body.height, p),
-        }
-    }
-
-    fn on_message(&mut self, m: Message, out: &mut Vec<Action>) {
+    fn on_message(&mut self, m: Verified<Message>, out: &mut Vec<Action>) {
         let h = self.record.height;
-        if m.signer() >= self.n || m.signer() == self.me {
+        let (height, view) = (m.get().height(), m.get().view());
+        if height == h + 1 {
+            self.future.push(m);
             return;
         }
-        if m.height() == h + 1 {
-            // Bounded per signer, so one peer cannot crowd out everyone else's early messages.
-            let from = m.signer();
-            let mine = self.next_height.iter().filter(|b| b.signer() == from).count();
-            if mine < NEXT_HEIGHT_PER_SIGNER {
-                self.next_height.push(m);
-            }
+        if height != h {
             return;
         }
-        if m.height() != h {
-            return;
-        }
-        let view = m.view();
-        if view > self.record.view.saturating_add(self.config.max_view_ahead) {
-            return;
-        }
-        match m {
+        match m.into_inner() {
             Message::Proposal(p) => self.on_proposal(p, out),
             Message::Prepare(v) => {
-                if view >= self.record.view && self.verify_vote(&v, false) {
-                    self.views.entry(view).or_default().prepares.insert(v.signer, v);
+                if view >= self.record.view {
+                    let evidence = self.views.entry(view).or_default().add(v, false);
+                    self.report(evidence, out);
                     self.check_prepared(view, out);
                 }
             }
             Message::Commit(v) => {
-                if view >= self.record.view && self.verify_vote(&v, true) {
-                    self.views.entry(view).or_default().commits.insert(v.signer, v);
+                if view >= self.record.view {
+                    let evidence = self.views.entry(view).or_default().add(v, true);
+                    self.report(evidence, out);
                     self.check_decided(view, out);
                 }
             }
-            Message::ViewChange(vc) => {
-                if view < self.record.view {
-                    // Look at the help budget before paying for signature checks: a replayed old view change must
-                    // not cost recoveries forever.
-                    let spent = self.helped.get(&(vc.signer, view)).copied().unwrap_or(0);
-                    if view > 0 && spent < MAX_HELP_PER_VIEW && self.verify_view_change(&vc) {
-                        self.help_lagging_peer(vc.signer, view, out);
-                    }
-                    return;
-                }
-                if view > self.record.view || (view == self.record.view && view > 0) {
-                    if !self.verify_view_change(&vc) {
-                        return;
-                    }
-                    // Keep at most two view changes per signer: its highest, and the one for our current view (which
-                    // may be older, sent to help us gather a quorum here). Memory stays bounded by 2n.
-                    let signer = vc.signer;
-                    let current = self.record.view;
-                    let newer_exists = self.view_changes.range(view + 1..).any(|(_, m)| m.contains_key(&signer));
-                    if newer_exists && view != current {
-                        return;
-                    }
-                    for (v, m) in self.view_changes.range_mut(..view) {
-                        if *v != current {
-                            m.remove(&signer);
-                        }
-                    }
-                    self.view_changes.entry(view).or_default().insert(signer, vc);
-                    if view == self.record.view
-                        && self.view_changes.get(&view).is_some_and(|m| m.len() >= self.quorum())
-                    {
-                        self.mark_synced(out);
-                    }
-                    self.maybe_follow(out);
-                    self.try_new_view(self.record.view, out);
+            Message::ViewChange(vc) => self.on_view_change(vc, out),
+            Message::Heartbeat(hb) => {
+                // The current leader is alive and has nothing to propose: give it a full timeout again.
+                let awaiting = self.views.get(&view).is_none_or(|v| v.proposal.is_none());
+                if view == self.record.view && self.synced && awaiting && !self.decided && hb.body.height == h {
+                    let t = self.timeout(view);
+                    self.set_timer(t, out);
                 }
             }
         }
     }
 
-    /// f+1 validators in views above ours: at least one is honest, so move to the lowest of those views.
-    fn maybe_follow(&mut self, out: &mut Vec<Action>) {
-        let mut senders: BTreeMap<NodeIndex, View> = BTreeMap::new();
-        for (v, msgs) in self.view_changes.range(self.record.view + 1..) {
-            for s in msgs.keys() {
-                senders.entry(*s).or_insert(*v);
-            }
-        }
-        if senders.len() > self.f() {
-            // Move to the lowest of those views: never further than the honest validators among them went.
-            if let Some(target) = senders.values().copied().min() {
-                self.start_view_change(target, out);
-            }
-        }
-    }
-
-    /// As the leader of `view` > 0 with 2f+1 view changes, propose.
-    fn try_new_view(&mut self, view: View, out: &mut Vec<Action>) {
-        if view == 0 || self.leader(self.record.height, view) != self.me || self.record.proposed.is_some() {
-            return;
-        }
-        if self.decided || self.building || view != self.record.view {
-            return;
-        }
-        let Some(vcs) = self.view_changes.get(&view) else { return };
-        if vcs.len() < self.quorum() {
-            return;
-        }
-        let justification: Vec<Signed<ViewChange>> = vcs.values().cloned().collect();
-        let best = justification
-            .iter()
-            .filter_map(|vc| vc.body.prepared.as_ref())
-            .max_by(|a, b| a.view.cmp(&b.view).then_with(|| b.block.cmp(&a.block)))
-            .cloned();
-        match best {
-            Some(p) => self.propose(p.block, p.payload, justification, out),
-            None => {
-                self.building = true;
-                self.building_justification = justification;
-                out.push(Action::BuildBlock { height: self.record.height, view });
-            }
+    fn report(&mut self, evidence: Option<Equivocation>, out: &mut Vec<Action>) {
+        if let Some(e) = evidence {
+            self.equivocations += 1;
+            out.push(Action::Equivocation(Box::new(e)));
         }
     }
 
@@ -614,17 +604,12 @@ impl<C: MessageCrypto> PbftState<C> {
         &mut self,
         block: BlockId,
         payload: Vec<u8>,
-        mut justification: Vec<Signed<ViewChange>>,
+        justification: Vec<Signed<ViewChange>>,
         out: &mut Vec<Action>,
     ) {
         let view = self.record.view;
         if self.record.proposed.is_some() {
             return;
-        }
-        if view > 0 && justification.is_empty() {
-            // Built after collecting view changes: justify with the set that allowed building (a view change that
-            // arrived meanwhile could carry a certificate this block would not honour).
-            justification = std::mem::take(&mut self.building_justification);
         }
         self.record.proposed = Some(block);
         out.push(Action::Persist(self.record.clone()));
@@ -634,24 +619,18 @@ impl<C: MessageCrypto> PbftState<C> {
         let vs = self.views.entry(view).or_default();
         vs.proposal = Some((block, payload));
         // The leader built (and so executed) the block itself, or re-proposes one a quorum prepared (so at least one
-        // honest validator executed it, and its bytes were checked against its id with the certificate).
+        // honest validator executed it, and its fetched bytes were checked against its id).
         vs.validated = Some(true);
         self.send_prepare(block, out);
     }
 
     fn on_proposal(&mut self, p: Signed<Proposal>, out: &mut Vec<Action>) {
         let Proposal { height, view, block, .. } = p.body;
-        if p.signer != self.leader(height, view) || view < self.record.view {
-            return;
-        }
-        if !self.crypto.verify(p.signer, &p.body.signing_bytes(), &p.signature) {
-            return;
-        }
-        if view > 0 && !self.justified(&p.body) {
+        if view < self.record.view {
             return;
         }
         if view > self.record.view {
-            // A justified proposal proves a quorum moved on: follow it.
+            // A justified proposal (admit checked it) proves a quorum moved on: follow it.
             self.move_to_view(view, out);
             self.enter_view(view, out);
         }
@@ -661,34 +640,11 @@ impl<C: MessageCrypto> PbftState<C> {
         }
         let vs = self.views.entry(view).or_default();
         if vs.proposal.is_some() {
+            // The first proposal of the view counts; a leader's second one is ignored (its votes would equivocate).
             return;
         }
         vs.proposal = Some((block, p.body.payload.clone()));
         out.push(Action::ValidateBlock { height, view, block, payload: p.body.payload });
-    }
-
-    fn justified(&self, p: &Proposal) -> bool {
-        let distinct: BTreeSet<NodeIndex> = p.justification.iter().map(|vc| vc.signer).collect();
-        if p.justification.len() > self.n || distinct.len() != p.justification.len() || distinct.len() < self.quorum() {
-            return false;
-        }
-        let mut signers = BTreeSet::new();
-        let mut best: Option<&PreparedCertificate> = None;
-        for vc in &p.justification {
-            if vc.body.height != p.height || vc.body.view != p.view || !self.verify_view_change(vc) {
-                return false;
-            }
-            signers.insert(vc.signer);
-            if let Some(c) = &vc.body.prepared
-                && best.is_none_or(|b| c.view > b.view)
-            {
-                best = Some(c);
-            }
-        }
-        if signers.len() < self.quorum() {
-            return false;
-        }
-        best.is_none_or(|b| b.block == p.block)
     }
 
     fn send_prepare(&mut self, block: BlockId, out: &mut Vec<Action>) {
@@ -701,7 +657,7 @@ impl<C: MessageCrypto> PbftState<C> {
         let vote = Vote { height: self.record.height, view, block };
         let signed = self.sign_vote(vote, false);
         out.push(Action::Broadcast(Message::Prepare(signed.clone())));
-        self.views.entry(view).or_default().prepares.insert(self.me, signed);
+        self.views.entry(view).or_default().add(signed, false);
         self.check_prepared(view, out);
     }
 
@@ -714,16 +670,17 @@ impl<C: MessageCrypto> PbftState<C> {
         if vs.validated != Some(true) {
             return;
         }
-        let prepares: Vec<Signed<Vote>> = vs.prepares.values().filter(|v| v.body.block == block).cloned().collect();
+        let prepares = vs.prepares_for(block);
         if prepares.len() < self.quorum() {
             return;
         }
-        self.record.prepared = Some(PreparedCertificate { view, block, payload, prepares });
+        self.record.prepared = Some(PreparedCertificate { view, block, prepares });
+        self.prepared_body = Some((block, payload));
         self.record.commit_vote = Some(block);
         out.push(Action::Persist(self.record.clone()));
         let signed = self.sign_vote(Vote { height: self.record.height, view, block }, true);
         out.push(Action::Broadcast(Message::Commit(signed.clone())));
-        self.views.entry(view).or_default().commits.insert(self.me, signed);
+        self.views.entry(view).or_default().add(signed, true);
         self.check_decided(view, out);
     }
 
@@ -732,11 +689,7 @@ impl<C: MessageCrypto> PbftState<C> {
             return;
         }
         let Some(vs) = self.views.get(&view) else { return };
-        let mut by_block: BTreeMap<BlockId, Vec<Signed<Vote>>> = BTreeMap::new();
-        for c in vs.commits.values() {
-            by_block.entry(c.body.block).or_default().push(c.clone());
-        }
-        let Some((block, commits)) = by_block.into_iter().find(|(_, c)| c.len() >= self.quorum()) else { return };
+        let Some((block, commits)) = vs.committed(self.quorum()) else { return };
         let payload = vs.proposal.as_ref().filter(|p| p.0 == block).map(|p| p.1.clone());
         self.decided = true;
         out.push(Action::Decide { height: self.record.height, view, block, payload, commits });
@@ -789,6 +742,14 @@ mod tests {
         Message::Proposal(Signed { signer, signature: tag(signer, &body.signing_bytes()), body })
     }
 
+    /// Admits and handles a message as the driver does; a refused message causes nothing.
+    fn deliver(n: &mut PbftState<TestCrypto>, m: Message) -> Vec<Action> {
+        match n.admit(m) {
+            Ok(v) => n.handle(Event::Message(v)),
+            Err(_) => Vec::new(),
+        }
+    }
+
     fn validates(actions: &[Action]) -> Option<BlockId> {
         actions.iter().find_map(|a| match a {
             Action::ValidateBlock { block, .. } => Some(*block),
@@ -801,7 +762,7 @@ mod tests {
 
     #[test]
     fn records_and_messages_survive_encoding_and_garbage_is_refused() {
-        let cert = PreparedCertificate { view: 0, block: A, payload: vec![1, 2], prepares: vec![prepare(0, 0, A)] };
+        let cert = PreparedCertificate { view: 0, block: A, prepares: vec![prepare(0, 0, A)] };
         let record = SafetyRecord {
             height: 9,
             view: 2,
@@ -811,32 +772,29 @@ mod tests {
         };
         assert_eq!(SafetyRecord::decode(&record.encode().expect("encodes")).expect("decodes"), record);
         let m = Message::ViewChange(view_change(1, 3, Some(cert)));
-        assert_eq!(Message::decode(&m.encode().expect("encodes")).expect("decodes"), m);
-        assert!(Message::decode(&[0xff, 1, 2]).is_err());
+        assert_eq!(Message::decode(&m.encode().expect("encodes"), 1 << 20).expect("decodes"), m);
+        assert!(Message::decode(&[0xff, 1, 2], 1 << 20).is_err());
+        let bytes = m.encode().expect("encodes");
+        assert!(matches!(Message::decode(&bytes, bytes.len() - 1), Err(DecodeError::TooLarge { .. })));
         assert!(SafetyRecord::decode(&[]).is_err());
     }
 
     #[test]
     fn new_leader_must_repropose_the_highest_prepared_block() {
         // Height 1, view 1: leader is (1 + 1) % 4 = 2. Three view changes, one carrying a certificate for A.
-        let cert = PreparedCertificate {
-            view: 0,
-            block: A,
-            payload: A.0.to_vec(),
-            prepares: (0..3).map(|i| prepare(i, 0, A)).collect(),
-        };
+        let cert = PreparedCertificate { view: 0, block: A, prepares: (0..3).map(|i| prepare(i, 0, A)).collect() };
         let vcs = vec![view_change(0, 1, Some(cert)), view_change(1, 1, None), view_change(3, 1, None)];
         let mut n = node(3, SafetyRecord { height: 1, ..Default::default() });
-        let out = n.handle(Event::Message(proposal(2, 1, B, vcs.clone())));
+        let out = deliver(&mut n, proposal(2, 1, B, vcs.clone()));
         assert_eq!(validates(&out), None, "a proposal of B ignoring A's prepared certificate is refused");
-        let out = n.handle(Event::Message(proposal(2, 1, A, vcs.clone())));
+        let out = deliver(&mut n, proposal(2, 1, A, vcs.clone()));
         assert_eq!(validates(&out), Some(A));
         assert_eq!(n.view(), 1, "a justified proposal moves the replica to its view");
         // Too few view changes do not justify anything.
         let mut m = node(3, SafetyRecord { height: 1, ..Default::default() });
-        assert_eq!(validates(&m.handle(Event::Message(proposal(2, 1, A, vcs[..2].to_vec())))), None);
+        assert_eq!(validates(&deliver(&mut m, proposal(2, 1, A, vcs[..2].to_vec()))), None);
         // Nor does a proposal from someone who is not the leader.
-        assert_eq!(validates(&m.handle(Event::Message(proposal(1, 1, A, vcs)))), None);
+        assert_eq!(validates(&deliver(&mut m, proposal(1, 1, A, vcs))), None);
     }
 
     #[test]
@@ -844,7 +802,7 @@ mod tests {
         // It prepared A in view 0 before the crash (leader of height 1 view 0 is node 1).
         let record = SafetyRecord { height: 1, view: 0, prepared_vote: Some(A), ..Default::default() };
         let mut n = node(3, record);
-        let out = n.handle(Event::Message(proposal(1, 0, B, vec![])));
+        let out = deliver(&mut n, proposal(1, 0, B, vec![]));
         assert_eq!(validates(&out), Some(B), "it may execute B");
         let out = n.handle(Event::BlockValidated { height: 1, view: 0, block: B, valid: true });
         assert!(
@@ -856,7 +814,7 @@ mod tests {
     #[test]
     fn votes_are_persisted_before_they_are_sent() {
         let mut n = node(3, SafetyRecord { height: 1, ..Default::default() });
-        n.handle(Event::Message(proposal(1, 0, A, vec![])));
+        deliver(&mut n, proposal(1, 0, A, vec![]));
         let out = n.handle(Event::BlockValidated { height: 1, view: 0, block: A, valid: true });
         let persist = out.iter().position(|a| matches!(a, Action::Persist(r) if r.prepared_vote == Some(A)));
         let send = out.iter().position(|a| matches!(a, Action::Broadcast(Message::Prepare(_))));
@@ -866,29 +824,29 @@ mod tests {
     #[test]
     fn one_peer_in_a_far_view_drags_nobody_but_f_plus_one_do() {
         let mut n = node(3, SafetyRecord { height: 1, ..Default::default() });
-        n.handle(Event::Message(Message::ViewChange(view_change(0, 9, None))));
+        deliver(&mut n, Message::ViewChange(view_change(0, 9, None)));
         assert_eq!(n.view(), 0);
-        n.handle(Event::Message(Message::ViewChange(view_change(1, 5, None))));
+        deliver(&mut n, Message::ViewChange(view_change(1, 5, None)));
         assert_eq!(n.view(), 5, "f+1 = 2 validators are beyond view 0: follow to the lowest of their views");
         // Beyond the look-ahead bound, messages are not even read.
         let mut m = node(3, SafetyRecord { height: 1, ..Default::default() });
-        m.handle(Event::Message(Message::ViewChange(view_change(0, 1_000_000, None))));
-        m.handle(Event::Message(Message::ViewChange(view_change(1, 1_000_000, None))));
+        deliver(&mut m, Message::ViewChange(view_change(0, 1_000_000, None)));
+        deliver(&mut m, Message::ViewChange(view_change(1, 1_000_000, None)));
         assert_eq!(m.view(), 0);
     }
 
     #[test]
     fn a_quorum_of_commits_decides_and_timeouts_back_off() {
         let mut n = node(3, SafetyRecord { height: 1, ..Default::default() });
-        n.handle(Event::Message(proposal(1, 0, A, vec![])));
+        deliver(&mut n, proposal(1, 0, A, vec![]));
         n.handle(Event::BlockValidated { height: 1, view: 0, block: A, valid: true });
         let mut decided = Vec::new();
         for i in 0..3 {
             let body = Vote { height: 1, view: 0, block: A };
             let p = Signed { signer: i, signature: tag(i, &PrepareBody(&body).signing_bytes()), body };
-            decided.extend(n.handle(Event::Message(Message::Prepare(p))));
+            decided.extend(deliver(&mut n, Message::Prepare(p)));
             let c = Signed { signer: i, signature: tag(i, &CommitBody(&body).signing_bytes()), body };
-            decided.extend(n.handle(Event::Message(Message::Commit(c))));
+            decided.extend(deliver(&mut n, Message::Commit(c)));
         }
         let d = decided.iter().find_map(|a| match a {
             Action::Decide { block, commits, payload, .. } => Some((*block, commits.len(), payload.is_some())),
@@ -896,5 +854,161 @@ mod tests {
         });
         assert_eq!(d, Some((A, 3, true)));
         assert!(n.timeout(1) > n.timeout(0) && n.timeout(40) == n.config.max_timeout);
+    }
+
+    fn signed_prepare(signer: NodeIndex, height: Height, view: View, block: BlockId) -> Message {
+        let body = Vote { height, view, block };
+        Message::Prepare(Signed { signer, signature: tag(signer, &PrepareBody(&body).signing_bytes()), body })
+    }
+
+    #[test]
+    fn next_height_messages_are_verified_before_they_are_buffered_and_shared_per_signer() {
+        let mut n = node(3, SafetyRecord { height: 1, ..Default::default() });
+        // Height 2, view 0 is led by validator 2. A forger claims to be validator 2 with signatures it cannot make.
+        let real = {
+            let body = Proposal { height: 2, view: 0, block: A, payload: A.0.to_vec(), justification: vec![] };
+            Signed { signer: 2, signature: tag(2, &body.signing_bytes()), body }
+        };
+        for i in 0..20u8 {
+            let mut forged = real.clone();
+            forged.body.block = BlockId([i; 32]);
+            assert_eq!(n.admit(Message::Proposal(forged)), Err(Rejection::BadSignature));
+        }
+        // Validator 1 floods valid next-height messages: it fills its own share only.
+        let mut flood_admitted = 0;
+        for i in 0..100u64 {
+            if let Ok(m) = n.admit(signed_prepare(1, 2, i % 8, BlockId([(i % 200) as u8; 32]))) {
+                flood_admitted += 1;
+                n.handle(Event::Message(m));
+            }
+        }
+        assert_eq!(flood_admitted, 8, "one signer's share of the next-height buffer");
+        assert!(matches!(n.admit(signed_prepare(1, 2, 0, B)), Err(Rejection::BufferFull)));
+        // The real proposal still gets in, and runs as soon as height 2 starts.
+        let m = n.admit(Message::Proposal(real)).expect("the leader's own proposal is admitted");
+        assert!(n.handle(Event::Message(m)).is_empty(), "buffered, not acted on yet");
+        let out = n.handle(Event::Committed { height: 1 });
+        assert_eq!(validates(&out), Some(A));
+        // Beyond the next height nothing is read at all.
+        assert_eq!(n.admit(signed_prepare(1, 4, 0, A)), Err(Rejection::TooFarAhead));
+        assert_eq!(n.admit(signed_prepare(1, 1, 0, A)), Err(Rejection::Stale));
+        assert_eq!(n.admit(signed_prepare(7, 2, 0, A)), Err(Rejection::NotValidator));
+        assert_eq!(n.admit(signed_prepare(3, 2, 0, A)), Err(Rejection::Own));
+    }
+
+    #[test]
+    fn a_new_leader_fetches_a_prepared_block_it_never_received_and_its_proposal_fits_the_limit() {
+        // Validator 2 leads view 1 of height 1 but never saw the view-0 proposal of A, which 3 validators prepared.
+        let cert = PreparedCertificate { view: 0, block: A, prepares: (0..3).map(|i| prepare(i, 0, A)).collect() };
+        let mut n = node(2, SafetyRecord { height: 1, ..Default::default() });
+        let mut out = Vec::new();
+        for (i, c) in [(0, Some(cert.clone())), (1, None), (3, None)] {
+            out.extend(deliver(&mut n, Message::ViewChange(view_change(i, 1, c))));
+        }
+        let fetch = out.iter().find_map(|a| match a {
+            Action::FetchBlock { height: 1, view: 1, block } => Some(*block),
+            _ => None,
+        });
+        assert_eq!(fetch, Some(A), "{out:?}");
+        assert!(!out.iter().any(|a| matches!(a, Action::Broadcast(Message::Proposal(_)))));
+        // Bytes that are not A are ignored; A's bytes are proposed, with the justification, and fit the limit.
+        let wrong = n.handle(Event::BlockFetched { height: 1, view: 1, block: A, payload: B.0.to_vec() });
+        assert!(wrong.is_empty());
+        let out = n.handle(Event::BlockFetched { height: 1, view: 1, block: A, payload: A.0.to_vec() });
+        let proposal = out.iter().find_map(|a| match a {
+            Action::Broadcast(m @ Message::Proposal(p)) if p.body.block == A && p.body.justification.len() >= 3 => {
+                Some(m.clone())
+            }
+            _ => None,
+        });
+        let proposal = proposal.expect("re-proposes A");
+        assert!(proposal.encode().expect("encodes").len() <= message_limit(32, 4));
+    }
+
+    #[test]
+    fn the_largest_possible_message_fits_the_limit() {
+        // A view-n proposal of a maximal block with n view changes, each carrying a full certificate of n prepares
+        // with real-size (65-byte) signatures.
+        for (n, max_block) in [(4usize, 1 << 20), (7, 64), (31, 8 << 20), (100, 1 << 20)] {
+            let sig = vec![0xab; 65];
+            let prepares: Vec<Signed<Vote>> = (0..n)
+                .map(|i| Signed { signer: i, body: Vote { height: 9, view: 5, block: A }, signature: sig.clone() })
+                .collect();
+            let cert = PreparedCertificate { view: 5, block: A, prepares };
+            let vcs = (0..n)
+                .map(|i| Signed {
+                    signer: i,
+                    body: ViewChange { height: 9, view: 6, prepared: Some(cert.clone()) },
+                    signature: sig.clone(),
+                })
+                .collect();
+            let body = Proposal { height: 9, view: 6, block: A, payload: vec![7; max_block], justification: vcs };
+            let m = Message::Proposal(Signed { signer: 0, body, signature: sig.clone() });
+            let size = m.encode().expect("encodes").len();
+            assert!(size <= message_limit(max_block, n), "n={n}: {size} > {}", message_limit(max_block, n));
+        }
+    }
+
+    #[test]
+    fn an_idle_leaders_heartbeat_keeps_replicas_in_the_view_and_only_the_leader_may_send_one() {
+        let mut leader = node(1, SafetyRecord { height: 1, ..Default::default() });
+        let out = leader.handle(Event::Idle { height: 1, view: 0 });
+        let hb = out.iter().find_map(|a| match a {
+            Action::Broadcast(m @ Message::Heartbeat(_)) => Some(m.clone()),
+            _ => None,
+        });
+        let hb = hb.expect("an idle leader heartbeats");
+        let mut replica = node(3, SafetyRecord { height: 1, ..Default::default() });
+        let out = deliver(&mut replica, hb);
+        assert!(out.iter().any(|a| matches!(a, Action::SetTimer { view: 0, .. })), "the view timer is re-armed");
+        let body = Heartbeat { height: 1, view: 0 };
+        let not_leader = Message::Heartbeat(Signed { signer: 2, signature: tag(2, &body.signing_bytes()), body });
+        assert_eq!(replica.admit(not_leader), Err(Rejection::WrongLeader));
+        // Once it proposed, a leader does not heartbeat.
+        leader.handle(Event::BlockBuilt { height: 1, view: 0, block: A, payload: A.0.to_vec() });
+        assert!(leader.handle(Event::Idle { height: 1, view: 0 }).is_empty());
+    }
+
+    #[test]
+    fn conflicting_votes_are_reported_as_equivocation() {
+        let mut n = node(3, SafetyRecord { height: 1, ..Default::default() });
+        assert!(deliver(&mut n, signed_prepare(0, 1, 0, A)).is_empty());
+        let out = deliver(&mut n, signed_prepare(0, 1, 0, B));
+        assert!(
+            out.iter()
+                .any(|a| matches!(a, Action::Equivocation(e) if e.first.body.block == A && e.second.body.block == B))
+        );
+        assert_eq!(n.stats().equivocations, 1);
+    }
+
+    #[test]
+    fn a_record_written_by_the_earlier_format_still_loads() {
+        #[derive(borsh::BorshSerialize)]
+        struct OldCert {
+            view: View,
+            block: BlockId,
+            payload: Vec<u8>,
+            prepares: Vec<Signed<Vote>>,
+        }
+        #[derive(borsh::BorshSerialize)]
+        struct OldRecord {
+            height: Height,
+            view: View,
+            proposed: Option<BlockId>,
+            prepared_vote: Option<BlockId>,
+            commit_vote: Option<BlockId>,
+            prepared: Option<OldCert>,
+        }
+        let old = OldRecord {
+            height: 4,
+            view: 2,
+            proposed: None,
+            prepared_vote: Some(A),
+            commit_vote: Some(A),
+            prepared: Some(OldCert { view: 1, block: A, payload: vec![9; 100], prepares: vec![prepare(0, 1, A)] }),
+        };
+        let record = SafetyRecord::decode(&borsh::to_vec(&old).expect("encodes")).expect("decodes");
+        assert_eq!((record.height, record.view, record.prepared_vote), (4, 2, Some(A)));
+        assert_eq!(record.prepared.map(|c| (c.view, c.block, c.prepares.len())), Some((1, A, 1)));
     }
 }
