@@ -592,7 +592,7 @@ mod tests {
         p.insert(tx(&k, 0, 0), rich(0), 0).expect("runnable");
         p.insert(tx(&k, 2, 0), rich(0), 1_000).expect("gapped");
         p.insert(tx(&k, 3, 0), rich(0), 30_000).expect("gapped");
-        assert_eq!(p.expire(60_999), 1, "only the gapped one older than a minute");
+        assert_eq!(p.expire(61_000), 1, "only the gapped one a minute old");
         assert_eq!((p.len(), p.queued()), (2, 1));
         assert_eq!(p.expire(10_000_000), 1);
         assert_eq!((p.len(), p.queued()), (1, 0), "a runnable transaction never expires");

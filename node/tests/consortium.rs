@@ -32,7 +32,7 @@ fn speed_up(node: &TestNode) {
     let text = std::fs::read_to_string(&path).expect("config");
     let fast = text
         .replace("timeout_ms = 4000", "timeout_ms = 2000")
-        .replace("empty_block_interval_ms = 1000", "empty_block_interval_ms = 500");
+        .replace("heartbeat_interval_ms = 1000", "heartbeat_interval_ms = 500");
     assert_ne!(text, fast, "config.toml has a [consensus] section with the default timings");
     std::fs::write(&path, fast).expect("write config");
 }

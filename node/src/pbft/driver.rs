@@ -180,6 +180,12 @@ impl ConsensusDriver {
             self.h.scores.strike(from, "forged_signer");
             return None;
         }
+        // A leader that heartbeats while this replica holds transactions ready to run is not idle: let the view
+        // timer run out, so a leader cannot censor by heartbeating.
+        if matches!(message, Message::Heartbeat(_)) && self.h.importer.pool().has_runnable() {
+            m.consensus_dropped.with_label_values(&["heartbeat_with_work"]).inc();
+            return None;
+        }
         match self.state.admit(message) {
             Ok(v) => Some(v),
             Err(r) => {
@@ -393,9 +399,20 @@ impl ConsensusDriver {
                 let wait = wake.saturating_duration_since(now).max(Duration::from_millis(1));
                 importer.pool().wait_for_arrival(wait).await;
             }
-            let builder = importer.clone();
-            let built =
-                tokio::task::spawn_blocking(move || builder.build(proposer, now_secs(), pacing.max_block_txs)).await;
+            let built = loop {
+                let builder = importer.clone();
+                let built =
+                    tokio::task::spawn_blocking(move || builder.build(proposer, now_secs(), pacing.max_block_txs))
+                        .await;
+                // Everything runnable turned out not to run (the build dropped it from the pool): in view 0 go
+                // back to heartbeating rather than store an empty block.
+                if view == 0 && matches!(&built, Ok(Ok(e)) if e.block.transactions.is_empty()) {
+                    let _ = tx.send(Input::Idle { height, view });
+                    importer.pool().wait_for_arrival(pacing.heartbeat_interval).await;
+                    continue;
+                }
+                break built;
+            };
             let block = match built {
                 Ok(Ok(executed)) if executed.block.header.number == height => {
                     let payload = BlockImporter::encode(&executed);
