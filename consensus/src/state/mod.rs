@@ -456,6 +456,11 @@ impl<C: MessageCrypto> PbftState<C> {
                 if current && self.building && self.record.proposed.is_none() && !self.decided {
                     let hb = self.sign(Heartbeat { height, view });
                     out.push(Action::Broadcast(Message::Heartbeat(hb)));
+                    // The leader's own view timer runs too: an idle leader must not vote itself out.
+                    if self.synced {
+                        let t = self.timeout(view);
+                        self.set_timer(t, &mut out);
+                    }
                 }
             }
             Event::Committed { height } => {
@@ -958,6 +963,7 @@ mod tests {
             _ => None,
         });
         let hb = hb.expect("an idle leader heartbeats");
+        assert!(out.iter().any(|a| matches!(a, Action::SetTimer { view: 0, .. })), "and re-arms its own timer");
         let mut replica = node(3, SafetyRecord { height: 1, ..Default::default() });
         let out = deliver(&mut replica, hb);
         assert!(out.iter().any(|a| matches!(a, Action::SetTimer { view: 0, .. })), "the view timer is re-armed");
