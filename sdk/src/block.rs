@@ -156,6 +156,13 @@ pub fn encode_block<'a>(header: &Header, transactions: impl IntoIterator<Item = 
     out
 }
 
+/// The id (header hash) of bytes made by [`encode_block`], reading only the header: binds a block's bytes to the id
+/// consensus signed without decoding its transactions.
+pub fn block_id_of(bytes: &[u8]) -> Option<B256> {
+    let mut rest = bytes;
+    <Header as alloy_rlp::Decodable>::decode(&mut rest).ok().map(|h| h.hash())
+}
+
 /// Splits bytes made by [`encode_block`] into the header and the raw transactions; trailing bytes are an error.
 pub fn decode_block(bytes: &[u8]) -> Result<(Header, Vec<Bytes>), alloy_rlp::Error> {
     let mut rest = bytes;

@@ -1,7 +1,6 @@
 //! Consensus message signatures with the validators' secp256k1 node keys.
 
 use accord_consensus::{BlockId, MessageCrypto, NodeIndex};
-use accord_sdk::block::Header;
 use accord_sdk::block::ValidatorSet;
 use accord_sdk::crypto::CryptoSuite;
 use accord_sdk::keys::KeyPair;
@@ -51,14 +50,14 @@ impl MessageCrypto for NodeKeyCrypto {
 
     /// A proposal's payload starts with the RLP header whose hash is the block id (the body follows it).
     fn payload_matches(&self, block: &BlockId, payload: &[u8]) -> bool {
-        let mut rest = payload;
-        <Header as alloy_rlp::Decodable>::decode(&mut rest).is_ok_and(|h| h.hash().0 == block.0)
+        accord_sdk::block::block_id_of(payload).is_some_and(|id| id.0 == block.0)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use accord_sdk::block::Header;
     use accord_sdk::block::Validator;
 
     fn header(chain_id: u64, number: u64, proposer: accord_sdk::Address) -> Header {

@@ -346,6 +346,7 @@ impl ConsensusDriver {
         let safety = self.safety.clone();
         let net = self.h.net.clone();
         let tx = self.inputs_tx.clone();
+        let max_block_bytes = self.h.importer.chain().genesis().params.max_block_bytes;
         let peers: Vec<PeerId> =
             self.validators.iter().enumerate().filter(|(i, _)| *i != self.me).map(|(_, p)| *p).collect();
         self.fetcher = Some(tokio::spawn(async move {
@@ -358,8 +359,10 @@ impl ConsensusDriver {
                 for peer in &peers {
                     let request = SyncRequest::Body { height, block: block.0 };
                     let reply = tokio::time::timeout(Duration::from_secs(5), net.sync_request(*peer, request)).await;
+                    // Checked here too (the state machine checks again) so a peer's junk moves on to the next peer.
                     if let Ok(Ok(SyncResponse::Body(Some(payload)))) = reply
-                        && accord_sdk::block::decode_block(&payload.0).is_ok_and(|(h, _)| h.hash().0 == block.0)
+                        && payload.0.len() <= max_block_bytes
+                        && accord_sdk::block::block_id_of(&payload.0).is_some_and(|id| id.0 == block.0)
                     {
                         let _ = tx.send(Input::Fetched { height, view, block, payload: payload.0 });
                         return;
