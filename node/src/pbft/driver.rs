@@ -219,7 +219,7 @@ impl ConsensusDriver {
                         Input::Idle { height, view } => self.state.handle(Event::Idle { height, view }),
                         Input::Built { height, view, block: Some(built) } => {
                             let (block, payload, executed) = *built;
-                            // Stored once, durably, before the proposal (and this leader's prepare) can leave.
+                            // Stored once; the record persisted before the proposal leaves makes it durable.
                             let safety = &self.safety;
                             tokio::task::block_in_place(|| safety.save_body(height, &block.0, &payload))?;
                             self.executed.insert(block, executed);

@@ -2,8 +2,9 @@
 //!
 //! Written with fsync before any vote it records leaves the node, so after a kill -9 the validator resumes with
 //! every vote it may have sent and can never sign a conflicting one. The record names blocks by id; the bytes of a
-//! block this validator proposed or validated are stored once beside it (also synced before the vote leaves), so a
-//! restarted validator that must re-propose a prepared block still has it.
+//! block this validator proposed or validated are stored once beside it, before the synced record write that precedes
+//! any vote on it (which makes the body durable too), so a restarted validator that must re-propose a prepared block
+//! still has it.
 
 use accord_consensus::SafetyRecord;
 
@@ -40,7 +41,7 @@ impl SafetyStore {
         self.store.write_consensus_record(&bytes)
     }
 
-    /// Stores the bytes of a block proposed at `height`, durably.
+    /// Stores the bytes of a block proposed at `height`; durable with the next [`SafetyStore::save`].
     pub fn save_body(&self, height: u64, id: &[u8; 32], bytes: &[u8]) -> Result<(), StorageError> {
         self.store.write_consensus_body(height, id, bytes)
     }

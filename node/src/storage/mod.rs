@@ -284,12 +284,12 @@ impl ChainStore {
         Ok(())
     }
 
-    /// Stores a proposed block's bytes in the consensus WAL, keyed by height and id, durably: the vote record names
-    /// blocks by id only, and a validator that prepared a block must still hold its bytes after a crash.
+    /// Stores a proposed block's bytes in the consensus WAL, keyed by height and id: the vote record names blocks by
+    /// id only, and a validator that voted for a block must still hold its bytes after a crash. Not synced by
+    /// itself: every vote on the block is preceded by a synced write of the vote record, and a synced write makes
+    /// the whole RocksDB WAL durable, this earlier write included. One fsync per vote, not two.
     pub fn write_consensus_body(&self, height: u64, id: &[u8; 32], bytes: &[u8]) -> Result<(), StorageError> {
-        let mut wo = WriteOptions::default();
-        wo.set_sync(true);
-        self.db.put_cf_opt(self.cf(schema::CONSENSUS_WAL), schema::wal_body_key(height, id), bytes, &wo)?;
+        self.db.put_cf(self.cf(schema::CONSENSUS_WAL), schema::wal_body_key(height, id), bytes)?;
         Ok(())
     }
 
