@@ -95,3 +95,31 @@ async fn only_members_connect_and_speak() {
     na.command(NetworkCommand::Disallow(pb)).await;
     next_matching(&mut na, "b disconnected", |e| matches!(e, NetworkEvent::PeerDisconnected(p) if *p == pb)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_banned_member_is_disconnected_not_redialled_and_admitted_again_after_the_ban() {
+    let (a, b) = (KeyPair::generate(), KeyPair::generate());
+    let pa = peer_id_of(&a.public_key()).expect("peer id");
+    let pb = peer_id_of(&b.public_key()).expect("peer id");
+    let any: libp2p::Multiaddr = "/ip4/127.0.0.1/tcp/0".parse().expect("addr");
+    let mut nb = Network::start(
+        b.secret_bytes(),
+        any.clone(),
+        &[Member { peer: pa, address: None }, Member { peer: pb, address: None }],
+        1 << 20,
+    )
+    .expect("b starts");
+    let addr_b = listening(&mut nb).await;
+    // a dials b by itself (and re-dials it every 2 s while it is not connected).
+    let members = [Member { peer: pa, address: None }, Member { peer: pb, address: Some(addr_b) }];
+    let mut na = Network::start(a.secret_bytes(), any, &members, 1 << 20).expect("a starts");
+    next_matching(&mut na, "b connects", |e| matches!(e, NetworkEvent::PeerConnected(p) if *p == pb)).await;
+
+    na.command(NetworkCommand::Ban { peer: pb, duration: Duration::from_secs(5) }).await;
+    next_matching(&mut na, "b disconnected", |e| matches!(e, NetworkEvent::PeerDisconnected(p) if *p == pb)).await;
+    let banned_at = tokio::time::Instant::now();
+    // Not re-dialled while banned (an unbanned lost member is re-dialled within 2 s).
+    let back = next_matching(&mut na, "b admitted again", |e| matches!(e, NetworkEvent::PeerConnected(p) if *p == pb));
+    back.await;
+    assert!(banned_at.elapsed() >= Duration::from_secs(4), "b came back during its ban: {:?}", banned_at.elapsed());
+}

@@ -320,12 +320,7 @@ async fn run(
             }
             cmd = cmd_rx.recv() => {
                 let Some(cmd) = cmd else { return };
-                if let NetworkCommand::Ban { peer, duration } = cmd {
-                    swarm.behaviour_mut().admission.disallow_peer(peer);
-                    banned.insert(peer, Instant::now() + duration);
-                    continue;
-                }
-                handle_command(&mut swarm, &connected, &mut pending_sync, cmd);
+                handle_command(&mut swarm, &connected, &mut banned, &mut pending_sync, cmd);
             }
             event = swarm.select_next_some() => {
                 let out = match event {
@@ -371,6 +366,7 @@ async fn run(
 fn handle_command(
     swarm: &mut libp2p::Swarm<Behaviour>,
     connected: &HashSet<PeerId>,
+    banned: &mut HashMap<PeerId, Instant>,
     pending_sync: &mut HashMap<OutboundRequestId, oneshot::Sender<SyncReply>>,
     cmd: NetworkCommand,
 ) {
@@ -403,8 +399,10 @@ fn handle_command(
         NetworkCommand::Disallow(p) => {
             swarm.behaviour_mut().admission.disallow_peer(p);
         }
-        NetworkCommand::Ban { peer, .. } => {
+        NetworkCommand::Ban { peer, duration } => {
+            // Re-admitted by the redial tick once the ban is over.
             swarm.behaviour_mut().admission.disallow_peer(peer);
+            banned.insert(peer, Instant::now() + duration);
         }
     }
 }
