@@ -39,6 +39,17 @@ pub enum ImportError {
     /// The bytes are not a block.
     #[error("block bytes do not decode: {0}")]
     Decode(#[from] alloy_rlp::Error),
+    /// Not the height block sync asked for.
+    #[error("peer sent block {got}, expected {expected}")]
+    WrongHeight {
+        /// Received.
+        got: u64,
+        /// Expected.
+        expected: u64,
+    },
+    /// The certificate sent with a synced block is not a certificate.
+    #[error("certificate bytes do not decode: {0}")]
+    CertificateDecode(alloy_rlp::Error),
     /// Not the block that was announced (hash or height).
     #[error("block {got_height} ({got}) is not the announced block {expected_height} ({expected})")]
     WrongBlock {
@@ -157,9 +168,12 @@ impl BlockImporter {
     /// otherwise.
     pub fn recover(&self, number: u64, raw: &[Bytes]) -> Result<Vec<SignedTransaction>, ImportError> {
         let limits = self.chain.tx_limits();
+        // One pool lock for the whole block, not one per transaction.
+        let pooled: Vec<_> = self.pool.with(|p| raw.iter().map(|r| p.get(&keccak256(r))).collect());
         raw.iter()
+            .zip(pooled)
             .enumerate()
-            .map(|(index, r)| match self.pool.get(&keccak256(r)) {
+            .map(|(index, (r, pooled))| match pooled {
                 Some(pooled) if pooled.encoded() == r => Ok((*pooled).clone()),
                 _ => SignedTransaction::decode(r, &limits).map_err(|source| ImportError::Transaction {
                     number,
@@ -197,12 +211,7 @@ impl BlockImporter {
     pub fn import_synced(&self, bytes: &[u8], certificate: &[u8], expected: u64) -> Result<Header, ImportError> {
         let (header, raw) = self.decode(bytes)?;
         if header.number != expected {
-            return Err(ImportError::WrongBlock {
-                got: header.hash(),
-                got_height: header.number,
-                expected: B256::ZERO,
-                expected_height: expected,
-            });
+            return Err(ImportError::WrongHeight { got: header.number, expected });
         }
         if let Some(ours) = self.committed_hash(expected)? {
             // Consensus committed it meanwhile: it must be the same block.
@@ -212,7 +221,8 @@ impl BlockImporter {
                 Err(ImportError::Conflict { number: expected, ours, theirs: header.hash() })
             };
         }
-        let certificate = <CommitCertificate as alloy_rlp::Decodable>::decode(&mut &certificate[..])?;
+        let certificate = <CommitCertificate as alloy_rlp::Decodable>::decode(&mut &certificate[..])
+            .map_err(ImportError::CertificateDecode)?;
         let certificate = self.chain.verify_certificate(&header, certificate)?;
         let txs = self.recover(header.number, &raw)?;
         let executed = self.chain.verify_block(&header, txs)?;
@@ -302,5 +312,80 @@ impl BlockImporter {
             tracing::info!(number = header.number, txs = n_txs, hash = %header.hash(), source, "committed block");
         }
         Ok(header)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mempool::{Mempool, MempoolLimits};
+    use accord_sdk::U256;
+    use accord_sdk::block::Validator;
+    use accord_sdk::crypto::CryptoSuite;
+    use accord_sdk::genesis::{ChainParams, Genesis};
+    use accord_sdk::keys::KeyPair;
+    use alloy_consensus::{SignableTransaction, TxEnvelope, TxLegacy};
+    use alloy_primitives::TxKind;
+
+    const MAX_BLOCK: usize = 8 * 1024;
+
+    fn importer() -> (tempfile::TempDir, BlockImporter, KeyPair, KeyPair) {
+        let (validator, alice) = (KeyPair::generate(), KeyPair::generate());
+        let genesis = Genesis {
+            chain_id: 5,
+            timestamp: 100,
+            crypto: CryptoSuite::default(),
+            validators: vec![Validator::from_key("v", &validator, "")],
+            observers: vec![],
+            alloc: [(alice.address(), U256::from(10u64).pow(U256::from(24u8)))].into_iter().collect(),
+            params: ChainParams { max_tx_bytes: 2 * 1024, max_block_bytes: MAX_BLOCK, ..Default::default() },
+        };
+        genesis.validate().expect("valid genesis");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let chain = Arc::new(Chain::open(dir.path(), genesis).expect("opens"));
+        let metrics = Metrics::new().expect("metrics");
+        let mempool = Mempool::new(MempoolLimits::default(), 300_000_000, 0);
+        let pool = Arc::new(TxPool::new(chain.clone(), mempool, None, metrics.clone()));
+        (dir, BlockImporter::new(chain, pool, metrics), validator, alice)
+    }
+
+    /// A legacy call carrying `data` bytes of calldata: about that many bytes in a block.
+    fn fat_transfer(k: &KeyPair, nonce: u64, data: usize) -> Vec<u8> {
+        let tx = TxLegacy {
+            chain_id: Some(5),
+            nonce,
+            gas_price: 0,
+            gas_limit: 200_000,
+            to: TxKind::Call(Address::repeat_byte(0xee)),
+            value: U256::from(1u8),
+            input: vec![1u8; data].into(),
+        };
+        let sig = k.sign_prehash(&tx.signature_hash()).expect("sign");
+        alloy_eips::eip2718::Encodable2718::encoded_2718(&TxEnvelope::from(tx.into_signed(sig)))
+    }
+
+    #[test]
+    fn blocks_are_built_within_the_byte_limit_and_larger_ones_are_refused_before_decoding() {
+        let (_dir, importer, validator, alice) = importer();
+        for nonce in 0..20 {
+            importer.pool().submit_raw(&fat_transfer(&alice, nonce, 1_000)).expect("pooled");
+        }
+        let built = importer.build(validator.address(), 101, 5_000).expect("builds");
+        let bytes = BlockImporter::encode(&built);
+        let included = built.block.transactions.len();
+        assert!(bytes.len() <= MAX_BLOCK, "a built block of {} bytes exceeds maxBlockBytes", bytes.len());
+        assert!((5..20).contains(&included), "fills the byte budget, not the gas limit: {included} transactions");
+        let id = built.block.header.hash();
+        // The leader's own block imports; everything else is refused with what is wrong.
+        importer.import_proposal(&bytes, 1, id).expect("a built block imports");
+        let mut oversized = bytes.clone();
+        oversized.resize(MAX_BLOCK + 1, 0);
+        assert!(matches!(importer.import_proposal(&oversized, 1, id), Err(ImportError::TooLarge { .. })));
+        assert!(matches!(importer.import_proposal(&bytes, 2, id), Err(ImportError::WrongBlock { .. })));
+        assert!(matches!(
+            importer.import_synced(&bytes, &[], 2),
+            Err(ImportError::WrongHeight { got: 1, expected: 2 })
+        ));
+        assert!(matches!(importer.import_synced(&bytes, &[0xff], 1), Err(ImportError::CertificateDecode(_))));
     }
 }
