@@ -30,7 +30,7 @@ pub struct Dispatch {
     /// Commands back to the network (sync answers).
     pub net: NetworkSender,
     /// Connected members.
-    pub peers: Arc<crate::status::NodeStatus>,
+    pub status: Arc<crate::status::NodeStatus>,
     /// Wakes block sync (a member connected: it may be ahead).
     pub sync_trigger: Arc<Notify>,
     /// The PBFT driver's inbox; `None` on observers and single-validator chains.
@@ -127,7 +127,7 @@ impl Dispatch {
 
 impl Dispatch {
     fn peer_set(&self) -> &PeerSet {
-        &self.peers.peers
+        &self.status.peers
     }
 }
 

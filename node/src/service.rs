@@ -151,7 +151,7 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
     let sync = BlockSync {
         importer: importer.clone(),
         net: net.clone(),
-        peers: status.clone(),
+        status: status.clone(),
         trigger: sync_trigger.clone(),
         config: config.sync,
         validator: votes,
@@ -197,7 +197,7 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
         pool: pool.clone(),
         metrics: metrics.clone(),
         net: net.clone(),
-        peers: status.clone(),
+        status: status.clone(),
         sync_trigger,
         consensus: votes.then_some(inbox),
         validators: validator_peers.iter().copied().collect::<BTreeSet<_>>(),

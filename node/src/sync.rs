@@ -54,25 +54,29 @@ fn read_body(chain: &Chain, height: u64, block: &[u8; 32]) -> Result<Option<Vec<
     if height == 0 || height > chain.head().number {
         return Ok(None);
     }
-    let Some(header) = chain.store().header(height)? else { return Ok(None) };
+    let header = chain.store().header(height)?.ok_or(ChainError::MissingBlock(height))?;
     if header.hash().0 != *block {
         return Ok(None);
     }
-    let txs = chain.store().transactions(height)?.ok_or(ChainError::MissingBlock(height))?;
-    Ok(Some(encode_block(&header, txs.iter().map(|t| t.encoded().as_ref()))))
+    block_bytes(chain, &header).map(Some)
+}
+
+/// The wire bytes (`encode_block`) of the committed block with this header, as sync serves them.
+fn block_bytes(chain: &Chain, header: &accord_sdk::block::Header) -> Result<Vec<u8>, ChainError> {
+    let n = header.number;
+    let txs = chain.store().transactions(n)?.ok_or(ChainError::MissingBlock(n))?;
+    Ok(encode_block(header, txs.iter().map(|t| t.encoded().as_ref())))
 }
 
 fn read_blocks(chain: &Chain, from: u64, max: u32) -> Result<Vec<SyncBlock>, ChainError> {
     let head = chain.head().number;
-    let store = chain.store();
     let mut out = Vec::new();
     let mut bytes = 0usize;
     let mut n = from.max(1);
     while n <= head && out.len() < max as usize && bytes < SYNC_SOFT_LIMIT_BYTES {
-        let header = store.header(n)?.ok_or(ChainError::MissingBlock(n))?;
-        let txs = store.transactions(n)?.ok_or(ChainError::MissingBlock(n))?;
-        let cert = store.certificate(n)?.ok_or(ChainError::MissingBlock(n))?;
-        let block = encode_block(&header, txs.iter().map(|t| t.encoded().as_ref()));
+        let header = chain.store().header(n)?.ok_or(ChainError::MissingBlock(n))?;
+        let block = block_bytes(chain, &header)?;
+        let cert = chain.store().certificate(n)?.ok_or(ChainError::MissingBlock(n))?;
         let certificate = alloy_rlp::encode(&cert);
         bytes += block.len() + certificate.len();
         out.push(SyncBlock { block: Payload(block), certificate: Payload(certificate) });
@@ -124,8 +128,8 @@ pub struct BlockSync {
     pub importer: Arc<BlockImporter>,
     /// Requests to peers.
     pub net: NetworkSender,
-    /// Who is connected.
-    pub peers: Arc<crate::status::NodeStatus>,
+    /// Who is connected (read) and sync progress (written).
+    pub status: Arc<crate::status::NodeStatus>,
     /// Wakes sync early (a member connected; consensus decided a block it lacks).
     pub trigger: Arc<Notify>,
     /// Timing.
@@ -136,10 +140,10 @@ pub struct BlockSync {
 
 impl BlockSync {
     fn peer_set(&self) -> &PeerSet {
-        &self.peers.peers
+        &self.status.peers
     }
     fn status(&self) -> &SyncStatus {
-        &self.peers.sync
+        &self.status.sync
     }
 
     /// The sync loop. Runs until aborted.
@@ -301,4 +305,44 @@ fn progress_bar(start: u64, target: u64) -> indicatif::ProgressBar {
         bar.set_style(style);
     }
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accord_sdk::block::{CommitCertificate, Validator, block_id_of};
+    use accord_sdk::crypto::CryptoSuite;
+    use accord_sdk::genesis::Genesis;
+    use accord_sdk::keys::KeyPair;
+
+    #[test]
+    fn bodies_are_served_from_the_body_store_and_from_committed_blocks_by_id_only() {
+        let validator = KeyPair::generate();
+        let genesis = Genesis {
+            chain_id: 5,
+            timestamp: 100,
+            crypto: CryptoSuite::default(),
+            validators: vec![Validator::from_key("v", &validator, "")],
+            observers: vec![],
+            alloc: Default::default(),
+            params: Default::default(),
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let chain = Chain::open(dir.path(), genesis).expect("opens");
+        let body = |height, block| match answer(&chain, &SyncRequest::Body { height, block }) {
+            SyncResponse::Body(b) => b.map(|p| p.0),
+            other => panic!("{other:?}"),
+        };
+        // A proposed (not yet decided) block: from the consensus body store.
+        SafetyStore::new(chain.store().clone()).save_body(1, &[7; 32], b"proposed").expect("saves");
+        assert_eq!(body(1, [7; 32]), Some(b"proposed".to_vec()));
+        // A committed block: re-encoded from the chain, and only for its own id.
+        let built = chain.build_block(vec![], 101, validator.address()).expect("builds");
+        let header = built.block.header.clone();
+        chain.commit(built, CommitCertificate::sign(&validator, &header, 0).expect("signs")).expect("commits");
+        let served = body(1, header.hash().0).expect("the committed block");
+        assert_eq!(block_id_of(&served), Some(header.hash()));
+        assert_eq!(body(1, [9; 32]), None, "another id at that height");
+        assert_eq!(body(2, header.hash().0), None, "a height not yet committed");
+    }
 }
