@@ -88,10 +88,12 @@ pub(crate) struct Verifier<'a, C> {
 }
 
 impl<C: MessageCrypto> Verifier<'_, C> {
+    /// Votes needed for a quorum (2f+1 when n = 3f+1; any two quorums share an honest validator for every n).
     pub fn quorum(&self) -> usize {
         2 * self.n / 3 + 1
     }
 
+    /// Leader of (height, view): round robin.
     pub fn leader(&self, height: Height, view: View) -> NodeIndex {
         ((height.wrapping_add(view)) % self.n as u64) as usize
     }

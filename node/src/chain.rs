@@ -91,6 +91,14 @@ pub struct ExecutedBlock {
     pub skipped: Vec<(B256, TxRejection)>,
 }
 
+/// The head a block executes on, with the latest state held at it (see [`Chain::parent_state`]).
+#[derive(Debug)]
+pub struct ParentState<'a> {
+    /// The head.
+    pub header: Header,
+    _guard: parking_lot::RwLockReadGuard<'a, ()>,
+}
+
 /// A committed block as read back from storage.
 #[derive(Debug, Clone)]
 pub struct StoredBlock {
@@ -287,25 +295,20 @@ impl Chain {
         timestamp: u64,
         proposer: Address,
     ) -> Result<ExecutedBlock, ChainError> {
-        let _parent_state = self.commit_lock.read();
-        let parent = self.head();
-        let env = self.env(&parent, timestamp, proposer);
+        let parent = self.parent_state();
+        let env = self.env(&parent.header, timestamp, proposer);
         let out = self.executor.execute(Arc::new(self.state.latest()), &env, candidates, InvalidTxPolicy::Skip)?;
         let (state_root, writes) = self.state.apply(env.number, &out.changes)?;
-        let block = self.seal(&parent, &env, out.transactions, out.receipts, state_root, out.gas_used);
+        let block = self.seal(&parent.header, &env, out.transactions, out.receipts, state_root, out.gas_used);
         Ok(ExecutedBlock { block, writes, skipped: out.skipped })
     }
 
     /// Re-executes a block someone else built on the head and checks it matches bit for bit.
     pub fn verify_block(&self, header: &Header, txs: Vec<SignedTransaction>) -> Result<ExecutedBlock, ChainError> {
-        let _parent_state = self.commit_lock.read();
-        let parent = self.head();
-        if header.parent_hash != parent.hash() || header.number != parent.number + 1 {
-            return Err(ChainError::NotOnHead {
-                number: header.number,
-                parent: header.parent_hash,
-                head: parent.hash(),
-            });
+        let parent = self.parent_state();
+        let head = parent.header.hash();
+        if header.parent_hash != head || header.number != parent.header.number + 1 {
+            return Err(ChainError::NotOnHead { number: header.number, parent: header.parent_hash, head });
         }
         if self.validators.index_of(&header.proposer).is_none() {
             return Err(ChainError::Mismatch {
@@ -313,13 +316,13 @@ impl Chain {
                 detail: format!("proposer {} is not a validator", header.proposer),
             });
         }
-        if header.timestamp < parent.timestamp {
+        if header.timestamp < parent.header.timestamp {
             return Err(ChainError::Mismatch { number: header.number, detail: "timestamp below parent's".into() });
         }
-        let env = self.env(&parent, header.timestamp, header.proposer);
+        let env = self.env(&parent.header, header.timestamp, header.proposer);
         let out = self.executor.execute(Arc::new(self.state.latest()), &env, txs, InvalidTxPolicy::Reject)?;
         let (state_root, writes) = self.state.apply(env.number, &out.changes)?;
-        let block = self.seal(&parent, &env, out.transactions, out.receipts, state_root, out.gas_used);
+        let block = self.seal(&parent.header, &env, out.transactions, out.receipts, state_root, out.gas_used);
         if block.header != *header {
             return Err(ChainError::Mismatch {
                 number: header.number,
@@ -379,9 +382,12 @@ impl Chain {
         Ok(header)
     }
 
-    /// Holds the head and the latest state still, as block execution does, until the guard drops (commits wait).
-    pub fn hold_parent_state(&self) -> parking_lot::RwLockReadGuard<'_, ()> {
-        self.commit_lock.read()
+    /// The head, held still together with the latest-state table until the value drops (commits wait): the only
+    /// way `build_block` and `verify_block` get their parent, so execution never reads a head from before a commit
+    /// with state from after it.
+    pub fn parent_state(&self) -> ParentState<'_> {
+        let guard = self.commit_lock.read();
+        ParentState { header: self.head(), _guard: guard }
     }
 
     /// A committed block's header, transactions and receipts.
@@ -573,11 +579,12 @@ mod tests {
         let certificate = cert(&f.validator, &header);
         let chain = &f.chain;
         std::thread::scope(|s| {
-            let guard = chain.hold_parent_state();
+            let parent = chain.parent_state();
+            assert_eq!(parent.header.number, 0);
             let committer = s.spawn(move || chain.commit(first, certificate));
             std::thread::sleep(std::time::Duration::from_millis(200));
             assert_eq!(chain.head().number, 0, "the commit waits for the execution holding the parent state");
-            drop(guard);
+            drop(parent);
             committer.join().expect("joins").expect("commits");
         });
         assert_eq!(f.chain.head().number, 1);

@@ -334,7 +334,7 @@ impl<C: MessageCrypto> PbftState<C> {
     }
     /// Votes needed for a quorum (2f+1 when n = 3f+1; any two quorums share an honest validator for every n).
     pub fn quorum(&self) -> usize {
-        2 * self.n / 3 + 1
+        self.verifier().quorum()
     }
     /// Leader of (height, view): round robin.
     pub fn leader(&self, height: Height, view: View) -> NodeIndex {
