@@ -103,6 +103,8 @@ pub struct ConsensusDriver {
     last_commit: Instant,
     pending: Vec<Action>,
     reported: accord_consensus::PbftStats,
+    /// Bodies stored at the height being decided, deleted once it is decided.
+    saved_bodies: Vec<(Height, [u8; 32])>,
 }
 
 impl std::fmt::Debug for ConsensusDriver {
@@ -128,6 +130,8 @@ impl ConsensusDriver {
         let chain = h.importer.chain().clone();
         let safety = SafetyStore::new(chain.store().clone());
         let next = chain.head().number + 1;
+        // Bodies of decided heights whose ids a crash lost.
+        safety.prune_bodies(next)?;
         // The record is only meaningful for the height it was written at; after a commit it is stale.
         let record = match safety.load()? {
             Some(r) if r.height == next => r,
@@ -159,6 +163,7 @@ impl ConsensusDriver {
             last_commit: Instant::now(),
             pending: initial,
             reported: Default::default(),
+            saved_bodies: Vec::new(),
         })
     }
 
@@ -220,8 +225,7 @@ impl ConsensusDriver {
                         Input::Built { height, view, block: Some(built) } => {
                             let (block, payload, executed) = *built;
                             // Stored once; the record persisted before the proposal leaves makes it durable.
-                            let safety = &self.safety;
-                            tokio::task::block_in_place(|| safety.save_body(height, &block.0, &payload))?;
+                            self.save_body(height, block, &payload)?;
                             self.executed.insert(block, executed);
                             self.state.handle(Event::BlockBuilt { height, view, block, payload })
                         }
@@ -325,8 +329,11 @@ impl ConsensusDriver {
             if let Some(f) = self.fetcher.take() {
                 f.abort();
             }
-            if let Err(e) = self.safety.prune_bodies(height) {
-                tracing::warn!(error = %e, "cannot prune stored proposal bodies");
+            let decided: Vec<_> = self.saved_bodies.extract_if(.., |(h, _)| *h < height).collect();
+            if !decided.is_empty()
+                && let Err(e) = self.safety.forget_bodies(&decided)
+            {
+                tracing::warn!(error = %e, "cannot delete stored proposal bodies");
             }
         }
         let stats = self.state.stats();
@@ -335,6 +342,14 @@ impl ConsensusDriver {
             self.h.metrics.consensus_dropped.with_label_values(&["next_height_full"]).inc_by(dropped);
         }
         self.reported = stats;
+    }
+
+    /// Stores a block's bytes once (made durable by the record persisted before any vote on it).
+    fn save_body(&mut self, height: Height, block: BlockId, payload: &[u8]) -> Result<(), StorageError> {
+        let safety = &self.safety;
+        tokio::task::block_in_place(|| safety.save_body(height, &block.0, payload))?;
+        self.saved_bodies.push((height, block.0));
+        Ok(())
     }
 
     /// Finds the bytes of a prepared block this leader must re-propose: its own body store, then each validator in
@@ -446,8 +461,7 @@ impl ConsensusDriver {
         .await;
         match checked {
             Ok((Ok(executed), payload)) => {
-                let safety = &self.safety;
-                tokio::task::block_in_place(|| safety.save_body(height, &block.0, &payload))?;
+                self.save_body(height, block, &payload)?;
                 self.executed.insert(block, executed);
                 Ok(true)
             }

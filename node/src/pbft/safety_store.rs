@@ -51,7 +51,13 @@ impl SafetyStore {
         self.store.consensus_body(height, id)
     }
 
-    /// Forgets the bodies of heights below `height`.
+    /// Forgets these bodies.
+    pub fn forget_bodies(&self, bodies: &[(u64, [u8; 32])]) -> Result<(), StorageError> {
+        self.store.delete_consensus_bodies(bodies)
+    }
+
+    /// Forgets every body of heights below `height` (one range delete: for start-up, not for every height, since
+    /// each range delete leaves a tombstone that reads must step over until compaction).
     pub fn prune_bodies(&self, height: u64) -> Result<(), StorageError> {
         self.store.prune_consensus_bodies(height)
     }
@@ -78,6 +84,8 @@ mod tests {
         s.prune_bodies(7).expect("prunes");
         assert_eq!(s.body(6, &[1; 32]).expect("reads"), None);
         assert_eq!(s.body(7, &[2; 32]).expect("reads"), Some(b"seven".to_vec()));
+        s.forget_bodies(&[(7, [2; 32])]).expect("forgets");
+        assert_eq!(s.body(7, &[2; 32]).expect("reads"), None);
         assert_eq!(s.load().expect("the record is not a body"), Some(record));
     }
 }

@@ -298,7 +298,18 @@ impl ChainStore {
         Ok(self.db.get_cf(self.cf(schema::CONSENSUS_WAL), schema::wal_body_key(height, id))?)
     }
 
-    /// Deletes the stored bodies of heights below `height` (decided; the chain holds what was committed).
+    /// Deletes the named stored bodies (point deletes: the usual few per height).
+    pub fn delete_consensus_bodies(&self, bodies: &[(u64, [u8; 32])]) -> Result<(), StorageError> {
+        let mut batch = WriteBatch::default();
+        for (height, id) in bodies {
+            batch.delete_cf(self.cf(schema::CONSENSUS_WAL), schema::wal_body_key(*height, id));
+        }
+        self.db.write(batch)?;
+        Ok(())
+    }
+
+    /// Deletes every stored body of heights below `height` as one range (at start-up, for bodies whose ids were
+    /// lost with a crash).
     pub fn prune_consensus_bodies(&self, height: u64) -> Result<(), StorageError> {
         let from = schema::wal_body_key(0, &[0; 32]);
         let to = schema::wal_body_key(height, &[0; 32]);
