@@ -96,8 +96,8 @@ pub enum MempoolError {
     /// Pool is full and no other sender holds more than this one: nothing may be evicted for it.
     #[error("txpool is full: {limit} reached, and no other sender holds more transactions than this sender")]
     PoolFull {
-        /// The configured limit hit: `mempool.max_txs`, `mempool.max_bytes` or `mempool.max_queued`.
-        limit: &'static str,
+        /// The configured limit hit.
+        limit: PoolLimit,
     },
     /// Gas limit above the block gas limit.
     #[error("exceeds block gas limit: gas limit {gas} > block gas limit {limit}")]
@@ -120,6 +120,20 @@ pub enum MempoolError {
 /// Bytes a transaction adds to an encoded block beyond its own encoding (its RLP string header), counted when a
 /// block is filled up to the chain's byte limit.
 pub const BLOCK_ENTRY_OVERHEAD: usize = 9;
+
+/// A pool-wide limit, named as in `config.toml` so a refusal tells the operator which key to look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PoolLimit {
+    /// `mempool.max_txs`.
+    #[error("mempool.max_txs")]
+    Transactions,
+    /// `mempool.max_bytes`.
+    #[error("mempool.max_bytes")]
+    Bytes,
+    /// `mempool.max_queued`.
+    #[error("mempool.max_queued")]
+    Queued,
+}
 
 /// What the pool needs to know about the sender's committed account.
 #[derive(Debug, Clone, Copy)]
@@ -254,9 +268,8 @@ impl Mempool {
         for (addr, n) in victims {
             self.evict(addr, n);
         }
-        if let Some(old) = replacing {
-            self.bytes -= old.encoded_len();
-            self.by_hash.remove(&old.hash());
+        if replacing.is_some() {
+            self.take(&tx.sender(), nonce);
         }
         let tx = Arc::new(tx);
         self.bytes += tx.encoded_len();
@@ -287,11 +300,11 @@ impl Mempool {
         let (mut count, mut bytes, mut queued) = (self.by_hash.len(), self.bytes, self.queued);
         loop {
             let limit = if gapped && queued + 1 > self.limits.max_queued {
-                "mempool.max_queued"
+                PoolLimit::Queued
             } else if adds && count + 1 > self.limits.max_txs {
-                "mempool.max_txs"
+                PoolLimit::Transactions
             } else if bytes + extra_bytes > self.limits.max_bytes {
-                "mempool.max_bytes"
+                PoolLimit::Bytes
             } else {
                 return Ok(victims);
             };
@@ -308,7 +321,7 @@ impl Mempool {
             let choice = match most_queued {
                 // A runnable newcomer may always displace a queued transaction; a queued one only a larger queue.
                 Some((a, q)) if !gapped || remaining_queued(a, q) > mine_queued => Some(*a),
-                _ if limit == "mempool.max_queued" => None,
+                _ if limit == PoolLimit::Queued => None,
                 _ => others
                     .max_by(|(a1, q1), (a2, q2)| remaining(a1, q1).cmp(&remaining(a2, q2)).then(a2.cmp(a1)))
                     .filter(|(a, q)| remaining(a, q) > mine)
@@ -330,14 +343,27 @@ impl Mempool {
 
     /// Removes `sender`'s transaction at `nonce` (its highest, so no gap opens in what is left).
     fn evict(&mut self, sender: Address, nonce: u64) {
-        let Some(q) = self.senders.get_mut(&sender) else { return };
-        let Some(p) = q.txs.remove(&nonce) else { return };
+        if self.take(&sender, nonce) {
+            tracing::debug!(%sender, nonce, "evicted from a full pool");
+            self.settle(&sender, None);
+        }
+    }
+
+    /// Takes `sender`'s transaction at `nonce` out of the queue, the hash index and the byte count; the caller
+    /// settles the sender afterwards. Every removal goes through here.
+    fn take(&mut self, sender: &Address, nonce: u64) -> bool {
+        let Some(p) = self.senders.get_mut(sender).and_then(|q| q.txs.remove(&nonce)) else { return false };
         self.bytes -= p.tx.encoded_len();
         self.by_hash.remove(&p.tx.hash());
-        tracing::debug!(%sender, nonce, "evicted from a full pool");
-        let committed = q.committed;
-        self.recount(&sender, committed);
-        self.drop_if_empty(&sender);
+        true
+    }
+
+    /// After removals: recounts the sender's queued transactions against `committed` (or the committed nonce last
+    /// seen) and forgets the sender if nothing is left.
+    fn settle(&mut self, sender: &Address, committed: Option<u64>) {
+        let Some(committed) = committed.or_else(|| self.senders.get(sender).map(|q| q.committed)) else { return };
+        self.recount(sender, committed);
+        self.drop_if_empty(sender);
     }
 
     /// Drops transactions that have waited behind a nonce gap for longer than `queued_lifetime_secs`; returns how
@@ -354,17 +380,11 @@ impl Mempool {
             }
         }
         for (addr, nonce) in &expired {
-            let Some(q) = self.senders.get_mut(addr) else { continue };
-            if let Some(p) = q.txs.remove(nonce) {
-                self.bytes -= p.tx.encoded_len();
-                self.by_hash.remove(&p.tx.hash());
-            }
+            self.take(addr, *nonce);
         }
         let touched: std::collections::BTreeSet<Address> = expired.iter().map(|(a, _)| *a).collect();
         for addr in touched {
-            let committed = self.senders.get(&addr).map(|q| q.committed).unwrap_or(0);
-            self.recount(&addr, committed);
-            self.drop_if_empty(&addr);
+            self.settle(&addr, None);
         }
         expired.len()
     }
@@ -458,17 +478,13 @@ impl Mempool {
     pub fn prune(&mut self, committed_nonce: impl Fn(Address) -> u64, touched: impl IntoIterator<Item = Address>) {
         for addr in touched {
             let nonce = committed_nonce(addr);
-            let Some(q) = self.senders.get_mut(&addr) else { continue };
+            let Some(q) = self.senders.get(&addr) else { continue };
             let stale: Vec<u64> = q.txs.range(..nonce).map(|(n, _)| *n).collect();
             for n in stale {
-                if let Some(p) = q.txs.remove(&n) {
-                    self.bytes -= p.tx.encoded_len();
-                    self.by_hash.remove(&p.tx.hash());
-                }
+                self.take(&addr, n);
             }
             // Committing may have closed a gap: recount this sender's queued transactions.
-            self.recount(&addr, nonce);
-            self.drop_if_empty(&addr);
+            self.settle(&addr, Some(nonce));
         }
     }
 
@@ -484,14 +500,9 @@ impl Mempool {
     /// Removes one transaction found permanently invalid while building a block; `committed_nonce` is its
     /// sender's committed nonce (later transactions of the sender may now wait behind a gap).
     pub fn remove(&mut self, hash: &B256, committed_nonce: u64) {
-        let Some(tx) = self.by_hash.remove(hash) else { return };
-        self.bytes -= tx.encoded_len();
-        let sender = tx.sender();
-        if let Some(q) = self.senders.get_mut(&sender) {
-            q.txs.remove(&tx.nonce());
-        }
-        self.recount(&sender, committed_nonce);
-        self.drop_if_empty(&sender);
+        let Some((sender, nonce)) = self.by_hash.get(hash).map(|t| (t.sender(), t.nonce())) else { return };
+        self.take(&sender, nonce);
+        self.settle(&sender, Some(committed_nonce));
     }
 }
 
@@ -556,7 +567,7 @@ mod tests {
         p.insert(tx(&a, 3, 0), rich(0), 0).expect("gapped 2");
         p.insert(tx(&b, 5, 0), rich(0), 0).expect("gapped 3");
         assert_eq!(p.queued(), 3);
-        assert_eq!(p.insert(tx(&b, 6, 0), rich(0), 0), Err(MempoolError::PoolFull { limit: "mempool.max_queued" }));
+        assert_eq!(p.insert(tx(&b, 6, 0), rich(0), 0), Err(MempoolError::PoolFull { limit: PoolLimit::Queued }));
         p.insert(tx(&b, 0, 0), rich(0), 0).expect("a runnable transaction still enters");
         // Filling a's gap makes its queued transactions runnable.
         // Nonce 0 of a got committed elsewhere and 1 arrives: a's 1,2,3 continue its committed nonce.
@@ -613,7 +624,10 @@ mod tests {
         assert!(!p.contains(&tx(&flooder, 4, 0).hash()) && p.contains(&tx(&b, 0, 0).hash()));
         assert_eq!(p.pending_nonce(flooder.address(), 0), 4, "what the flooder has left runs without a gap");
         // The flooder cannot evict anyone: nobody holds more than it.
-        assert_eq!(p.insert(tx(&flooder, 4, 0), rich(0), 0), Err(MempoolError::PoolFull { limit: "mempool.max_txs" }));
+        assert_eq!(
+            p.insert(tx(&flooder, 4, 0), rich(0), 0),
+            Err(MempoolError::PoolFull { limit: PoolLimit::Transactions })
+        );
         // Queued transactions go before runnable ones, whoever holds them.
         let q = KeyPair::generate();
         p.prune(|_| 0, [flooder.address()]);
@@ -627,7 +641,7 @@ mod tests {
         p2.insert(tx(&flooder, 0, 0), rich(0), 0).expect("runnable, evicts q's highest queued nonce");
         assert!(!p2.contains(&tx(&q, 6, 0).hash()) && p2.contains(&tx(&q, 5, 0).hash()));
         assert_eq!(p2.queued(), 1);
-        let err = MempoolError::PoolFull { limit: "mempool.max_txs" }.to_string();
+        let err = MempoolError::PoolFull { limit: PoolLimit::Transactions }.to_string();
         assert!(err.starts_with("txpool is full") && err.contains("mempool.max_txs"), "{err}");
     }
 
