@@ -2,7 +2,8 @@
 //!
 //! Only verified messages enter, keyed by their (authenticated) signer with a fixed share each, so a validator that
 //! floods next-height messages fills its own share and no one else's: the honest early votes that make the next
-//! height fast are never crowded out. What does not fit is counted.
+//! height fast are never crowded out. `PbftState::admit` refuses what would not fit before paying for its signature
+//! check (`Rejection::BufferFull`), so the driver counts it there.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +16,6 @@ pub(crate) const PER_SIGNER: usize = 8;
 #[derive(Debug, Default)]
 pub(crate) struct FutureBuffer {
     by_signer: BTreeMap<NodeIndex, Vec<Verified<Message>>>,
-    dropped: u64,
 }
 
 impl FutureBuffer {
@@ -24,23 +24,16 @@ impl FutureBuffer {
         self.by_signer.get(&signer).is_some_and(|v| v.len() >= PER_SIGNER)
     }
 
-    /// Keeps a verified message, or counts it as dropped when its signer's share is full.
+    /// Keeps a verified message within its signer's share (admit already refused what would not fit).
     pub fn push(&mut self, m: Verified<Message>) {
         let share = self.by_signer.entry(m.get().signer()).or_default();
         if share.len() < PER_SIGNER {
             share.push(m);
-        } else {
-            self.dropped += 1;
         }
     }
 
     /// Everything kept, in signer order, emptying the buffer.
     pub fn take(&mut self) -> Vec<Verified<Message>> {
         std::mem::take(&mut self.by_signer).into_values().flatten().collect()
-    }
-
-    /// Messages dropped so far because a share was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped
     }
 }

@@ -255,11 +255,9 @@ pub enum Action {
     Equivocation(Box<Equivocation>),
 }
 
-/// Counters the driver reports as metrics.
+/// Counters of what the state machine saw.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PbftStats {
-    /// Verified next-height messages dropped because their signer's share was full.
-    pub next_height_dropped: u64,
     /// Equivocations seen.
     pub equivocations: u64,
 }
@@ -354,7 +352,7 @@ impl<C: MessageCrypto> PbftState<C> {
     }
     /// Counters for metrics.
     pub fn stats(&self) -> PbftStats {
-        PbftStats { next_height_dropped: self.future.dropped(), equivocations: self.equivocations }
+        PbftStats { equivocations: self.equivocations }
     }
 
     fn verifier(&self) -> Verifier<'_, C> {
@@ -458,8 +456,7 @@ impl<C: MessageCrypto> PbftState<C> {
                     out.push(Action::Broadcast(Message::Heartbeat(hb)));
                     // The leader's own view timer runs too: an idle leader must not vote itself out.
                     if self.synced {
-                        let t = self.timeout(view);
-                        self.set_timer(t, &mut out);
+                        self.restart_view_timer(&mut out);
                     }
                 }
             }
@@ -501,9 +498,14 @@ impl<C: MessageCrypto> PbftState<C> {
     fn mark_synced(&mut self, out: &mut Vec<Action>) {
         if !self.synced {
             self.synced = true;
-            let t = self.timeout(self.record.view);
-            self.set_timer(t, out);
+            self.restart_view_timer(out);
         }
+    }
+
+    /// Gives the current view its full timeout again (a quorum joined it, or its idle leader proved it is alive).
+    fn restart_view_timer(&mut self, out: &mut Vec<Action>) {
+        let t = self.timeout(self.record.view);
+        self.set_timer(t, out);
     }
 
     fn enter_view(&mut self, view: View, out: &mut Vec<Action>) {
@@ -587,12 +589,11 @@ impl<C: MessageCrypto> PbftState<C> {
                 }
             }
             Message::ViewChange(vc) => self.on_view_change(vc, out),
-            Message::Heartbeat(hb) => {
+            Message::Heartbeat(_) => {
                 // The current leader is alive and has nothing to propose: give it a full timeout again.
                 let awaiting = self.views.get(&view).is_none_or(|v| v.proposal.is_none());
-                if view == self.record.view && self.synced && awaiting && !self.decided && hb.body.height == h {
-                    let t = self.timeout(view);
-                    self.set_timer(t, out);
+                if view == self.record.view && self.synced && awaiting && !self.decided {
+                    self.restart_view_timer(out);
                 }
             }
         }

@@ -102,7 +102,6 @@ pub struct ConsensusDriver {
     height_started: Instant,
     last_commit: Instant,
     pending: Vec<Action>,
-    reported: accord_consensus::PbftStats,
     /// Bodies stored at the height being decided, deleted once it is decided.
     saved_bodies: Vec<(Height, [u8; 32])>,
 }
@@ -162,7 +161,6 @@ impl ConsensusDriver {
             height_started: Instant::now(),
             last_commit: Instant::now(),
             pending: initial,
-            reported: Default::default(),
             saved_bodies: Vec::new(),
         })
     }
@@ -336,12 +334,6 @@ impl ConsensusDriver {
                 tracing::warn!(error = %e, "cannot delete stored proposal bodies");
             }
         }
-        let stats = self.state.stats();
-        let dropped = stats.next_height_dropped - self.reported.next_height_dropped;
-        if dropped > 0 {
-            self.h.metrics.consensus_dropped.with_label_values(&["next_height_full"]).inc_by(dropped);
-        }
-        self.reported = stats;
     }
 
     /// Stores a block's bytes once (made durable by the record persisted before any vote on it).
