@@ -29,7 +29,7 @@ pub struct Dispatch {
     pub metrics: Metrics,
     /// Commands back to the network (sync answers).
     pub net: NetworkSender,
-    /// Connected members.
+    /// The node's status, of which dispatch writes the peer set.
     pub status: Arc<crate::status::NodeStatus>,
     /// Wakes block sync (a member connected: it may be ahead).
     pub sync_trigger: Arc<Notify>,
