@@ -444,7 +444,6 @@ mod tests {
     use super::*;
     use crate::state::StateView;
     use accord_sdk::U256;
-    use accord_sdk::block::Validator;
     use accord_sdk::crypto::CryptoSuite;
     use accord_sdk::genesis::ChainParams;
     use accord_sdk::keys::KeyPair;
@@ -465,15 +464,11 @@ mod tests {
     fn fx_with(block_gas_limit: u64) -> Fx {
         let validator = KeyPair::generate();
         let alice = KeyPair::generate();
-        let genesis = Genesis {
-            chain_id: 5,
-            timestamp: 100,
-            crypto: CryptoSuite::default(),
-            validators: vec![Validator::from_key("v", &validator, "")],
-            observers: vec![],
-            alloc: [(alice.address(), U256::from(1_000_000_000_000u64))].into_iter().collect(),
-            params: ChainParams { block_gas_limit, ..Default::default() },
-        };
+        let genesis = crate::test_genesis::genesis(
+            &validator,
+            &[(alice.address(), U256::from(1_000_000_000_000u64))],
+            ChainParams { block_gas_limit, ..Default::default() },
+        );
         let dir = tempfile::tempdir().expect("tempdir");
         let chain = Chain::open(dir.path(), genesis).expect("opens");
         Fx { _dir: dir, chain, validator, alice }

@@ -320,9 +320,7 @@ mod tests {
     use super::*;
     use crate::mempool::{Mempool, MempoolLimits};
     use accord_sdk::U256;
-    use accord_sdk::block::Validator;
-    use accord_sdk::crypto::CryptoSuite;
-    use accord_sdk::genesis::{ChainParams, Genesis};
+    use accord_sdk::genesis::ChainParams;
     use accord_sdk::keys::KeyPair;
     use alloy_consensus::{SignableTransaction, TxEnvelope, TxLegacy};
     use alloy_primitives::TxKind;
@@ -331,15 +329,11 @@ mod tests {
 
     fn importer() -> (tempfile::TempDir, BlockImporter, KeyPair, KeyPair) {
         let (validator, alice) = (KeyPair::generate(), KeyPair::generate());
-        let genesis = Genesis {
-            chain_id: 5,
-            timestamp: 100,
-            crypto: CryptoSuite::default(),
-            validators: vec![Validator::from_key("v", &validator, "")],
-            observers: vec![],
-            alloc: [(alice.address(), U256::from(10u64).pow(U256::from(24u8)))].into_iter().collect(),
-            params: ChainParams { max_tx_bytes: 2 * 1024, max_block_bytes: MAX_BLOCK, ..Default::default() },
-        };
+        let genesis = crate::test_genesis::genesis(
+            &validator,
+            &[(alice.address(), U256::from(10u64).pow(U256::from(24u8)))],
+            ChainParams { max_tx_bytes: 2 * 1024, max_block_bytes: MAX_BLOCK, ..Default::default() },
+        );
         genesis.validate().expect("valid genesis");
         let dir = tempfile::tempdir().expect("tempdir");
         let chain = Arc::new(Chain::open(dir.path(), genesis).expect("opens"));

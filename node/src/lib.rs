@@ -20,5 +20,7 @@ pub mod state;
 pub mod status;
 pub mod storage;
 pub mod sync;
+#[cfg(test)]
+mod test_genesis;
 pub mod testnet;
 pub mod txpool;

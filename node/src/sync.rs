@@ -310,23 +310,13 @@ fn progress_bar(start: u64, target: u64) -> indicatif::ProgressBar {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use accord_sdk::block::{CommitCertificate, Validator, block_id_of};
-    use accord_sdk::crypto::CryptoSuite;
-    use accord_sdk::genesis::Genesis;
+    use accord_sdk::block::{CommitCertificate, block_id_of};
     use accord_sdk::keys::KeyPair;
 
     #[test]
     fn bodies_are_served_from_the_body_store_and_from_committed_blocks_by_id_only() {
         let validator = KeyPair::generate();
-        let genesis = Genesis {
-            chain_id: 5,
-            timestamp: 100,
-            crypto: CryptoSuite::default(),
-            validators: vec![Validator::from_key("v", &validator, "")],
-            observers: vec![],
-            alloc: Default::default(),
-            params: Default::default(),
-        };
+        let genesis = crate::test_genesis::genesis(&validator, &[], Default::default());
         let dir = tempfile::tempdir().expect("tempdir");
         let chain = Chain::open(dir.path(), genesis).expect("opens");
         let body = |height, block| match answer(&chain, &SyncRequest::Body { height, block }) {
