@@ -197,6 +197,9 @@ impl NodeConfig {
         if cfg.sync.progress_deadline_ms == 0 {
             return invalid("sync.progress_deadline_ms must be positive");
         }
+        if cfg.sync.batch_blocks == 0 || cfg.sync.batch_blocks > crate::network::protocol::MAX_SYNC_BLOCKS {
+            return invalid("sync.batch_blocks must be between 1 and 512");
+        }
         if cfg.rpc.gas_cap < accord_sdk::tx::TX_BASE_GAS || cfg.rpc.max_concurrent_simulations == 0 {
             return invalid("rpc.gas_cap must cover a transfer (21000) and rpc.max_concurrent_simulations be positive");
         }

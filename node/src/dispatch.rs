@@ -70,6 +70,7 @@ impl Dispatch {
                 }
                 NetworkEvent::PeerRefused { .. } => self.metrics.peers_refused.inc(),
                 NetworkEvent::Consensus { from, bytes } => {
+                    self.metrics.consensus_received.inc();
                     if !self.validators.contains(&from) {
                         // An observer (or a removed validator) has no say in consensus.
                         self.metrics.consensus_dropped.with_label_values(&["not_validator"]).inc();

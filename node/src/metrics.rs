@@ -43,6 +43,9 @@ pub struct Metrics {
     pub sync_target_height: IntGauge,
     /// Blocks committed by block sync.
     pub sync_blocks: IntCounter,
+    /// Consensus messages that arrived from members, before any check: with `consensus_dropped`, the share of
+    /// traffic that was useful.
+    pub consensus_received: IntCounter,
     /// Consensus messages not acted on, by reason (rate limits, queues, stale, faulty).
     pub consensus_dropped: IntCounterVec,
     /// Protocol violations attributed to a peer, by kind.
@@ -85,6 +88,10 @@ impl Metrics {
         let syncing = IntGauge::new("accord_sync_status", "1 while block sync is catching up with a peer, else 0")?;
         let sync_target_height = IntGauge::new("accord_sync_target_height", "Highest head height seen at a peer")?;
         let sync_blocks = IntCounter::new("accord_sync_blocks_total", "Blocks committed by block sync")?;
+        let consensus_received = IntCounter::new(
+            "accord_consensus_messages_received_total",
+            "Consensus messages that arrived from members",
+        )?;
         let consensus_dropped = IntCounterVec::new(
             Opts::new("accord_consensus_messages_dropped_total", "Consensus messages not acted on, by reason"),
             &["reason"],
@@ -103,7 +110,15 @@ impl Metrics {
         for m in [&consensus_height, &consensus_view, &peers, &syncing, &sync_target_height] {
             registry.register(Box::new(m.clone()))?;
         }
-        for m in [&consensus_view_changes, &peers_refused, &sync_blocks, &peers_banned, &equivocations, &heartbeats] {
+        for m in [
+            &consensus_view_changes,
+            &peers_refused,
+            &sync_blocks,
+            &peers_banned,
+            &equivocations,
+            &heartbeats,
+            &consensus_received,
+        ] {
             registry.register(Box::new(m.clone()))?;
         }
         registry.register(Box::new(consensus_round_seconds.clone()))?;
@@ -130,6 +145,7 @@ impl Metrics {
             syncing,
             sync_target_height,
             sync_blocks,
+            consensus_received,
             consensus_dropped,
             peer_strikes,
             peers_banned,

@@ -91,16 +91,16 @@ fn read_blocks(chain: &Chain, from: u64, max: u32) -> Result<Vec<SyncBlock>, Cha
 pub struct SyncConfig {
     /// Most milliseconds one request to a peer may take before the peer is left for another.
     pub progress_deadline_ms: u64,
+    /// Most blocks asked of one peer per request (at most `MAX_SYNC_BLOCKS`). Smaller batches spread a catch-up
+    /// over more peers and hold less in memory; larger ones need fewer round trips.
+    pub batch_blocks: u32,
 }
 
 impl Default for SyncConfig {
     fn default() -> Self {
-        Self { progress_deadline_ms: 5_000 }
+        Self { progress_deadline_ms: 5_000, batch_blocks: 256 }
     }
 }
-
-/// Blocks asked for per request.
-const BATCH: u32 = 256;
 /// How often peers are polled for their head.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// First back-off of a peer that failed, timed out or served slowly; it doubles on each repeat.
@@ -150,6 +150,7 @@ impl BlockSync {
     pub async fn run(self) {
         let show_progress = std::io::stderr().is_terminal();
         let deadline = Duration::from_millis(self.config.progress_deadline_ms.max(1));
+        let batch = self.config.batch_blocks.clamp(1, MAX_SYNC_BLOCKS);
         let chain = self.importer.chain().clone();
         let mut records: HashMap<PeerId, PeerRecord> = HashMap::new();
         let (mut last_head, mut head_moved) = (chain.head().number, Instant::now());
@@ -192,7 +193,7 @@ impl BlockSync {
             }
             self.status().start(start, target);
             let bar = (show_progress && target - start > 64).then(|| progress_bar(start, target));
-            self.catch_up(&claims, &mut records, deadline, bar.as_ref()).await;
+            self.catch_up(&claims, &mut records, deadline, batch, bar.as_ref()).await;
             if let Some(bar) = bar {
                 bar.finish_and_clear();
             }
@@ -210,6 +211,7 @@ impl BlockSync {
         claims: &HashMap<PeerId, u64>,
         records: &mut HashMap<PeerId, PeerRecord>,
         deadline: Duration,
+        batch: u32,
         bar: Option<&indicatif::ProgressBar>,
     ) {
         let chain = self.importer.chain();
@@ -229,7 +231,7 @@ impl BlockSync {
                 return;
             };
             let started = Instant::now();
-            let request = SyncRequest::Blocks { from: head + 1, max: BATCH };
+            let request = SyncRequest::Blocks { from: head + 1, max: batch };
             let mut applied = 0;
             let outcome = match tokio::time::timeout(deadline, self.net.sync_request(peer, request)).await {
                 Ok(Ok(SyncResponse::Blocks(b))) if !b.is_empty() => {
@@ -252,7 +254,7 @@ impl BlockSync {
             let failure = match outcome {
                 Ok(applied) => {
                     record.rate = Some(applied as f64 / elapsed.as_secs_f64().max(1e-3));
-                    let slow = applied < u64::from(BATCH) && elapsed > deadline / 4 && claims[&peer] > head + applied;
+                    let slow = applied < u64::from(batch) && elapsed > deadline / 4 && claims[&peer] > head + applied;
                     if slow {
                         Some(format!("served {applied} blocks in {} ms", elapsed.as_millis()))
                     } else {

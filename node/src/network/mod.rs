@@ -12,6 +12,7 @@
 //! the queue stays reserved for connection events, which are never dropped for data.
 
 pub mod identity;
+pub mod in_flight;
 pub mod peer_score;
 pub mod protocol;
 
@@ -26,6 +27,7 @@ use libp2p::{Multiaddr, PeerId, allow_block_list, noise, tcp, yamux};
 use tokio::sync::{mpsc, oneshot};
 
 pub use identity::{libp2p_keypair, multiaddr_of, peer_id_of};
+pub use in_flight::InFlight;
 pub use peer_score::PeerScores;
 pub use protocol::{
     CONSENSUS_PROTOCOL, Payload, SYNC_PROTOCOL, SyncBlock, SyncRequest, SyncResponse, TX_PROTOCOL, TxBatch,
@@ -154,6 +156,17 @@ struct Behaviour {
     sync: request_response::Behaviour<BytesCodec<SyncRequest, SyncResponse>>,
 }
 
+/// Most unanswered consensus messages held for one peer (and at most two maximal messages' bytes).
+const MAX_CONSENSUS_IN_FLIGHT: usize = 256;
+/// Most unanswered gossip batches held for one peer.
+const MAX_GOSSIP_IN_FLIGHT: usize = 8;
+
+/// Per-peer budgets of unanswered outgoing requests.
+struct Budgets {
+    consensus: InFlight<OutboundRequestId>,
+    txs: InFlight<OutboundRequestId>,
+}
+
 /// How often lost members are dialed again.
 const REDIAL_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -255,7 +268,15 @@ impl Network {
             .collect();
         let (cmd_tx, cmd_rx) = mpsc::channel::<NetworkCommand>(4096);
         let (ev_tx, ev_rx) = mpsc::channel::<NetworkEvent>(8192);
-        let task = tokio::spawn(run(swarm, dial_list, cmd_rx, ev_tx));
+        let budgets = Budgets {
+            consensus: InFlight::new("consensus", MAX_CONSENSUS_IN_FLIGHT, 2 * consensus_limit + (1 << 20)),
+            txs: InFlight::new(
+                "gossip",
+                MAX_GOSSIP_IN_FLIGHT,
+                MAX_GOSSIP_IN_FLIGHT * protocol::MAX_TX_BATCH_BYTES as usize,
+            ),
+        };
+        let task = tokio::spawn(run(swarm, dial_list, cmd_rx, ev_tx, budgets));
         Ok(Self { local_peer_id, commands: cmd_tx, events: ev_rx, task })
     }
 
@@ -288,6 +309,7 @@ async fn run(
     dial_list: Vec<(PeerId, Multiaddr)>,
     mut cmd_rx: mpsc::Receiver<NetworkCommand>,
     ev_tx: mpsc::Sender<NetworkEvent>,
+    mut budgets: Budgets,
 ) {
     let mut connected: HashSet<PeerId> = HashSet::new();
     let mut banned: HashMap<PeerId, Instant> = HashMap::new();
@@ -320,7 +342,7 @@ async fn run(
             }
             cmd = cmd_rx.recv() => {
                 let Some(cmd) = cmd else { return };
-                handle_command(&mut swarm, &connected, &mut banned, &mut pending_sync, cmd);
+                handle_command(&mut swarm, &connected, &mut banned, &mut pending_sync, &mut budgets, cmd);
             }
             event = swarm.select_next_some() => {
                 let out = match event {
@@ -340,7 +362,7 @@ async fn run(
                             None
                         }
                     }
-                    SwarmEvent::Behaviour(ev) => behaviour_event(&mut swarm, &mut pending_sync, ev),
+                    SwarmEvent::Behaviour(ev) => behaviour_event(&mut swarm, &mut pending_sync, &mut budgets, ev),
                     _ => None,
                 };
                 if let Some(ev) = out {
@@ -368,6 +390,7 @@ fn handle_command(
     connected: &HashSet<PeerId>,
     banned: &mut HashMap<PeerId, Instant>,
     pending_sync: &mut HashMap<OutboundRequestId, oneshot::Sender<SyncReply>>,
+    budgets: &mut Budgets,
     cmd: NetworkCommand,
 ) {
     match cmd {
@@ -377,12 +400,20 @@ fn handle_command(
             }
         }
         NetworkCommand::Send { to, bytes } => {
-            swarm.behaviour_mut().consensus.send_request(&to, Payload(bytes));
+            let size = bytes.len();
+            if budgets.consensus.admit(&to, size) {
+                let id = swarm.behaviour_mut().consensus.send_request(&to, Payload(bytes));
+                budgets.consensus.sent(id, to, size);
+            }
         }
         NetworkCommand::GossipTransactions(txs) => {
+            let size: usize = txs.iter().map(Vec::len).sum();
             let batch = TxBatch(txs.into_iter().map(Payload).collect());
             for peer in connected {
-                swarm.behaviour_mut().txs.send_request(peer, batch.clone());
+                if budgets.txs.admit(peer, size) {
+                    let id = swarm.behaviour_mut().txs.send_request(peer, batch.clone());
+                    budgets.txs.sent(id, *peer, size);
+                }
             }
         }
         NetworkCommand::SyncRequest { to, request, reply } => {
@@ -410,6 +441,7 @@ fn handle_command(
 fn behaviour_event(
     swarm: &mut libp2p::Swarm<Behaviour>,
     pending_sync: &mut HashMap<OutboundRequestId, oneshot::Sender<SyncReply>>,
+    budgets: &mut Budgets,
     ev: BehaviourEvent,
 ) -> Option<NetworkEvent> {
     use request_response::{Event, Message};
@@ -439,8 +471,22 @@ fn behaviour_event(
             }
             None
         }
-        BehaviourEvent::Consensus(Event::OutboundFailure { peer, error, .. }) => {
+        BehaviourEvent::Consensus(Event::Message { message: Message::Response { request_id, .. }, .. }) => {
+            budgets.consensus.finished(&request_id);
+            None
+        }
+        BehaviourEvent::Consensus(Event::OutboundFailure { peer, request_id, error, .. }) => {
+            budgets.consensus.finished(&request_id);
             tracing::trace!(%peer, %error, "consensus message not delivered");
+            None
+        }
+        BehaviourEvent::Txs(Event::Message { message: Message::Response { request_id, .. }, .. }) => {
+            budgets.txs.finished(&request_id);
+            None
+        }
+        BehaviourEvent::Txs(Event::OutboundFailure { peer, request_id, error, .. }) => {
+            budgets.txs.finished(&request_id);
+            tracing::trace!(%peer, %error, "transaction gossip not delivered");
             None
         }
         _ => None,

@@ -1,6 +1,9 @@
 //! Test harness: real `accord` processes on loopback with RocksDB in temp dirs, and transactions signed by alloy.
 #![allow(dead_code)]
 
+pub mod test_validator;
+
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -13,6 +16,7 @@ use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Bytes, TxKind};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
+use parking_lot::Mutex;
 use serde::Deserialize;
 
 /// Chain id of test networks.
@@ -157,6 +161,27 @@ impl TestNode {
         }
     }
 
+    /// SIGSTOP: the process freezes mid-whatever, its connections stay open and its peers hear nothing.
+    pub fn pause(&self) {
+        self.signal("STOP");
+    }
+
+    /// SIGCONT after [`Self::pause`].
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, name: &str) {
+        let c = self.child.as_ref().expect("running");
+        let ok = Command::new("kill").arg(format!("-{name}")).arg(c.id().to_string()).status().expect("kill");
+        assert!(ok.success(), "kill -{name} {}", self.name);
+    }
+
+    /// The OS process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
@@ -176,6 +201,14 @@ impl TestNode {
     /// The value of an unlabelled metric, if exposed.
     pub fn metric(&self, name: &str) -> Option<f64> {
         self.metrics().lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+    }
+
+    /// The value of one labelled series, e.g. `name{reason="stale"}`; 0 when not yet exposed.
+    pub fn labelled_metric(&self, series: &str) -> f64 {
+        self.metrics()
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+            .unwrap_or(0.0)
     }
 
     pub fn metrics(&self) -> String {
@@ -272,4 +305,127 @@ pub async fn rpc(
         Err(jsonrpsee::core::client::Error::Call(e)) => Err(e),
         Err(e) => panic!("{method}: transport error {e}"),
     }
+}
+
+/// Faster timers than the defaults (view timeout 2 s, heartbeat 0.5 s), so tests spend less time waiting for
+/// view changes.
+pub fn speed_up(node: &TestNode) {
+    let path = node.home.join("config.toml");
+    let text = std::fs::read_to_string(&path).expect("config");
+    let fast = text
+        .replace("timeout_ms = 4000", "timeout_ms = 2000")
+        .replace("heartbeat_interval_ms = 1000", "heartbeat_interval_ms = 500");
+    assert_ne!(text, fast, "config.toml has a [consensus] section with the default timings");
+    std::fs::write(&path, fast).expect("write config");
+}
+
+/// The PBFT timing of a node after [`speed_up`], for validators the test runs itself.
+pub fn sped_up_timeouts() -> accord_consensus::PbftConfig {
+    accord_consensus::PbftConfig { base_timeout: 2_000, max_timeout: 60_000, ..Default::default() }
+}
+
+/// The node's head, if its RPC answers.
+pub async fn height(node: &TestNode) -> Option<u64> {
+    AccordClient::new(&node.rpc_url).ok()?.block_number().await.ok()
+}
+
+/// Waits until every given node is at `target` or above.
+pub async fn wait_height(nodes: &[&TestNode], target: u64, within: Duration, what: &str) {
+    let deadline = Instant::now() + within;
+    loop {
+        let mut lowest = u64::MAX;
+        for n in nodes {
+            lowest = lowest.min(height(n).await.unwrap_or(0));
+        }
+        if lowest >= target {
+            return;
+        }
+        if Instant::now() > deadline {
+            let logs: String = nodes.iter().map(|n| format!("--- {}\n{}", n.name, last_lines(&n.log(), 40))).collect();
+            panic!("{what}: nodes did not reach height {target} (lowest {lowest}) within {within:?}\n{logs}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Receipts the clients saw: tx hash → (block number, block hash).
+pub type Seen = Arc<Mutex<HashMap<B256, (u64, B256)>>>;
+/// RPC URLs of the nodes currently running.
+pub type Live = Arc<Mutex<Vec<String>>>;
+
+/// One sender: sends nonce after nonce to any live node, re-sending the same bytes elsewhere until a receipt shows.
+pub async fn sender_loop(account: DevAccount, live: Live, seen: Seen, stop: Arc<std::sync::atomic::AtomicBool>) {
+    let signer = account.signer();
+    let to = Address::repeat_byte(0xab);
+    let mut nonce = 0u64;
+    let mut turn = 0usize;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let raw = legacy_transfer(&signer, Some(CHAIN_ID), nonce, to, U256::from(1u8), 0);
+        let hash = alloy_primitives::keccak256(&raw);
+        let urls = live.lock().clone();
+        if urls.is_empty() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        turn += 1;
+        let client = AccordClient::new(&urls[turn % urls.len()]).expect("client");
+        let _ = client.send_raw_transaction(&raw).await; // "already known" / "nonce too low" on a re-send is fine
+        let deadline = Instant::now() + Duration::from_secs(4);
+        while Instant::now() < deadline {
+            if let Ok(Some(r)) = client.transaction_receipt(hash).await {
+                if let (Some(n), Some(bh)) = (r.block_number, r.block_hash) {
+                    assert!(r.status(), "a plain transfer failed");
+                    seen.lock().insert(hash, (n, bh));
+                    nonce += 1;
+                }
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Block hash and state root of every height 0..=upto, from one node.
+pub async fn chain_of(node: &TestNode, upto: u64) -> Vec<(B256, B256)> {
+    let client = AccordClient::new(&node.rpc_url).expect("client");
+    let mut out = Vec::new();
+    for n in 0..=upto {
+        let b =
+            client.block_by_number(n).await.expect("rpc").unwrap_or_else(|| panic!("{} lacks block {n}", node.name));
+        out.push((b.header.hash, b.header.state_root));
+    }
+    out
+}
+
+/// All running nodes agree on every block and state root up to the lowest head.
+pub async fn assert_identical(nodes: &[&TestNode]) -> u64 {
+    let mut lowest = u64::MAX;
+    for n in nodes {
+        lowest = lowest.min(height(n).await.expect("height"));
+    }
+    let reference = chain_of(nodes[0], lowest).await;
+    for n in &nodes[1..] {
+        let theirs = chain_of(n, lowest).await;
+        for (h, (a, b)) in reference.iter().zip(&theirs).enumerate() {
+            assert_eq!(a, b, "{} and {} differ at height {h}", nodes[0].name, n.name);
+        }
+    }
+    lowest
+}
+
+/// Every receipt a client saw, in a block `node` already holds, is still there, in the same block.
+pub async fn assert_receipts_kept(node: &TestNode, seen: &Seen) {
+    let client = AccordClient::new(&node.rpc_url).expect("client");
+    let head = client.block_number().await.expect("height");
+    let snapshot: Vec<(B256, (u64, B256))> =
+        seen.lock().iter().filter(|(_, (n, _))| *n <= head).map(|(k, v)| (*k, *v)).collect();
+    for (tx, (number, block)) in snapshot {
+        let r = client.transaction_receipt(tx).await.expect("rpc");
+        let r = r.unwrap_or_else(|| panic!("{}: acknowledged transaction {tx} is lost", node.name));
+        assert_eq!((r.block_number, r.block_hash), (Some(number), Some(block)), "{}: {tx} moved", node.name);
+    }
+}
+
+pub fn set_live(live: &Live, nodes: &[TestNode]) {
+    *live.lock() = nodes.iter().filter(|n| n.is_running()).map(|n| n.rpc_url.clone()).collect();
 }
