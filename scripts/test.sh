@@ -23,5 +23,7 @@ step "cargo test (unit and integration tests)"
 cargo test --workspace --locked
 
 step "web3.py against a real node"
-cargo build -p accord-node --bin accord --locked
+# The node binary `cargo test` built for the integration tests (a separate `cargo build` would resolve features
+# without the dev-dependencies and rebuild half the tree).
+test -x "$CARGO_TARGET_DIR/debug/accord"
 ACCORD_BIN="$CARGO_TARGET_DIR/debug/accord" "$ACCORD_VENV/bin/python" -m pytest -q tests/web3py
