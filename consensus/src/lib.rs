@@ -9,6 +9,8 @@ pub mod state;
 pub mod types;
 pub mod verify;
 
-pub use state::{Action, Equivocation, Event, MessageCrypto, PbftConfig, PbftState, PbftStats, SafetyRecord};
+pub use state::{
+    Action, Equivocation, Event, Membership, MessageCrypto, PbftConfig, PbftState, PbftStats, SafetyRecord,
+};
 pub use types::*;
 pub use verify::{Rejection, Verified};

@@ -49,6 +49,9 @@ pub enum Rejection {
     /// The signer index is not a validator.
     #[error("signer is not a validator")]
     NotValidator,
+    /// This node does not validate that height (it follows the chain there), so it does not act on its messages.
+    #[error("this node does not validate that height")]
+    NotMember,
     /// The signature is not the signer's.
     #[error("bad signature")]
     BadSignature,
@@ -74,6 +77,7 @@ impl Rejection {
             Self::BufferFull => "buffer_full",
             Self::Own => "own",
             Self::NotValidator => "not_validator",
+            Self::NotMember => "not_member",
             Self::BadSignature => "bad_signature",
             Self::WrongLeader => "wrong_leader",
             Self::BadCertificate => "bad_certificate",
@@ -108,7 +112,7 @@ impl<C: MessageCrypto> Verifier<'_, C> {
                 if p.signer != self.leader(p.body.height, p.body.view) {
                     return Err(Rejection::WrongLeader);
                 }
-                self.signature(p.signer, &p.body.signing_bytes(), &p.signature)?;
+                self.signature(p.body.height, p.signer, &p.body.signing_bytes(), &p.signature)?;
                 if p.body.view > 0 {
                     self.justification(&p.body)?;
                 }
@@ -121,13 +125,13 @@ impl<C: MessageCrypto> Verifier<'_, C> {
                 if h.signer != self.leader(h.body.height, h.body.view) {
                     return Err(Rejection::WrongLeader);
                 }
-                self.signature(h.signer, &h.body.signing_bytes(), &h.signature)
+                self.signature(h.body.height, h.signer, &h.body.signing_bytes(), &h.signature)
             }
         }
     }
 
-    fn signature(&self, signer: NodeIndex, bytes: &[u8], signature: &[u8]) -> Result<(), Rejection> {
-        if self.crypto.verify(signer, bytes, signature) { Ok(()) } else { Err(Rejection::BadSignature) }
+    fn signature(&self, height: Height, signer: NodeIndex, bytes: &[u8], signature: &[u8]) -> Result<(), Rejection> {
+        if self.crypto.verify(height, signer, bytes, signature) { Ok(()) } else { Err(Rejection::BadSignature) }
     }
 
     pub fn vote(&self, v: &Signed<Vote>, commit: bool) -> Result<(), Rejection> {
@@ -135,7 +139,7 @@ impl<C: MessageCrypto> Verifier<'_, C> {
             return Err(Rejection::NotValidator);
         }
         let bytes = if commit { CommitBody(&v.body).signing_bytes() } else { PrepareBody(&v.body).signing_bytes() };
-        self.signature(v.signer, &bytes, &v.signature)
+        self.signature(v.body.height, v.signer, &bytes, &v.signature)
     }
 
     fn prepared(&self, height: Height, cert: &PreparedCertificate) -> Result<(), Rejection> {
@@ -158,7 +162,7 @@ impl<C: MessageCrypto> Verifier<'_, C> {
         if vc.signer >= self.n {
             return Err(Rejection::NotValidator);
         }
-        self.signature(vc.signer, &vc.body.signing_bytes(), &vc.signature)?;
+        self.signature(vc.body.height, vc.signer, &vc.body.signing_bytes(), &vc.signature)?;
         match &vc.body.prepared {
             None => Ok(()),
             Some(p) if p.view < vc.body.view => self.prepared(vc.body.height, p),

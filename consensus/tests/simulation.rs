@@ -58,7 +58,7 @@ impl MessageCrypto for SimCrypto {
     fn sign(&self, bytes: &[u8]) -> Vec<u8> {
         mac(self.secrets[self.me], bytes)
     }
-    fn verify(&self, signer: NodeIndex, bytes: &[u8], signature: &[u8]) -> bool {
+    fn verify(&self, _height: Height, signer: NodeIndex, bytes: &[u8], signature: &[u8]) -> bool {
         self.secrets.get(signer).is_some_and(|s| mac(*s, bytes) == signature)
     }
     fn payload_matches(&self, block: &BlockId, payload: &[u8]) -> bool {
@@ -240,14 +240,15 @@ impl Sim {
         let me = self.identity(node);
         let crypto = SimCrypto { me, secrets: self.secrets.clone() };
         let config = PbftConfig { base_timeout: 300, max_timeout: 5_000, max_view_ahead: 16 };
-        let (state, actions) = PbftState::new(me, N, crypto, config, self.persisted[node].clone());
+        let (state, actions) =
+            PbftState::new(Membership { n: N, me: Some(me) }, crypto, config, self.persisted[node].clone());
         self.nodes[node] = Some(state);
         self.epoch[node] += 1;
         // The chain may be ahead of the record (committed, then crashed before persisting the next height).
         let committed = self.committed[node];
         self.run_actions(node, actions);
         if committed >= self.persisted[node].height {
-            self.feed(node, Event::Committed { height: committed });
+            self.feed(node, Event::Committed { height: committed, next: None });
         }
     }
 
@@ -591,7 +592,10 @@ impl Sim {
                         assert_eq!(previous, block, "node {node} decided two blocks at height {height}");
                     }
                     self.committed[node] = self.committed[node].max(height);
-                    self.schedule(self.now, Item::Event { node, event: Event::Committed { height }, epoch });
+                    self.schedule(
+                        self.now,
+                        Item::Event { node, event: Event::Committed { height, next: None }, epoch },
+                    );
                 }
             }
         }
@@ -609,7 +613,7 @@ impl Sim {
                 continue;
             }
             self.committed[node] = best;
-            self.feed(node, Event::Committed { height: best });
+            self.feed(node, Event::Committed { height: best, next: None });
         }
         if self.noisy_observer {
             self.observer_noise();

@@ -34,11 +34,26 @@ use votes::ViewVotes;
 pub trait MessageCrypto {
     /// Signs `bytes` with this validator's key.
     fn sign(&self, bytes: &[u8]) -> Vec<u8>;
-    /// True when `signature` over `bytes` is by validator `signer`.
-    fn verify(&self, signer: NodeIndex, bytes: &[u8], signature: &[u8]) -> bool;
+    /// True when `signature` over `bytes` is by `signer`, an index into the validator set that certifies `height`
+    /// (governance changes the set between heights, so the same index can name different validators). For the
+    /// height after the one being decided, whose set the node may not know yet, the latest set it knows will do:
+    /// such messages are verified again when that height starts with a new set.
+    fn verify(&self, height: Height, signer: NodeIndex, bytes: &[u8], signature: &[u8]) -> bool;
     /// True when `payload` is the block identified by `block` (signatures cover only the id, so fetched bytes must
     /// be bound to it before anyone re-proposes them).
     fn payload_matches(&self, block: &BlockId, payload: &[u8]) -> bool;
+}
+
+/// Who validates one height, as this node sees it: the size of that height's validator set and this node's index
+/// in it, if it is one. Governance changes the set between heights; the node names the set of each height as it
+/// starts it ([`PbftState::new`], [`Event::Committed`]). A node that is no validator at a height only follows: it
+/// votes, times out and proposes nothing there, and keeps next-height messages in case it validates the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Membership {
+    /// Validators at the height (at least 1).
+    pub n: usize,
+    /// This node's index among them, if it is one.
+    pub me: Option<NodeIndex>,
 }
 
 /// Timing and bounds.
@@ -181,6 +196,9 @@ pub enum Event {
     Committed {
         /// The committed height.
         height: Height,
+        /// The validator set of `height + 1` when it differs from the set of the height left behind (governance
+        /// changed it); `None` when it is the same set.
+        next: Option<Membership>,
     },
 }
 
@@ -265,7 +283,9 @@ pub struct PbftStats {
 /// One validator's PBFT state machine.
 #[derive(Debug)]
 pub struct PbftState<C: MessageCrypto> {
-    me: NodeIndex,
+    /// This node's index at the current height; `None` while it only follows.
+    me: Option<NodeIndex>,
+    /// Validators at the current height.
     n: usize,
     crypto: C,
     config: PbftConfig,
@@ -298,12 +318,12 @@ pub struct PbftState<C: MessageCrypto> {
 const MAX_HELP_PER_VIEW: u8 = 8;
 
 impl<C: MessageCrypto> PbftState<C> {
-    /// A validator `me` of `n` starting (or resuming, with the record it persisted) at `record.height`.
+    /// A node with `membership` at `record.height` starting there (or resuming, with the record it persisted).
     /// Returns the initial actions.
-    pub fn new(me: NodeIndex, n: usize, crypto: C, config: PbftConfig, record: SafetyRecord) -> (Self, Vec<Action>) {
+    pub fn new(membership: Membership, crypto: C, config: PbftConfig, record: SafetyRecord) -> (Self, Vec<Action>) {
         let mut s = Self {
-            me,
-            n,
+            me: membership.me.filter(|i| *i < membership.n),
+            n: membership.n.max(1),
             crypto,
             config,
             record,
@@ -322,8 +342,15 @@ impl<C: MessageCrypto> PbftState<C> {
             equivocations: 0,
         };
         let mut out = Vec::new();
-        s.enter_view(s.record.view, &mut out);
+        if s.me.is_some() {
+            s.enter_view(s.record.view, &mut out);
+        }
         (s, out)
+    }
+
+    /// This node's membership at the current height.
+    pub fn membership(&self) -> Membership {
+        Membership { n: self.n, me: self.me }
     }
 
     /// Faulty validators tolerated.
@@ -367,15 +394,22 @@ impl<C: MessageCrypto> PbftState<C> {
     /// Screens a message from the network against the current height and view (cheap), then verifies its
     /// signatures and certificates (expensive). Only an admitted message can be handled. Messages for the next
     /// height are verified too, before they are buffered.
+    ///
+    /// A next-height message is checked against the current set, the best guess until that height starts; if the
+    /// set changes then, the kept messages are admitted again under the new one. So a refusal of a next-height
+    /// message may be the set's change rather than the sender's fault.
     pub fn admit(&self, m: Message) -> Result<Verified<Message>, Rejection> {
         let signer = m.signer();
         if signer >= self.n {
             return Err(Rejection::NotValidator);
         }
-        if signer == self.me {
+        if Some(signer) == self.me {
             return Err(Rejection::Own);
         }
         let (h, height, view) = (self.record.height, m.height(), m.view());
+        if height == h && self.me.is_none() {
+            return Err(Rejection::NotMember);
+        }
         if height < h {
             return Err(Rejection::Stale);
         }
@@ -409,6 +443,10 @@ impl<C: MessageCrypto> PbftState<C> {
     /// Feeds one event; returns the actions it causes.
     pub fn handle(&mut self, event: Event) -> Vec<Action> {
         let mut out = Vec::new();
+        if self.me.is_none() && !matches!(event, Event::Committed { .. } | Event::Message(_)) {
+            // A follower at this height: no timers, blocks or votes of its own.
+            return out;
+        }
         match event {
             Event::Message(m) => self.on_message(m, &mut out),
             Event::Timeout { height, view, seq } => {
@@ -460,16 +498,21 @@ impl<C: MessageCrypto> PbftState<C> {
                     }
                 }
             }
-            Event::Committed { height } => {
+            Event::Committed { height, next } => {
                 if height >= self.record.height {
-                    self.start_height(height + 1, &mut out);
+                    self.start_height(height + 1, next, &mut out);
                 }
             }
         }
         out
     }
 
-    fn start_height(&mut self, height: Height, out: &mut Vec<Action>) {
+    fn start_height(&mut self, height: Height, next: Option<Membership>, out: &mut Vec<Action>) {
+        let set_changed = next.is_some();
+        if let Some(m) = next {
+            self.n = m.n.max(1);
+            self.me = m.me.filter(|i| *i < self.n);
+        }
         self.record = SafetyRecord { height, ..Default::default() };
         self.views.clear();
         self.view_changes.clear();
@@ -480,12 +523,27 @@ impl<C: MessageCrypto> PbftState<C> {
         self.fetching = None;
         self.prepared_body = None;
         self.decided = false;
+        let kept = self.future.take();
+        if self.me.is_none() {
+            return;
+        }
         out.push(Action::Persist(self.record.clone()));
         self.enter_view(0, out);
-        for m in self.future.take() {
-            if m.get().height() == height {
-                self.on_message(m, out);
+        for m in kept {
+            if m.get().height() != height {
+                continue;
             }
+            // Kept messages were checked against the set of the height before; under a new set an index may name
+            // someone else, so they are checked again.
+            let m = if set_changed {
+                match self.admit(m.into_inner()) {
+                    Ok(m) => m,
+                    Err(_) => continue,
+                }
+            } else {
+                m
+            };
+            self.on_message(m, out);
         }
     }
 
@@ -524,7 +582,7 @@ impl<C: MessageCrypto> PbftState<C> {
         self.views.retain(|v, _| *v >= view);
         self.view_changes.retain(|v, _| *v >= view);
         self.fetching = None;
-        if view == 0 && self.leader(h, 0) == self.me && self.record.proposed.is_none() && !self.decided {
+        if view == 0 && Some(self.leader(h, 0)) == self.me && self.record.proposed.is_none() && !self.decided {
             self.building = true;
             out.push(Action::BuildBlock { height: h, view: 0 });
         }
@@ -542,14 +600,20 @@ impl<C: MessageCrypto> PbftState<C> {
         out.push(Action::Persist(self.record.clone()));
     }
 
+    /// Our index at this height. Only validators sign: `handle` ignores everything that would make a follower
+    /// sign, so the fallback (an index no verifier accepts) is never used.
+    fn my_index(&self) -> NodeIndex {
+        self.me.unwrap_or(NodeIndex::MAX)
+    }
+
     fn sign<T: SigningBytes>(&self, body: T) -> Signed<T> {
         let signature = self.crypto.sign(&body.signing_bytes());
-        Signed { signer: self.me, body, signature }
+        Signed { signer: self.my_index(), body, signature }
     }
 
     fn sign_vote(&self, vote: Vote, commit: bool) -> Signed<Vote> {
         let bytes = if commit { CommitBody(&vote).signing_bytes() } else { PrepareBody(&vote).signing_bytes() };
-        Signed { signer: self.me, signature: self.crypto.sign(&bytes), body: vote }
+        Signed { signer: self.my_index(), signature: self.crypto.sign(&bytes), body: vote }
     }
 
     /// The bytes of `block` if this validator holds them at this height.
@@ -569,7 +633,7 @@ impl<C: MessageCrypto> PbftState<C> {
             self.future.push(m);
             return;
         }
-        if height != h {
+        if height != h || self.me.is_none() {
             return;
         }
         match m.into_inner() {
@@ -721,7 +785,7 @@ mod tests {
         fn sign(&self, bytes: &[u8]) -> Vec<u8> {
             tag(self.0, bytes)
         }
-        fn verify(&self, signer: NodeIndex, bytes: &[u8], signature: &[u8]) -> bool {
+        fn verify(&self, _height: Height, signer: NodeIndex, bytes: &[u8], signature: &[u8]) -> bool {
             signature == tag(signer, bytes)
         }
         fn payload_matches(&self, block: &BlockId, payload: &[u8]) -> bool {
@@ -730,7 +794,7 @@ mod tests {
     }
 
     fn node(me: NodeIndex, record: SafetyRecord) -> PbftState<TestCrypto> {
-        PbftState::new(me, 4, TestCrypto(me), PbftConfig::default(), record).0
+        PbftState::new(Membership { n: 4, me: Some(me) }, TestCrypto(me), PbftConfig::default(), record).0
     }
 
     fn prepare(signer: NodeIndex, view: View, block: BlockId) -> Signed<Vote> {
@@ -893,7 +957,7 @@ mod tests {
         // The real proposal still gets in, and runs as soon as height 2 starts.
         let m = n.admit(Message::Proposal(real)).expect("the leader's own proposal is admitted");
         assert!(n.handle(Event::Message(m)).is_empty(), "buffered, not acted on yet");
-        let out = n.handle(Event::Committed { height: 1 });
+        let out = n.handle(Event::Committed { height: 1, next: None });
         assert_eq!(validates(&out), Some(A));
         // Beyond the next height nothing is read at all.
         assert_eq!(n.admit(signed_prepare(1, 4, 0, A)), Err(Rejection::TooFarAhead));

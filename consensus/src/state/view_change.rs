@@ -16,13 +16,14 @@ impl<C: MessageCrypto> PbftState<C> {
         let signed = self.sign(body);
         out.push(Action::Broadcast(Message::ViewChange(signed.clone())));
         self.remember_own(signed.clone());
-        self.view_changes.entry(view).or_default().insert(self.me, signed);
+        let me = self.my_index();
+        self.view_changes.entry(view).or_default().insert(me, signed);
         self.enter_view(view, out);
     }
 
     pub(super) fn resend_view_change(&mut self, out: &mut Vec<Action>) {
         let view = self.record.view;
-        let own = match self.view_changes.get(&view).and_then(|m| m.get(&self.me)).cloned() {
+        let own = match self.view_changes.get(&view).and_then(|m| m.get(&self.my_index())).cloned() {
             Some(own) => own,
             None if self.record.prepared.as_ref().is_some_and(|p| p.view >= view) => {
                 // Cannot happen (having prepared here marks the view synced), and a view change may not carry a
@@ -36,7 +37,8 @@ impl<C: MessageCrypto> PbftState<C> {
                 let body = ViewChange { height: self.record.height, view, prepared: self.record.prepared.clone() };
                 let signed = self.sign(body);
                 self.remember_own(signed.clone());
-                self.view_changes.entry(view).or_default().insert(self.me, signed.clone());
+                let me = self.my_index();
+                self.view_changes.entry(view).or_default().insert(me, signed.clone());
                 signed
             }
         };
@@ -128,7 +130,7 @@ impl<C: MessageCrypto> PbftState<C> {
     /// As the leader of `view` > 0 with 2f+1 view changes, propose: the highest prepared block among them (fetching
     /// its bytes first if this validator does not hold them), or a fresh block when none was prepared.
     pub(super) fn try_new_view(&mut self, view: View, out: &mut Vec<Action>) {
-        if view == 0 || self.leader(self.record.height, view) != self.me || self.record.proposed.is_some() {
+        if view == 0 || Some(self.leader(self.record.height, view)) != self.me || self.record.proposed.is_some() {
             return;
         }
         if self.decided || self.building || self.fetching.is_some() || view != self.record.view {

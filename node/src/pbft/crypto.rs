@@ -1,6 +1,6 @@
 //! Consensus message signatures with the validators' secp256k1 node keys.
 
-use accord_consensus::{BlockId, MessageCrypto, NodeIndex};
+use accord_consensus::{BlockId, Height, MessageCrypto, NodeIndex};
 use accord_sdk::block::ValidatorSet;
 use accord_sdk::crypto::CryptoSuite;
 use accord_sdk::keys::KeyPair;
@@ -42,7 +42,8 @@ impl MessageCrypto for NodeKeyCrypto {
         }
     }
 
-    fn verify(&self, signer: NodeIndex, bytes: &[u8], signature: &[u8]) -> bool {
+    /// The set is the genesis one at every height until governance can change it.
+    fn verify(&self, _height: Height, signer: NodeIndex, bytes: &[u8], signature: &[u8]) -> bool {
         let Some(v) = self.validators.validators.get(signer) else { return false };
         let Ok(sig) = Signature::try_from(signature) else { return false };
         self.suite.recover(&self.digest(bytes), &sig).is_ok_and(|addr| addr == v.address)
@@ -87,13 +88,13 @@ mod tests {
         };
         let c1 = NodeKeyCrypto::new(keys[1].clone(), set.clone(), CryptoSuite::default(), 1);
         let sig = c1.sign(b"prepare h1 v0");
-        assert!(c1.verify(1, b"prepare h1 v0", &sig));
-        assert!(!c1.verify(2, b"prepare h1 v0", &sig), "not another validator's");
-        assert!(!c1.verify(1, b"prepare h1 v1", &sig), "not other bytes");
-        assert!(!c1.verify(9, b"prepare h1 v0", &sig), "not an unknown index");
-        assert!(!c1.verify(1, b"prepare h1 v0", &sig[..10]), "not a truncated signature");
+        assert!(c1.verify(1, 1, b"prepare h1 v0", &sig));
+        assert!(!c1.verify(1, 2, b"prepare h1 v0", &sig), "not another validator's");
+        assert!(!c1.verify(1, 1, b"prepare h1 v1", &sig), "not other bytes");
+        assert!(!c1.verify(1, 9, b"prepare h1 v0", &sig), "not an unknown index");
+        assert!(!c1.verify(1, 1, b"prepare h1 v0", &sig[..10]), "not a truncated signature");
         let other_chain = NodeKeyCrypto::new(keys[1].clone(), set.clone(), CryptoSuite::default(), 2);
-        assert!(!other_chain.verify(1, b"prepare h1 v0", &sig), "not on another chain");
+        assert!(!other_chain.verify(1, 1, b"prepare h1 v0", &sig), "not on another chain");
 
         let header = header(1, 1, keys[0].address());
         let mut payload = header.encode();

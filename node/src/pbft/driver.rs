@@ -139,7 +139,8 @@ impl ConsensusDriver {
         let genesis = chain.genesis();
         let crypto = NodeKeyCrypto::new(key.clone(), chain.validators().clone(), genesis.crypto, genesis.chain_id);
         let message_limit = accord_consensus::message_limit(genesis.params.max_block_bytes, validators.len());
-        let (state, initial) = PbftState::new(me, validators.len(), crypto, config, record);
+        let membership = accord_consensus::Membership { n: validators.len(), me: Some(me) };
+        let (state, initial) = PbftState::new(membership, crypto, config, record);
         let (inputs_tx, inputs_rx) = mpsc::unbounded_channel();
         let index_of = validators.iter().enumerate().map(|(i, p)| (*p, i)).collect();
         Ok(Self {
@@ -189,11 +190,14 @@ impl ConsensusDriver {
             m.consensus_dropped.with_label_values(&["heartbeat_with_work"]).inc();
             return None;
         }
+        let next_height = message.height() > self.state.height();
         match self.state.admit(message) {
             Ok(v) => Some(v),
             Err(r) => {
                 m.consensus_dropped.with_label_values(&[r.label()]).inc();
-                if r.is_fault() {
+                // A next-height message is checked against the current validator set; if governance changes the
+                // set there, an honest one may fail, so only current-height faults are scored.
+                if r.is_fault() && !next_height {
                     self.h.scores.strike(from, r.label());
                 }
                 None
@@ -248,7 +252,7 @@ impl ConsensusDriver {
     async fn catch_up_with_chain(&mut self) -> Result<(), DriverError> {
         let head = self.h.importer.chain().head().number;
         if head >= self.state.height() {
-            let actions = self.state.handle(Event::Committed { height: head });
+            let actions = self.state.handle(Event::Committed { height: head, next: None });
             self.apply(actions).await?;
         }
         Ok(())
@@ -309,7 +313,7 @@ impl ConsensusDriver {
                 }
                 Action::Decide { height, view, block, payload, commits } => {
                     if self.decide(height, view, block, payload, &commits).await? {
-                        queue.extend(self.state.handle(Event::Committed { height }));
+                        queue.extend(self.state.handle(Event::Committed { height, next: None }));
                     }
                 }
             }

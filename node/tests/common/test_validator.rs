@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use accord_consensus::{
-    Action, BlockId, Event, Height, Message, MessageCrypto, NodeIndex, PbftConfig, PbftState, SafetyRecord, View,
+    Action, BlockId, Event, Height, Membership, Message, MessageCrypto, NodeIndex, PbftConfig, PbftState, SafetyRecord,
+    View,
 };
 use accord_node::network::{
     Member, Network, NetworkCommand, NetworkEvent, NetworkSender, SyncResponse, multiaddr_of, peer_id_of,
@@ -215,8 +216,9 @@ impl Runner {
         config: PbftConfig,
     ) {
         let start = self.head.block_number().await.unwrap_or(0) + 1;
+        let membership = Membership { n: self.n, me: Some(self.index) };
         let (mut state, actions) =
-            PbftState::new(self.index, self.n, crypto, config, SafetyRecord { height: start, ..Default::default() });
+            PbftState::new(membership, crypto, config, SafetyRecord { height: start, ..Default::default() });
         self.carry_out(&mut state, actions).await;
         let mut poll = tokio::time::interval(Duration::from_millis(250));
         let mut heartbeat = tokio::time::interval(Duration::from_millis(500));
@@ -241,7 +243,7 @@ impl Runner {
                     _ => None,
                 },
                 _ = poll.tick() => match self.head.block_number().await {
-                    Ok(head) if head >= state.height() => Some(Event::Committed { height: head }),
+                    Ok(head) if head >= state.height() => Some(Event::Committed { height: head, next: None }),
                     _ => None,
                 },
             };
@@ -293,7 +295,7 @@ impl Runner {
                     self.shared.lock().proposals.push(seen);
                     Some(Event::BlockValidated { height, view, block, valid: true })
                 }
-                Action::Decide { height, .. } => Some(Event::Committed { height }),
+                Action::Decide { height, .. } => Some(Event::Committed { height, next: None }),
                 Action::Persist(_) | Action::FetchBlock { .. } | Action::Equivocation(_) => None,
             };
             if let Some(event) = follow_up {
