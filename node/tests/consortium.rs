@@ -12,31 +12,16 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use parking_lot::Mutex;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_validators_survive_a_killed_leader_and_halt_safely_without_quorum() {
-    let mut nodes = testnet(4, 1);
-    for n in &nodes {
-        speed_up(n);
-    }
-    for n in nodes.iter_mut() {
-        n.start().await;
-    }
-    let live: Live = Arc::new(Mutex::new(Vec::new()));
-    set_live(&live, &nodes);
-    let seen: Seen = Arc::new(Mutex::new(HashMap::new()));
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut nodes = started_testnet(4, 1).await;
     let accounts = nodes[0].accounts.clone();
-    let load: Vec<_> = accounts[..4]
-        .iter()
-        .map(|a| tokio::spawn(sender_loop(a.clone(), live.clone(), seen.clone(), stop.clone())))
-        .collect();
+    let load = AcknowledgedLoad::start(&nodes, &accounts[..4]);
+    let (live, seen) = (load.live.clone(), load.seen.clone());
 
     // 1. All five nodes commit the same chain.
     wait_height(&nodes.iter().collect::<Vec<_>>(), 8, Duration::from_secs(90), "startup").await;
@@ -147,10 +132,7 @@ async fn four_validators_survive_a_killed_leader_and_halt_safely_without_quorum(
     let all: Vec<&TestNode> = nodes.iter().collect();
     let now = height(&nodes[0]).await.expect("height");
     wait_height(&all, now + 2, Duration::from_secs(90), "all five level").await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    for l in load {
-        let _ = l.await;
-    }
+    load.stop().await;
     let final_height = assert_identical(&all).await;
     for n in &all {
         assert_receipts_kept(n, &seen).await;

@@ -9,14 +9,11 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use accord_sdk::B256;
 use accord_sdk::client::AccordClient;
 use common::*;
-use parking_lot::Mutex;
 use rand::{Rng, SeedableRng};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -29,22 +26,10 @@ async fn validators_killed_at_random_moments_lose_and_fork_nothing() {
     println!("kill schedule seed {seed} (ACCORD_KILL_SEED={seed} replays it), {kills} kills");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
 
-    let mut nodes = testnet(4, 0);
-    for n in &nodes {
-        speed_up(n);
-    }
-    for n in nodes.iter_mut() {
-        n.start().await;
-    }
-    let live: Live = Arc::new(Mutex::new(Vec::new()));
-    set_live(&live, &nodes);
-    let seen: Seen = Arc::new(Mutex::new(HashMap::new()));
-    let stop = Arc::new(AtomicBool::new(false));
+    let mut nodes = started_testnet(4, 0).await;
     let accounts = nodes[0].accounts.clone();
-    let load: Vec<_> = accounts[..6]
-        .iter()
-        .map(|a| tokio::spawn(sender_loop(a.clone(), live.clone(), seen.clone(), stop.clone())))
-        .collect();
+    let load = AcknowledgedLoad::start(&nodes, &accounts[..6]);
+    let (live, seen) = (load.live.clone(), load.seen.clone());
     wait_height(&nodes.iter().collect::<Vec<_>>(), 3, Duration::from_secs(60), "startup").await;
 
     let mut killed = 0;
@@ -81,10 +66,7 @@ async fn validators_killed_at_random_moments_lose_and_fork_nothing() {
     let all: Vec<&TestNode> = nodes.iter().collect();
     let now = height(&nodes[0]).await.expect("height");
     wait_height(&all, now + 3, Duration::from_secs(120), "all four committing after the kills").await;
-    stop.store(true, Ordering::Relaxed);
-    for l in load {
-        let _ = l.await;
-    }
+    load.stop().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let head = height(&nodes[0]).await.expect("height");
     wait_height(&all, head, Duration::from_secs(60), "level").await;

@@ -429,3 +429,48 @@ pub async fn assert_receipts_kept(node: &TestNode, seen: &Seen) {
 pub fn set_live(live: &Live, nodes: &[TestNode]) {
     *live.lock() = nodes.iter().filter(|n| n.is_running()).map(|n| n.rpc_url.clone()).collect();
 }
+
+/// Senders running [`sender_loop`] against whichever nodes are live, and what they saw acknowledged.
+pub struct AcknowledgedLoad {
+    /// RPC URLs the senders use (update with [`set_live`] as nodes stop and start).
+    pub live: Live,
+    /// Receipts the senders saw.
+    pub seen: Seen,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl AcknowledgedLoad {
+    /// One sender per account, sending to the running nodes among `nodes`.
+    pub fn start(nodes: &[TestNode], accounts: &[DevAccount]) -> Self {
+        let live: Live = Arc::new(Mutex::new(Vec::new()));
+        set_live(&live, nodes);
+        let seen: Seen = Arc::new(Mutex::new(HashMap::new()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let tasks = accounts
+            .iter()
+            .map(|a| tokio::spawn(sender_loop(a.clone(), live.clone(), seen.clone(), stop.clone())))
+            .collect();
+        Self { live, seen, stop, tasks }
+    }
+
+    /// Stops the senders and waits for them.
+    pub async fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Writes a network with sped-up timers and starts every node.
+pub async fn started_testnet(validators: usize, observers: usize) -> Vec<TestNode> {
+    let mut nodes = testnet(validators, observers);
+    for n in &nodes {
+        speed_up(n);
+    }
+    for n in nodes.iter_mut() {
+        n.start().await;
+    }
+    nodes
+}
