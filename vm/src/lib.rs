@@ -16,10 +16,12 @@ pub mod envelope;
 pub mod gas;
 pub mod host;
 pub mod meter;
+pub mod native;
 mod runtime;
 
 pub use config::VmConfig;
 pub use host::{BlockInfo, Host, HostError};
+pub use native::{NativeCall, NativeContracts};
 pub use runtime::{CallParams, DeployParams, Failure, Outcome, Status, Vm, VmError};
 
 /// Version of the host ABI (`docs/contract-abi.md`); part of the module cache key.

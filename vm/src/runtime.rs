@@ -13,6 +13,7 @@ use crate::config::{VmConfig, engine_config};
 use crate::envelope::{self, EnvelopeError};
 use crate::gas;
 use crate::host::{BlockInfo, Host, HostError};
+use crate::native::{NativeCall, NativeContracts};
 
 /// Why a call failed (the exceptional halts: all the call's gas is consumed).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -204,6 +205,7 @@ struct Inner<H: Host> {
     linker: Linker<Frame<H>>,
     cache: ModuleCache<Frame<H>>,
     config: VmConfig,
+    natives: Option<Arc<dyn NativeContracts<H>>>,
 }
 
 /// The contract runtime. Cheap to share: clones refer to the same engine and module cache.
@@ -246,11 +248,20 @@ impl CallCtx {
 impl<H: Host> Vm<H> {
     /// A runtime with the deterministic engine configuration and the given limits.
     pub fn new(config: VmConfig) -> Result<Self, VmError> {
+        Self::build(config, None)
+    }
+
+    /// A runtime whose calls to `natives`' addresses run them instead of wasm.
+    pub fn with_natives(config: VmConfig, natives: Arc<dyn NativeContracts<H>>) -> Result<Self, VmError> {
+        Self::build(config, Some(natives))
+    }
+
+    fn build(config: VmConfig, natives: Option<Arc<dyn NativeContracts<H>>>) -> Result<Self, VmError> {
         let engine = Engine::new(&engine_config(&config)).map_err(|e| VmError::Engine(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         define_host_functions(&mut linker).map_err(|e| VmError::Engine(e.to_string()))?;
         let cache = ModuleCache::new(config.module_cache_entries);
-        Ok(Self { inner: Arc::new(Inner { engine, linker, cache, config }) })
+        Ok(Self { inner: Arc::new(Inner { engine, linker, cache, config, natives }) })
     }
 
     /// The limits.
@@ -292,7 +303,7 @@ impl<H: Host> Vm<H> {
         if deposit > gas_limit {
             return fail(host, Failure::OutOfGas);
         }
-        if host.account_exists(params.address)? {
+        if host.account_exists(params.address)? || self.inner.is_native(params.address) {
             return fail(host, Failure::AddressCollision);
         }
         let hash = keccak256(module);
@@ -322,6 +333,10 @@ impl<H: Host> Vm<H> {
 }
 
 impl<H: Host> Inner<H> {
+    fn is_native(&self, address: Address) -> bool {
+        self.natives.as_ref().is_some_and(|n| n.is_native(address))
+    }
+
     /// A compiled, checked, linked module: from the cache, or compiled now.
     fn prepare(&self, hash: &B256, module: &[u8]) -> Result<InstancePre<Frame<H>>, ModuleError> {
         if let Some(pre) = self.cache.get(hash) {
@@ -394,6 +409,25 @@ fn run_call<H: Host>(
     if !ctx.value.is_zero() && !host.transfer(ctx.caller, ctx.address, ctx.value)? {
         host.revert_to(cp);
         return Ok((host, Outcome::failed(Failure::InsufficientBalance, gas_limit)));
+    }
+    if let Some(natives) = inner.natives.as_ref().filter(|n| n.is_native(ctx.address)) {
+        let call = NativeCall {
+            caller: ctx.caller,
+            origin: ctx.origin,
+            address: ctx.address,
+            value: ctx.value,
+            input: &ctx.input,
+            gas_limit,
+            block,
+        };
+        let mut outcome = natives.call(&mut host, call)?;
+        outcome.gas_used = outcome.gas_used.min(gas_limit);
+        outcome.created = None;
+        if !outcome.is_success() {
+            outcome.logs.clear();
+            host.revert_to(cp);
+        }
+        return Ok((host, outcome));
     }
     let Some(hash) = host.code_hash(ctx.address)? else {
         let ok = Outcome { status: Status::Success, gas_used: 0, output: Vec::new(), logs: Vec::new(), created: None };

@@ -382,3 +382,101 @@ fn nested_frames_share_one_memory_budget() {
     assert_eq!(pages(1), 256);
     assert_eq!(pages(2), 128, "the third only what is left of the transaction's 40 MiB");
 }
+
+/// A native contract for the tests: empty input writes slot 1 = 9 and succeeds, input [2] writes slot 1 and
+/// reverts, input [3] claims more gas than it was given.
+struct Registry;
+
+const REGISTRY: Address = Address::with_last_byte(0x42);
+
+impl accord_vm::NativeContracts<MemHost> for Registry {
+    fn is_native(&self, address: Address) -> bool {
+        address == REGISTRY
+    }
+    fn call(&self, host: &mut MemHost, call: accord_vm::NativeCall<'_>) -> Result<Outcome, HostError> {
+        host.storage_write(call.address, B256::with_last_byte(1), B256::with_last_byte(9))?;
+        let (status, gas_used) = match call.input {
+            [] => (Status::Success, 5_000),
+            [2] => (Status::Revert, 5_000),
+            _ => (Status::Success, u64::MAX),
+        };
+        Ok(Outcome { status, gas_used, output: b"ok".to_vec(), logs: Vec::new(), created: None })
+    }
+}
+
+fn vm_with_registry() -> Vm<MemHost> {
+    Vm::with_natives(VmConfig { max_memory_bytes: 4 * 1024 * 1024, ..Default::default() }, Arc::new(Registry))
+        .expect("engine")
+}
+
+#[test]
+fn native_contracts_run_in_place_of_wasm_with_the_same_rollback_rules() {
+    let vm = vm_with_registry();
+    let (host, out) = call(&vm, MemHost::default(), REGISTRY, vec![], 100_000);
+    assert_eq!((out.status.clone(), out.gas_used, out.output.as_slice()), (Status::Success, 5_000, &b"ok"[..]));
+    assert_eq!(host.slot(REGISTRY, 1), B256::with_last_byte(9), "its write stands");
+
+    // A revert undoes its writes and the value sent with the call.
+    let mut host = MemHost::default();
+    host.set(Key::Balance(ALICE), Some(U256::from(100u8).to_be_bytes::<32>().to_vec()));
+    let p = CallParams {
+        caller: ALICE,
+        origin: ALICE,
+        address: REGISTRY,
+        value: U256::from(40u8),
+        input: vec![2],
+        gas_limit: 100_000,
+    };
+    let (host, out) = vm.call(host, BlockInfo::default(), p).expect("no host error");
+    assert_eq!(out.status, Status::Revert);
+    assert_eq!(host.slot(REGISTRY, 1), B256::ZERO, "write undone");
+    assert_eq!((host.balance(ALICE), host.balance(REGISTRY)), (U256::from(100u8), U256::ZERO), "value returned");
+
+    // It cannot report more gas than it was given.
+    let (_, out) = call(&vm, MemHost::default(), REGISTRY, vec![3], 70_000);
+    assert_eq!(out.gas_used, 70_000);
+
+    // Nothing can be deployed at its address.
+    let params = DeployParams {
+        caller: ALICE,
+        origin: ALICE,
+        address: REGISTRY,
+        value: U256::ZERO,
+        data: envelope::wrap(&module(r#"(func (export "call"))"#)),
+        gas_limit: 10_000_000,
+    };
+    let (_, out) = vm.deploy(MemHost::default(), BlockInfo::default(), params).expect("no host error");
+    assert_eq!(out.status, Status::Failure(Failure::AddressCollision));
+}
+
+#[test]
+fn contracts_call_native_contracts_like_any_other() {
+    let vm = vm_with_registry();
+    // Calls the registry (address at offset 300, zero value at 400) with `input` (at offset 500) and stores the
+    // status in slot 3.
+    let caller_of = |input: &[u8]| {
+        module(&format!(
+            r#"(data (i32.const 300) "{}")
+               (data (i32.const 500) "{}")
+               (func (export "call")
+                 (i32.store8 (i32.const 255)
+                   (call $call (i32.const 300) (i32.const 400) (i32.const 500) (i32.const {}) (i64.const 1000000)))
+                 (call $sw (i32.const 96) (i32.const 224)))"#,
+            REGISTRY.0.iter().map(|b| format!("\\{b:02x}")).collect::<String>(),
+            input.iter().map(|b| format!("\\{b:02x}")).collect::<String>(),
+            input.len()
+        ))
+    };
+    let (ok, reverts) = (Address::repeat_byte(0x10), Address::repeat_byte(0x11));
+    let host = deploy(&vm, MemHost::default(), ok, &caller_of(&[]));
+    let host = deploy(&vm, host, reverts, &caller_of(&[2]));
+
+    let (host, out) = call(&vm, host, reverts, vec![], 2_000_000);
+    assert_eq!(out.status, Status::Success);
+    assert_eq!(host.slot(reverts, 3), B256::with_last_byte(1), "the contract saw status 1 (reverted)");
+    assert_eq!(host.slot(REGISTRY, 1), B256::ZERO, "the reverted native call's write is undone");
+
+    let (host, out) = call(&vm, host, ok, vec![], 2_000_000);
+    assert_eq!(out.status, Status::Success);
+    assert_eq!(host.slot(REGISTRY, 1), B256::with_last_byte(9), "a successful native call's write stands");
+}
