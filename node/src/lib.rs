@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod dispatch;
 pub mod executor;
+pub mod governance;
 pub mod import;
 pub mod mempool;
 pub mod metrics;
