@@ -48,6 +48,10 @@ pub enum Command {
         /// Node I accepts peers on 127.0.0.1:(p2p-port + I).
         #[arg(long, default_value_t = 30300)]
         p2p_port: u16,
+        /// The governance committee: the first K dev accounts, weight 1 each, 50 % participation and 50 % win
+        /// thresholds, proposals open for 1,000 blocks (0: no committee).
+        #[arg(long, default_value_t = 3)]
+        governors: usize,
     },
     /// Run a node from its home directory.
     Start {

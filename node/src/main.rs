@@ -65,11 +65,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Testnet { validators, observers, out, accounts, chain_id, rpc_port, metrics_port, p2p_port } => {
+        Command::Testnet {
+            validators,
+            observers,
+            out,
+            accounts,
+            chain_id,
+            rpc_port,
+            metrics_port,
+            p2p_port,
+            governors,
+        } => {
             let timestamp =
                 std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-            let spec =
-                TestnetSpec { validators, observers, accounts, chain_id, rpc_port, metrics_port, p2p_port, timestamp };
+            let spec = TestnetSpec {
+                validators,
+                observers,
+                accounts,
+                chain_id,
+                rpc_port,
+                metrics_port,
+                p2p_port,
+                timestamp,
+                governors,
+            };
             let homes = testnet::generate(&out, &spec)?;
             for (i, h) in homes.iter().enumerate() {
                 let role = if i < validators { "validator" } else { "observer " };
@@ -81,6 +100,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             println!("dev accounts: {}", out.join("accounts.json").display());
+            if governors > 0 {
+                println!(
+                    "governance committee: the first {governors} dev accounts (weight 1 each; 50 % participation, 50 % win)"
+                );
+            }
             Ok(())
         }
         Command::Start { home, rpc_port, metrics_port, p2p_port } => runtime()?

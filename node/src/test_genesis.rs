@@ -17,5 +17,6 @@ pub(crate) fn genesis(validator: &KeyPair, alloc: &[(Address, U256)], params: Ch
         observers: vec![],
         alloc: alloc.iter().copied().collect(),
         params,
+        committee: None,
     }
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use accord_sdk::block::Validator;
 use accord_sdk::crypto::CryptoSuite;
 use accord_sdk::genesis::{ChainParams, Genesis};
+use accord_sdk::governance::Committee;
 use accord_sdk::keys::KeyPair;
 use accord_sdk::{Address, U256};
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,8 @@ pub struct TestnetSpec {
     pub p2p_port: u16,
     /// Genesis timestamp.
     pub timestamp: u64,
+    /// Governors: the first this many dev accounts, weight 1 each (0: no committee, the chain is not governed).
+    pub governors: usize,
 }
 
 /// A dev account in `accounts.json`.
@@ -70,6 +73,12 @@ fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
 pub fn generate(out: &Path, spec: &TestnetSpec) -> anyhow::Result<Vec<PathBuf>> {
     anyhow::ensure!(spec.validators >= 1, "--validators must be at least 1");
     anyhow::ensure!(spec.chain_id != 0, "--chain-id must be non-zero");
+    anyhow::ensure!(
+        spec.governors <= spec.accounts,
+        "--governors {} needs at least that many dev accounts (--accounts {})",
+        spec.governors,
+        spec.accounts
+    );
     if out.join("node0").exists() {
         anyhow::bail!("{} already holds a network (node0 exists); choose another --out or remove it", out.display());
     }
@@ -92,6 +101,12 @@ pub fn generate(out: &Path, spec: &TestnetSpec) -> anyhow::Result<Vec<PathBuf>> 
         observers,
         alloc,
         params: ChainParams::default(),
+        committee: (spec.governors > 0).then(|| Committee {
+            governors: accounts[..spec.governors].iter().map(|a| (a.address(), 1)).collect(),
+            participation_pct: 50,
+            win_pct: 50,
+            lifetime_blocks: 1_000,
+        }),
     };
     genesis.validate()?;
     let genesis_json = serde_json::to_string_pretty(&genesis)?;

@@ -72,6 +72,17 @@ fn testnet_layout_ports_and_refusals() {
     assert_eq!(genesis.alloc.len(), 3);
     let p2p: Vec<&str> = genesis.members().map(|m| m.p2p_address.as_str()).collect();
     assert_eq!(p2p, ["127.0.0.1:30300", "127.0.0.1:30301", "127.0.0.1:30302", "127.0.0.1:30303", "127.0.0.1:30304"]);
+    // The committee: the first 3 dev accounts, weight 1 each, 50 % / 50 %, 1,000 blocks.
+    let committee = genesis.committee.as_ref().expect("a committee by default");
+    let first_three: std::collections::BTreeMap<accord_sdk::Address, u64> =
+        accounts.iter().map(|a| (a["address"].as_str().expect("address").parse().expect("an address"), 1)).collect();
+    assert_eq!(committee.governors, first_three);
+    assert_eq!((committee.participation_pct, committee.win_pct, committee.lifetime_blocks), (50, 50, 1_000));
+    let raw: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("node0/genesis.json")).expect("g")).expect("json");
+    assert_eq!(raw["committee"]["participationThreshold"], 50, "{}", raw["committee"]);
+    assert_eq!(raw["committee"]["winThreshold"], 50);
+    assert_eq!(raw["committee"]["proposalLifetime"], 1_000);
 
     // Not over an existing network.
     let again = Command::new(accord_bin()).args(["testnet", "--out"]).arg(&out).output().expect("run");
@@ -85,6 +96,30 @@ fn testnet_layout_ports_and_refusals() {
     assert!(!start.status.success());
     assert!(stderr(&start).contains("neither a validator nor an observer"), "{}", stderr(&start));
     assert!(stderr(&start).contains(&stranger.address().to_string()), "{}", stderr(&start));
+}
+
+#[test]
+fn testnet_governors_flag_sizes_or_drops_the_committee() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let genesis_of = |name: &str, governors: &str| {
+        let out = dir.path().join(name);
+        let o = Command::new(accord_bin())
+            .args(["testnet", "--governors", governors, "--out"])
+            .arg(&out)
+            .output()
+            .expect("run");
+        (o.status.success(), stderr(&o), out.join("node0/genesis.json"))
+    };
+    let (ok, err, path) = genesis_of("one", "1");
+    assert!(ok, "{err}");
+    let g = accord_sdk::genesis::Genesis::from_json(&std::fs::read_to_string(path).expect("g")).expect("valid");
+    assert_eq!(g.committee.expect("committee").governors.len(), 1);
+    let (ok, err, path) = genesis_of("none", "0");
+    assert!(ok, "{err}");
+    let g = accord_sdk::genesis::Genesis::from_json(&std::fs::read_to_string(path).expect("g")).expect("valid");
+    assert!(g.committee.is_none(), "--governors 0: not governed");
+    let (ok, err, _) = genesis_of("too_many", "11");
+    assert!(!ok && err.contains("--governors 11 needs at least that many dev accounts"), "{err}");
 }
 
 #[test]

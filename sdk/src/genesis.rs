@@ -94,6 +94,9 @@ pub struct Genesis {
     /// Chain parameters.
     #[serde(default)]
     pub params: ChainParams,
+    /// The governance committee; without one the chain's membership, parameters and permissions are fixed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub committee: Option<crate::governance::Committee>,
 }
 
 /// Why a genesis document is unusable.
@@ -123,6 +126,9 @@ impl Genesis {
         }
         if self.validators.is_empty() {
             return bad("at least one validator is required".into());
+        }
+        if let Some(c) = &self.committee {
+            c.validate().map_err(|e| GenesisError::Invalid(format!("committee: {e}")))?;
         }
         let mut seen = std::collections::BTreeSet::new();
         for v in self.validators.iter().chain(&self.observers) {
@@ -176,5 +182,47 @@ impl Genesis {
     /// The validator set that certifies block 1.
     pub fn validator_set(&self) -> ValidatorSet {
         ValidatorSet { validators: self.validators.clone() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::KeyPair;
+
+    fn genesis_with(committee: Option<serde_json::Value>) -> String {
+        let v = Validator::from_key("v", &KeyPair::generate(), "");
+        let mut g = serde_json::json!({ "chainId": 7, "timestamp": 0, "validators": [v] });
+        if let Some(c) = committee {
+            g["committee"] = c;
+        }
+        g.to_string()
+    }
+
+    #[test]
+    fn the_committee_is_optional_and_checked_when_named() {
+        assert!(Genesis::from_json(&genesis_with(None)).expect("valid").committee.is_none());
+        let governor = Address::repeat_byte(1);
+        let ok = serde_json::json!({
+            "governors": { governor.to_string(): 2 },
+            "participationThreshold": 50, "winThreshold": 67, "proposalLifetime": 100
+        });
+        let c = Genesis::from_json(&genesis_with(Some(ok))).expect("valid").committee.expect("named");
+        assert_eq!((c.governors[&governor], c.participation_pct, c.win_pct, c.lifetime_blocks), (2, 50, 67, 100));
+        let zero_threshold = serde_json::json!({
+            "governors": { governor.to_string(): 1 },
+            "participationThreshold": 0, "winThreshold": 50, "proposalLifetime": 100
+        });
+        let err = Genesis::from_json(&genesis_with(Some(zero_threshold))).expect_err("refused").to_string();
+        assert!(err.contains("committee: invalid committee: thresholds are percentages from 1 to 100"), "{err}");
+        let no_governors = serde_json::json!({
+            "governors": {}, "participationThreshold": 50, "winThreshold": 50, "proposalLifetime": 100
+        });
+        assert!(Genesis::from_json(&genesis_with(Some(no_governors))).is_err());
+        let typo = serde_json::json!({
+            "governors": { governor.to_string(): 1 },
+            "participation": 50, "winThreshold": 50, "proposalLifetime": 100
+        });
+        assert!(Genesis::from_json(&genesis_with(Some(typo))).is_err(), "unknown keys are refused");
     }
 }

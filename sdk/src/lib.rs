@@ -9,6 +9,7 @@ pub mod account;
 pub mod block;
 pub mod crypto;
 pub mod genesis;
+pub mod governance;
 pub mod keys;
 pub mod merkle;
 pub mod proof;

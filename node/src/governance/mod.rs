@@ -1,6 +1,5 @@
-//! On-chain governance (issue 9; `docs/architecture.md`, "Governance"): the committee's decision rule so far. The
-//! system contracts that keep its state and carry out passed proposals build on it.
+//! On-chain governance (issue 9; `docs/architecture.md`, "Governance"). The committee and its decision rule are
+//! part of the wire format (`accord_sdk::governance`); the system contracts that keep governed state and carry out
+//! passed proposals build on them here.
 
-pub mod committee;
-
-pub use committee::{Ballot, Committee, GovernanceError, ProposalStatus, Tally};
+pub use accord_sdk::governance::{Ballot, Committee, GovernanceError, ProposalStatus, Tally};

@@ -1,4 +1,5 @@
-//! The committee's decision rule, pure: who may propose and vote, when a proposal passes, is denied or expires.
+//! On-chain governance's committee and its decision rule, pure (no state access; the node's system contracts keep
+//! the state and carry out passed proposals, and clients can use the same rule to explain a tally): who may propose and vote, when a proposal passes, is denied or expires.
 //!
 //! Governors hold weights. A proposal stays open while the weight that voted is below `participation %` of all
 //! weight; once it reaches that, it passes if the weight that agreed is at least `win %` of the weight that voted,
@@ -8,18 +9,23 @@
 
 use std::collections::BTreeMap;
 
-use accord_sdk::Address;
+use alloy_primitives::Address;
+use serde::{Deserialize, Serialize};
 
-/// The committee.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The committee, as the genesis names it (`committee` in `genesis.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Committee {
     /// Governors and their weights.
     pub governors: BTreeMap<Address, u64>,
     /// Percentage of all weight that must vote before a proposal is decided (1–100).
+    #[serde(rename = "participationThreshold")]
     pub participation_pct: u8,
     /// Percentage of the voted weight that must agree for a proposal to pass (1–100).
+    #[serde(rename = "winThreshold")]
     pub win_pct: u8,
     /// Blocks a proposal stays open.
+    #[serde(rename = "proposalLifetime")]
     pub lifetime_blocks: u64,
 }
 
