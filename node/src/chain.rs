@@ -4,6 +4,7 @@
 //! producer, later PBFT) asks it to build a block from transactions, gets a certificate for the block's hash by
 //! whatever means it has, and hands both back to [`Chain::commit`].
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -172,7 +173,7 @@ impl Chain {
     }
 
     fn genesis_block(state: &StateDb, genesis: &Genesis) -> Result<(CommittedBlock, StateWrites), ChainError> {
-        let changes = genesis
+        let mut changes: BTreeMap<StateKey, Option<Vec<u8>>> = genesis
             .alloc
             .iter()
             .map(|(addr, balance)| {
@@ -180,6 +181,14 @@ impl Chain {
                 (StateKey::Account(*addr), Some(acct.encode()))
             })
             .collect();
+        // Governed state starts as the genesis names it, in the system accounts' storage.
+        if let Some(c) = &genesis.committee {
+            for (slot, word) in accord_sdk::governance::record_slots(accord_sdk::governance::COMMITTEE_TAG, &c.encode())
+            {
+                let address = accord_sdk::governance::COMMITTEE_ADDRESS;
+                changes.insert(StateKey::Storage(address, slot), (!word.is_zero()).then(|| word.to_vec()));
+            }
+        }
         let (state_root, writes) = state.apply(0, &changes)?;
         let header = Header {
             version: FORMAT_VERSION,

@@ -127,9 +127,9 @@ pub struct BlockExecutor {
 }
 
 impl BlockExecutor {
-    /// An executor whose contracts run under `config`'s limits.
+    /// An executor whose contracts run under `config`'s limits, with the system contracts at their addresses.
     pub fn new(config: VmConfig) -> Result<Self, VmError> {
-        Ok(Self { vm: Vm::new(config)? })
+        Ok(Self { vm: Vm::with_natives(config, std::sync::Arc::new(crate::governance::SystemContracts))? })
     }
 
     /// The contract runtime (for module checks).

@@ -9,7 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use alloy_primitives::Address;
+use alloy_primitives::{Address, B256, U256, keccak256};
+use alloy_rlp::{Decodable, RlpDecodable, RlpEncodable};
 use serde::{Deserialize, Serialize};
 
 /// The committee, as the genesis names it (`committee` in `genesis.json`).
@@ -249,6 +250,86 @@ impl Ballot {
     }
 }
 
+/// The committee's system contract (`docs/governance.md`).
+pub const COMMITTEE_ADDRESS: Address = system_address(0x1000);
+
+/// The address `0x…<n>` of a system contract.
+pub const fn system_address(n: u16) -> Address {
+    let mut a = [0u8; 20];
+    let be = n.to_be_bytes();
+    a[18] = be[0];
+    a[19] = be[1];
+    Address::new(a)
+}
+
+/// Storage slots holding a record (any byte string) under `tag` in a system account: the length in the slot
+/// `keccak(tag)`, the bytes in 32-byte chunks at `keccak(tag ‖ i)` (big-endian `i`, the last chunk zero-padded).
+/// Governed state lives in world state this way, so the state root covers it and `accord_getProof` proves it.
+pub fn record_slots(tag: &[u8], bytes: &[u8]) -> Vec<(B256, B256)> {
+    let mut out = vec![(keccak256(tag), B256::from(U256::from(bytes.len())))];
+    for (i, chunk) in bytes.chunks(32).enumerate() {
+        let mut word = [0u8; 32];
+        word[..chunk.len()].copy_from_slice(chunk);
+        out.push((record_chunk_slot(tag, i as u64), B256::from(word)));
+    }
+    out
+}
+
+/// The slot of chunk `i` of the record under `tag`.
+pub fn record_chunk_slot(tag: &[u8], i: u64) -> B256 {
+    keccak256([tag, &i.to_be_bytes()[..]].concat())
+}
+
+/// The slot holding the length of the record under `tag`.
+pub fn record_length_slot(tag: &[u8]) -> B256 {
+    keccak256(tag)
+}
+
+/// Tag of the committee's record in the committee account.
+pub const COMMITTEE_TAG: &[u8] = b"committee";
+
+#[derive(RlpEncodable, RlpDecodable)]
+struct CommitteeRecord {
+    governors: Vec<GovernorRecord>,
+    participation_pct: u8,
+    win_pct: u8,
+    lifetime_blocks: u64,
+}
+
+#[derive(RlpEncodable, RlpDecodable)]
+struct GovernorRecord {
+    address: Address,
+    weight: u64,
+}
+
+impl Committee {
+    /// The committee's canonical bytes (RLP: governors by address, then the thresholds and the lifetime), as kept
+    /// in state.
+    pub fn encode(&self) -> Vec<u8> {
+        let record = CommitteeRecord {
+            governors: self.governors.iter().map(|(a, w)| GovernorRecord { address: *a, weight: *w }).collect(),
+            participation_pct: self.participation_pct,
+            win_pct: self.win_pct,
+            lifetime_blocks: self.lifetime_blocks,
+        };
+        alloy_rlp::encode(&record)
+    }
+
+    /// Reads [`Self::encode`]'s bytes.
+    pub fn decode(mut bytes: &[u8]) -> Option<Self> {
+        let r = CommitteeRecord::decode(&mut bytes).ok()?;
+        if !bytes.is_empty() {
+            return None;
+        }
+        Some(Self {
+            governors: r.governors.into_iter().map(|g| (g.address, g.weight)).collect(),
+            participation_pct: r.participation_pct,
+            win_pct: r.win_pct,
+            lifetime_blocks: r.lifetime_blocks,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,5 +414,18 @@ mod tests {
         let mut no_life = committee(&[(A, 1)], 50, 50);
         no_life.lifetime_blocks = 0;
         assert!(no_life.validate().is_err());
+    }
+
+    #[test]
+    fn committees_round_trip_through_their_state_record() {
+        let c = committee(&[(A, 1), (B, 7)], 60, 51);
+        assert_eq!(Committee::decode(&c.encode()), Some(c.clone()));
+        let mut trailing = c.encode();
+        trailing.push(0);
+        assert_eq!(Committee::decode(&trailing), None);
+        let slots = record_slots(COMMITTEE_TAG, &c.encode());
+        assert_eq!(slots[0], (record_length_slot(COMMITTEE_TAG), B256::from(U256::from(c.encode().len()))));
+        assert_eq!(slots.len(), 1 + c.encode().len().div_ceil(32));
+        assert_eq!(COMMITTEE_ADDRESS, "0x0000000000000000000000000000000000001000".parse::<Address>().expect("a"));
     }
 }

@@ -2,4 +2,7 @@
 //! part of the wire format (`accord_sdk::governance`); the system contracts that keep governed state and carry out
 //! passed proposals build on them here.
 
+pub mod system;
+
 pub use accord_sdk::governance::{Ballot, Committee, GovernanceError, ProposalStatus, Tally};
+pub use system::SystemContracts;
