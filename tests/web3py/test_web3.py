@@ -152,3 +152,25 @@ def test_token_from_its_artifact(node):
     # The node hands out the ABI the contract carries.
     abi = w3.provider.make_request("accord_getAbi", [deployed.contractAddress])["result"]
     assert abi == artifact["abi"]
+
+
+COMMITTEE_ABI = [
+    {"type": "function", "name": "governors", "stateMutability": "view", "inputs": [],
+     "outputs": [{"name": "accounts", "type": "address[]"}, {"name": "weights", "type": "uint64[]"}]},
+    {"type": "function", "name": "thresholds", "stateMutability": "view", "inputs": [],
+     "outputs": [{"name": "participation", "type": "uint8"}, {"name": "win", "type": "uint8"},
+                 {"name": "lifetime", "type": "uint64"}]},
+    {"type": "function", "name": "nonexistent", "stateMutability": "view", "inputs": [], "outputs": []},
+]
+
+
+def test_committee_system_contract_through_its_abi(node):
+    """The committee `accord testnet` writes (the first 3 dev accounts) is read like any contract."""
+    w3, accounts = node
+    committee = w3.eth.contract(address="0x0000000000000000000000000000000000001000", abi=COMMITTEE_ABI)
+    governors, weights = committee.functions.governors().call()
+    assert governors == [w3.to_checksum_address(a["address"]) for a in sorted(accounts[:3], key=lambda a: int(a["address"], 16))]
+    assert weights == [1, 1, 1]
+    assert committee.functions.thresholds().call() == [50, 50, 1000]
+    with pytest.raises(Exception, match="unknown function of the committee contract"):
+        committee.functions.nonexistent().call()
