@@ -174,3 +174,12 @@ def test_committee_system_contract_through_its_abi(node):
     assert committee.functions.thresholds().call() == [50, 50, 1000]
     with pytest.raises(Exception, match="unknown function of the committee contract"):
         committee.functions.nonexistent().call()
+
+
+def test_accord_committee_rpc(node):
+    w3, accounts = node
+    got = w3.provider.make_request("accord_committee", [])["result"]
+    assert sorted(g["address"].lower() for g in got["governors"]) == sorted(a["address"].lower() for a in accounts[:3])
+    assert all(g["weight"] == 1 for g in got["governors"])
+    assert (got["participationThreshold"], got["winThreshold"], got["proposalLifetime"]) == (50, 50, 1000)
+    assert int(got["height"], 16) <= w3.eth.block_number

@@ -90,35 +90,71 @@ fn revert(reason: &str, gas_used: u64) -> Outcome {
     Outcome { status: Status::Revert, gas_used, output, logs: Vec::new(), created: None }
 }
 
-/// The committee as kept in state; `Ok(None)` when the gas ran out. A chain without a committee reads as one with
-/// no governors.
-fn read_committee<H: Host>(host: &mut H, meter: &mut Meter) -> Result<Option<Committee>, HostError> {
-    if !meter.charge(SLOT_READ_GAS) {
+/// The bytes of the record under `tag` in `address`'s storage, read slot by slot with `read`; `charge(n)` is asked
+/// before `n` slots are read and may refuse (the gas ran out): `Ok(None)` then. An absent record is empty.
+fn read_record<E>(
+    mut read: impl FnMut(B256) -> Result<B256, E>,
+    tag: &[u8],
+    mut charge: impl FnMut(u64) -> bool,
+) -> Result<Option<Vec<u8>>, E> {
+    if !charge(1) {
         return Ok(None);
     }
-    let len = host.storage_read(COMMITTEE_ADDRESS, record_length_slot(COMMITTEE_TAG))?;
+    let len = read(record_length_slot(tag))?;
     let len = usize::try_from(alloy_primitives::U256::from_be_bytes(len.0)).unwrap_or(usize::MAX);
-    if len == 0 {
-        return Ok(Some(Committee {
-            governors: Default::default(),
-            participation_pct: 0,
-            win_pct: 0,
-            lifetime_blocks: 0,
-        }));
-    }
     let chunks = len.div_ceil(32) as u64;
-    if !meter.charge(SLOT_READ_GAS.saturating_mul(chunks)) {
+    if !charge(chunks) {
         return Ok(None);
     }
     let mut bytes = Vec::with_capacity(len);
     for i in 0..chunks {
-        let word: B256 = host.storage_read(COMMITTEE_ADDRESS, record_chunk_slot(COMMITTEE_TAG, i))?;
-        bytes.extend_from_slice(word.as_slice());
+        bytes.extend_from_slice(read(record_chunk_slot(tag, i))?.as_slice());
     }
     bytes.truncate(len);
-    Committee::decode(&bytes)
+    Ok(Some(bytes))
+}
+
+fn decode_committee(bytes: &[u8]) -> Result<Option<Committee>, String> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    Committee::decode(bytes)
         .map(Some)
-        .ok_or_else(|| HostError(format!("the committee record in state does not decode ({len} bytes)")))
+        .ok_or_else(|| format!("the committee record in state does not decode ({} bytes)", bytes.len()))
+}
+
+/// The committee as kept in state; `Ok(None)` when the gas ran out. A chain without a committee reads as one with
+/// no governors.
+fn read_committee<H: Host>(host: &mut H, meter: &mut Meter) -> Result<Option<Committee>, HostError> {
+    let read = |slot| host.storage_read(COMMITTEE_ADDRESS, slot);
+    let Some(bytes) = read_record(read, COMMITTEE_TAG, |n| meter.charge(SLOT_READ_GAS.saturating_mul(n)))? else {
+        return Ok(None);
+    };
+    let committee = decode_committee(&bytes).map_err(HostError)?;
+    Ok(Some(committee.unwrap_or(Committee {
+        governors: Default::default(),
+        participation_pct: 0,
+        win_pct: 0,
+        lifetime_blocks: 0,
+    })))
+}
+
+/// Why governed state could not be read outside execution.
+#[derive(Debug, thiserror::Error)]
+pub enum GovernedStateError {
+    /// State could not be read.
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    /// A record in state does not decode: the database is corrupt.
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+/// The committee in `state` (for RPC and the node's own reads); `None` when the chain is not governed.
+pub fn committee_in(state: &impl crate::state::StateView) -> Result<Option<Committee>, GovernedStateError> {
+    let read = |slot| state.storage(COMMITTEE_ADDRESS, slot);
+    let bytes = read_record(read, COMMITTEE_TAG, |_| true)?.unwrap_or_default();
+    decode_committee(&bytes).map_err(GovernedStateError::Corrupt)
 }
 
 #[cfg(test)]
@@ -173,12 +209,16 @@ mod tests {
         let t = ICommittee::thresholdsCall::abi_decode_returns(&out.output).expect("decodes");
         assert_eq!((t.participation, t.win, t.lifetime), (60, 51, 500));
 
+        let read = committee_in(&chain.state().at(0)).expect("reads").expect("governed");
+        assert_eq!(read.governors.len(), 2);
+
         // The committee is part of the genesis state, so it changes the genesis hash.
         let (_dir2, without) = chain_with(None);
         assert_ne!(chain.genesis_hash(), without.genesis_hash());
         let out = call(&without, ICommittee::governorsCall {}.abi_encode(), U256::ZERO, 100_000);
         let got = ICommittee::governorsCall::abi_decode_returns(&out.output).expect("decodes");
         assert!(got.accounts.is_empty(), "an ungoverned chain has no governors");
+        assert_eq!(committee_in(&without.state().at(0)).expect("reads"), None);
     }
 
     #[test]

@@ -361,6 +361,20 @@ pub fn module(ctx: Arc<RpcContext>) -> anyhow::Result<RpcModule<Arc<RpcContext>>
 
     m.register_method("accord_validators", |_, c, _| -> RpcResult<_> { Ok(c.chain.validators().clone()) })?;
 
+    m.register_method("accord_committee", |_, c, _| -> RpcResult<_> {
+        let head = c.chain.head().number;
+        let committee = crate::governance::system::committee_in(&c.chain.state().at(head)).map_err(internal)?;
+        Ok(committee.map(|k| {
+            json!({
+                "height": U64::from(head),
+                "governors": k.governors.iter().map(|(a, w)| json!({ "address": a, "weight": w })).collect::<Vec<_>>(),
+                "participationThreshold": k.participation_pct,
+                "winThreshold": k.win_pct,
+                "proposalLifetime": k.lifetime_blocks,
+            })
+        }))
+    })?;
+
     m.register_method("accord_nodeStatus", |_, c, _| {
         let head = c.chain.head();
         json!({
