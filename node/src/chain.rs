@@ -145,8 +145,11 @@ impl Chain {
         let head_number = store.head_number()?.unwrap_or(0);
         let head = store.header(head_number)?.ok_or(ChainError::MissingBlock(head_number))?;
         let (heads, _) = broadcast::channel(256);
-        let executor = BlockExecutor::new(vm_config(&genesis))?;
-        let simulator = BlockExecutor::new(vm_config(&genesis))?;
+        // Only a governed chain has system contracts: on any other chain their addresses stay plain accounts, so
+        // chains created before them execute exactly as they did.
+        let governed = genesis.committee.is_some();
+        let executor = BlockExecutor::new(vm_config(&genesis), governed)?;
+        let simulator = BlockExecutor::new(vm_config(&genesis), governed)?;
         Ok(Self {
             executor,
             simulator,

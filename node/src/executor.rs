@@ -127,9 +127,15 @@ pub struct BlockExecutor {
 }
 
 impl BlockExecutor {
-    /// An executor whose contracts run under `config`'s limits, with the system contracts at their addresses.
-    pub fn new(config: VmConfig) -> Result<Self, VmError> {
-        Ok(Self { vm: Vm::with_natives(config, std::sync::Arc::new(crate::governance::SystemContracts))? })
+    /// An executor whose contracts run under `config`'s limits, with the system contracts at their addresses when
+    /// `system_contracts` (a governed chain).
+    pub fn new(config: VmConfig, system_contracts: bool) -> Result<Self, VmError> {
+        let vm = if system_contracts {
+            Vm::with_natives(config, std::sync::Arc::new(crate::governance::SystemContracts))?
+        } else {
+            Vm::new(config)?
+        };
+        Ok(Self { vm })
     }
 
     /// The contract runtime (for module checks).

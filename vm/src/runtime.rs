@@ -423,6 +423,11 @@ fn run_call<H: Host>(
         let mut outcome = natives.call(&mut host, call)?;
         outcome.gas_used = outcome.gas_used.min(gas_limit);
         outcome.created = None;
+        if let Status::Failure(_) = outcome.status {
+            // As for wasm: a failure consumes all the gas and returns nothing.
+            outcome.gas_used = gas_limit;
+            outcome.output.clear();
+        }
         if !outcome.is_success() {
             outcome.logs.clear();
             host.revert_to(cp);

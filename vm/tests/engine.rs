@@ -384,7 +384,7 @@ fn nested_frames_share_one_memory_budget() {
 }
 
 /// A native contract for the tests: empty input writes slot 1 = 9 and succeeds, input [2] writes slot 1 and
-/// reverts, input [3] claims more gas than it was given.
+/// reverts, input [3] claims more gas than it was given, input [4] fails claiming little gas.
 struct Registry;
 
 const REGISTRY: Address = Address::with_last_byte(0x42);
@@ -398,6 +398,7 @@ impl accord_vm::NativeContracts<MemHost> for Registry {
         let (status, gas_used) = match call.input {
             [] => (Status::Success, 5_000),
             [2] => (Status::Revert, 5_000),
+            [4] => (Status::Failure(Failure::OutOfGas), 10),
             _ => (Status::Success, u64::MAX),
         };
         Ok(Outcome { status, gas_used, output: b"ok".to_vec(), logs: Vec::new(), created: None })
@@ -435,6 +436,10 @@ fn native_contracts_run_in_place_of_wasm_with_the_same_rollback_rules() {
     // It cannot report more gas than it was given.
     let (_, out) = call(&vm, MemHost::default(), REGISTRY, vec![3], 70_000);
     assert_eq!(out.gas_used, 70_000);
+    // A failure consumes all the gas and returns nothing, as a wasm failure does.
+    let (host, out) = call(&vm, MemHost::default(), REGISTRY, vec![4], 70_000);
+    assert_eq!((out.gas_used, out.output.len()), (70_000, 0));
+    assert_eq!(host.slot(REGISTRY, 1), B256::ZERO, "and its write is undone");
 
     // Nothing can be deployed at its address.
     let params = DeployParams {

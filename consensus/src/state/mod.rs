@@ -196,8 +196,10 @@ pub enum Event {
     Committed {
         /// The committed height.
         height: Height,
-        /// The validator set of `height + 1` when it differs from the set of the height left behind (governance
-        /// changed it); `None` when it is the same set.
+        /// The validator set of `height + 1` whenever it differs in any way (members or their order) from the set
+        /// this state machine is using now, which after a jump of several heights (block sync) is not the set of
+        /// `height`; `None` only when it is exactly that set. A `Some` makes kept next-height messages be checked
+        /// again, since an index may name someone else.
         next: Option<Membership>,
     },
 }
@@ -403,10 +405,12 @@ impl<C: MessageCrypto> PbftState<C> {
         if signer >= self.n {
             return Err(Rejection::NotValidator);
         }
-        if Some(signer) == self.me {
+        let (h, height, view) = (self.record.height, m.height(), m.view());
+        // Our index at the next height is not known yet (a new set may give it to someone else): that height's
+        // echoes of our own messages are dropped when it starts.
+        if height == h && Some(signer) == self.me {
             return Err(Rejection::Own);
         }
-        let (h, height, view) = (self.record.height, m.height(), m.view());
         if height == h && self.me.is_none() {
             return Err(Rejection::NotMember);
         }
@@ -540,6 +544,8 @@ impl<C: MessageCrypto> PbftState<C> {
                     Ok(m) => m,
                     Err(_) => continue,
                 }
+            } else if Some(m.get().signer()) == self.me {
+                continue;
             } else {
                 m
             };
@@ -964,6 +970,32 @@ mod tests {
         assert_eq!(n.admit(signed_prepare(1, 1, 0, A)), Err(Rejection::Stale));
         assert_eq!(n.admit(signed_prepare(7, 2, 0, A)), Err(Rejection::NotValidator));
         assert_eq!(n.admit(signed_prepare(3, 2, 0, A)), Err(Rejection::Own));
+    }
+
+    /// Validator 3 at height 1 keeps height-2 prepares from indices 2 and 3 (its own index at height 2 is not
+    /// known yet), then height 2 starts with `next`, the proposal of its leader (index 2) arrives and validates.
+    /// Returns whether it then commits (3 prepares for A: its own, 2's and 3's).
+    fn commits_at_height_2(next: Option<Membership>) -> bool {
+        let mut n = node(3, SafetyRecord { height: 1, ..Default::default() });
+        for signer in [2, 3] {
+            let m = n.admit(signed_prepare(signer, 2, 0, A)).expect("kept for height 2");
+            assert!(n.handle(Event::Message(m)).is_empty());
+        }
+        n.handle(Event::Committed { height: 1, next });
+        let body = Proposal { height: 2, view: 0, block: A, payload: A.0.to_vec(), justification: vec![] };
+        let p = Signed { signer: 2, signature: tag(2, &body.signing_bytes()), body };
+        let out = deliver(&mut n, Message::Proposal(p));
+        assert_eq!(validates(&out), Some(A));
+        let out = n.handle(Event::BlockValidated { height: 2, view: 0, block: A, valid: true });
+        out.iter().any(|a| matches!(a, Action::Broadcast(Message::Commit(_))))
+    }
+
+    #[test]
+    fn next_height_messages_are_judged_by_the_next_sets_indices() {
+        // The set is re-ordered at height 2 and index 3 names another validator: its early prepare counts.
+        assert!(commits_at_height_2(Some(Membership { n: 4, me: Some(0) })));
+        // The same set: index 3 is still us, so the kept message was our own echo and is dropped.
+        assert!(!commits_at_height_2(None));
     }
 
     #[test]

@@ -190,14 +190,14 @@ impl ConsensusDriver {
             m.consensus_dropped.with_label_values(&["heartbeat_with_work"]).inc();
             return None;
         }
-        let next_height = message.height() > self.state.height();
         match self.state.admit(message) {
             Ok(v) => Some(v),
             Err(r) => {
                 m.consensus_dropped.with_label_values(&[r.label()]).inc();
-                // A next-height message is checked against the current validator set; if governance changes the
-                // set there, an honest one may fail, so only current-height faults are scored.
-                if r.is_fault() && !next_height {
+                // The validator set is the genesis one at every height until governance can change it. Once it
+                // can, a next-height message checked against the current set may fail honestly when a change is
+                // pending: such refusals must then not be scored.
+                if r.is_fault() {
                     self.h.scores.strike(from, r.label());
                 }
                 None
