@@ -13,6 +13,8 @@
 //! executing the block before it); next-height messages are checked against the latest set it knows, as the node
 //! does. `ACCORD_SIM_SEED=<seed>` replays one seed; `ACCORD_SIM_SEEDS=N` sets how many run (default 10,000).
 
+mod sim;
+
 use std::cell::Cell;
 use std::cmp::Reverse;
 use std::collections::hash_map::DefaultHasher;
@@ -23,6 +25,7 @@ use std::rc::Rc;
 use accord_consensus::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use sim::{Item, mac};
 
 /// Nodes that exist (validators at some heights, followers at others).
 const UNIVERSE: usize = 7;
@@ -32,13 +35,6 @@ static SET_CHANGES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUs
 static VIEW_CHANGES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 static CRASHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 static UNKNOWN_SET_DROPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-fn mac(secret: u64, bytes: &[u8]) -> Vec<u8> {
-    let mut h = DefaultHasher::new();
-    secret.hash(&mut h);
-    bytes.hash(&mut h);
-    h.finish().to_be_bytes().to_vec()
-}
 
 fn id_of(payload: &[u8]) -> BlockId {
     let mut h = DefaultHasher::new();
@@ -81,15 +77,6 @@ impl MessageCrypto for SetCrypto {
     fn payload_matches(&self, block: &BlockId, payload: &[u8]) -> bool {
         id_of(payload) == *block
     }
-}
-
-#[derive(Debug, Clone)]
-enum Item {
-    Deliver { to: usize, msg: Message },
-    Event { node: usize, event: Event, epoch: u64 },
-    Crash { node: usize },
-    Restart { node: usize },
-    SyncTick,
 }
 
 struct Sim {

@@ -7,6 +7,8 @@
 //! chain's `message_limit`, whatever happened before it). A failing seed is printed and replays exactly: `ACCORD_SIM_SEED=<seed> cargo test -p
 //! accord-consensus --test simulation`. `ACCORD_SIM_SEEDS=N` sets how many seeds run (default 10,000).
 
+mod sim;
+
 use std::cmp::Reverse;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -15,6 +17,7 @@ use std::hash::{Hash, Hasher};
 use accord_consensus::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use sim::{Item, mac};
 
 const N: usize = 4;
 
@@ -47,13 +50,6 @@ fn id_of(payload: &[u8]) -> BlockId {
     BlockId(id)
 }
 
-fn mac(secret: u64, bytes: &[u8]) -> Vec<u8> {
-    let mut h = DefaultHasher::new();
-    secret.hash(&mut h);
-    bytes.hash(&mut h);
-    h.finish().to_be_bytes().to_vec()
-}
-
 impl MessageCrypto for SimCrypto {
     fn sign(&self, bytes: &[u8]) -> Vec<u8> {
         mac(self.secrets[self.me], bytes)
@@ -64,15 +60,6 @@ impl MessageCrypto for SimCrypto {
     fn payload_matches(&self, block: &BlockId, payload: &[u8]) -> bool {
         id_of(payload) == *block
     }
-}
-
-#[derive(Debug, Clone)]
-enum Item {
-    Deliver { to: usize, msg: Message },
-    Event { node: usize, event: Event, epoch: u64 },
-    Crash { node: usize },
-    Restart { node: usize },
-    SyncTick,
 }
 
 #[derive(Debug, Clone, Copy)]
