@@ -21,7 +21,7 @@ use crate::dispatch::Dispatch;
 use crate::import::BlockImporter;
 use crate::mempool::Mempool;
 use crate::metrics::Metrics;
-use crate::network::{Member, Network, PeerScores, multiaddr_of, peer_id_of};
+use crate::network::{Member, Network, PeerScores};
 use crate::pbft::driver::{ConsensusDriver, DriverError, DriverHandles, Pacing};
 use crate::pbft::inbox::{ConsensusInbox, InboxLimits};
 use crate::rpc::RpcContext;
@@ -89,13 +89,7 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
             genesis_path.display()
         ),
     };
-    let mut members = Vec::new();
-    for m in genesis.members() {
-        members.push(Member {
-            peer: peer_id_of(&m.public_key).with_context(|| format!("genesis member {}", m.name))?,
-            address: multiaddr_of(&m.p2p_address).with_context(|| format!("genesis member {}", m.name))?,
-        });
-    }
+    let members = Member::all_of(&genesis)?;
 
     let data_dir: PathBuf = NodeConfig::resolve(home, &config.node.data_dir);
     std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;

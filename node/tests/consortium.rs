@@ -31,24 +31,14 @@ async fn four_validators_survive_a_killed_leader_and_halt_safely_without_quorum(
 
     // Must-show 3 against a real node: a key outside the node list is refused at connection, counted and logged,
     // and nothing it sends reaches consensus or block sync.
-    let genesis: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(nodes[0].home.join("genesis.json")).expect("genesis"))
-            .expect("genesis json");
-    let p2p = genesis["validators"][0]["p2pAddress"].as_str().expect("p2p address").to_string();
-    let addr = accord_node::network::multiaddr_of(&p2p).expect("addr").expect("some");
+    let (genesis, _) = test_validator::load_member(&nodes[0].home);
+    let node0 = accord_node::network::Member::all_of(&genesis).expect("members").swap_remove(0);
+    let target = node0.peer;
     let outsider_key = accord_sdk::keys::KeyPair::generate();
-    let target = accord_node::network::peer_id_of(
-        genesis["validators"][0]["publicKey"]
-            .as_str()
-            .map(|h| hex::decode(h.trim_start_matches("0x")).expect("hex"))
-            .expect("public key")
-            .as_slice(),
-    )
-    .expect("peer id");
     let outsider = accord_node::network::Network::start(
         outsider_key.secret_bytes(),
         "/ip4/127.0.0.1/tcp/0".parse().expect("addr"),
-        &[accord_node::network::Member { peer: target, address: Some(addr) }],
+        &[node0],
         1 << 20,
     )
     .expect("outsider network");

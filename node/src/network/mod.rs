@@ -50,6 +50,14 @@ pub enum NetworkError {
     /// The transport could not be built or could not listen.
     #[error("network: {0}")]
     Transport(String),
+    /// A genesis member's key or address is unusable.
+    #[error("genesis member {name}: {source}")]
+    Member {
+        /// The member's name.
+        name: String,
+        /// What is wrong.
+        source: Box<NetworkError>,
+    },
 }
 
 /// A consortium member the network admits, and where to dial it (`None`: it dials us).
@@ -59,6 +67,23 @@ pub struct Member {
     pub peer: PeerId,
     /// Address to dial.
     pub address: Option<Multiaddr>,
+}
+
+impl Member {
+    /// Every member the genesis names (validators first, in their order, then observers), as the network admits
+    /// and dials them.
+    pub fn all_of(genesis: &accord_sdk::genesis::Genesis) -> Result<Vec<Self>, NetworkError> {
+        genesis
+            .members()
+            .map(|m| {
+                let named = |e| NetworkError::Member { name: m.name.clone(), source: Box::new(e) };
+                Ok(Self {
+                    peer: peer_id_of(&m.public_key).map_err(named)?,
+                    address: multiaddr_of(&m.p2p_address).map_err(named)?,
+                })
+            })
+            .collect()
+    }
 }
 
 /// What the network reports to the node.

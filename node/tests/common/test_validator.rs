@@ -13,9 +13,7 @@ use accord_consensus::{
     Action, BlockId, Event, Height, Membership, Message, MessageCrypto, NodeIndex, PbftConfig, PbftState, SafetyRecord,
     View,
 };
-use accord_node::network::{
-    Member, Network, NetworkCommand, NetworkEvent, NetworkSender, SyncResponse, multiaddr_of, peer_id_of,
-};
+use accord_node::network::{Member, Network, NetworkCommand, NetworkEvent, NetworkSender, SyncResponse, multiaddr_of};
 use accord_node::pbft::NodeKeyCrypto;
 use accord_sdk::client::AccordClient;
 use accord_sdk::genesis::Genesis;
@@ -78,20 +76,15 @@ pub fn load_member(home: &Path) -> (Genesis, KeyPair) {
 pub fn member_network(genesis: &Genesis, key: &KeyPair) -> Network {
     let me = genesis.members().find(|m| m.address == key.address()).expect("the key is a genesis member");
     let listen = multiaddr_of(&me.p2p_address).expect("address").expect("an address");
-    let members: Vec<Member> = genesis
-        .members()
-        .map(|m| Member {
-            peer: peer_id_of(&m.public_key).expect("peer id"),
-            address: multiaddr_of(&m.p2p_address).expect("address"),
-        })
-        .collect();
+    let members = Member::all_of(genesis).expect("genesis members");
     let limit = accord_consensus::message_limit(genesis.params.max_block_bytes, genesis.validators.len());
     Network::start(key.secret_bytes(), listen, &members, limit).expect("network starts")
 }
 
 /// Peer ids of the validators, by index.
 pub fn validator_peers(genesis: &Genesis) -> Vec<PeerId> {
-    genesis.validators.iter().map(|v| peer_id_of(&v.public_key).expect("peer id")).collect()
+    let members = Member::all_of(genesis).expect("genesis members");
+    members[..genesis.validators.len()].iter().map(|m| m.peer).collect()
 }
 
 /// See the module doc.
