@@ -350,11 +350,6 @@ impl<C: MessageCrypto> PbftState<C> {
         (s, out)
     }
 
-    /// This node's membership at the current height.
-    pub fn membership(&self) -> Membership {
-        Membership { n: self.n, me: self.me }
-    }
-
     /// Faulty validators tolerated.
     pub fn f(&self) -> usize {
         (self.n - 1) / 3

@@ -177,11 +177,6 @@ impl TestNode {
         assert!(ok.success(), "kill -{name} {}", self.name);
     }
 
-    /// The OS process id, while running.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(|c| c.id())
-    }
-
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
