@@ -34,6 +34,14 @@ pub struct ChainParams {
     /// travel.
     #[serde(default = "default_max_block_bytes")]
     pub max_block_bytes: usize,
+    /// Most transactions in one block (each node's `producer.max_block_txs` may fill fewer). Governance may change
+    /// it (`set-param maxBlockTransactions`).
+    #[serde(default = "default_max_block_transactions")]
+    pub max_block_transactions: u64,
+}
+
+fn default_max_block_transactions() -> u64 {
+    10_000
 }
 
 fn default_max_block_bytes() -> usize {
@@ -61,6 +69,7 @@ impl Default for ChainParams {
             max_contract_memory_bytes: default_max_contract_memory_bytes(),
             max_call_depth: default_max_call_depth(),
             max_block_bytes: default_max_block_bytes(),
+            max_block_transactions: default_max_block_transactions(),
         }
     }
 }
@@ -167,6 +176,28 @@ impl Genesis {
                 "params.maxBlockBytes must hold at least one maximal transaction (maxTxBytes + {BLOCK_HEADER_ALLOWANCE}) \
                  and be at most {MAX_BLOCK_BYTES}"
             ));
+        }
+        let txs = crate::governance::Param::MaxBlockTransactions.range();
+        if !txs.contains(&self.params.max_block_transactions) {
+            return bad(format!("params.maxBlockTransactions must be between {} and {}", txs.start(), txs.end()));
+        }
+        if self.committee.is_some() {
+            // A governed chain keeps these in its system config, where proposals may change them within these
+            // ranges: the genesis values must lie in them too.
+            for (param, value) in [
+                (crate::governance::Param::BlockGasLimit, self.params.block_gas_limit),
+                (crate::governance::Param::MaxTxBytes, self.params.max_tx_bytes as u64),
+            ] {
+                let r = param.range();
+                if !r.contains(&value) {
+                    return bad(format!(
+                        "params.{} must be between {} and {} on a governed chain",
+                        param.key(),
+                        r.start(),
+                        r.end()
+                    ));
+                }
+            }
         }
         if self.params.max_call_depth == 0 || self.params.max_call_depth > 1024 {
             return bad("params.maxCallDepth must be between 1 and 1024".into());

@@ -38,4 +38,12 @@ pub trait NativeContracts<H: Host>: Send + Sync + 'static {
     /// Runs a call. A `HostError` aborts the block, as for wasm calls; anything the contract decides (success,
     /// revert, failure) is the `Outcome`.
     fn call(&self, host: &mut H, call: NativeCall<'_>) -> Result<Outcome, HostError>;
+
+    /// Why a call into `callee` in the block at `height` must not run (a frozen contract), if it must not: the
+    /// call then reverts with this reason before any value moves. Asked for every call, from a transaction or a
+    /// contract, so no path around the chain's permissions exists.
+    fn refuse_call(&self, host: &mut H, callee: Address, height: u64) -> Result<Option<String>, HostError> {
+        let _ = (host, callee, height);
+        Ok(None)
+    }
 }

@@ -71,6 +71,16 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A revert with Solidity's `Error(string)` reason (selector `0x08c379a0`), so clients show `reason`.
+    pub fn reverted(reason: &str) -> Self {
+        let mut output = vec![0x08, 0xc3, 0x79, 0xa0];
+        output.extend_from_slice(&U256::from(32u8).to_be_bytes::<32>());
+        output.extend_from_slice(&U256::from(reason.len()).to_be_bytes::<32>());
+        output.extend_from_slice(reason.as_bytes());
+        output.resize(4 + 64 + reason.len().div_ceil(32) * 32, 0);
+        Self { status: Status::Revert, gas_used: 0, output, logs: Vec::new(), created: None }
+    }
+
     fn failed(failure: Failure, gas_limit: u64) -> Self {
         Self {
             status: Status::Failure(failure),
@@ -405,6 +415,11 @@ fn run_call<H: Host>(
     let cp = host.checkpoint();
     if depth > inner.config.max_call_depth {
         return Ok((host, Outcome::failed(Failure::CallDepth, gas_limit)));
+    }
+    if let Some(natives) = inner.natives.as_ref()
+        && let Some(reason) = natives.refuse_call(&mut host, ctx.address, block.number)?
+    {
+        return Ok((host, Outcome::reverted(&reason)));
     }
     if !ctx.value.is_zero() && !host.transfer(ctx.caller, ctx.address, ctx.value)? {
         host.revert_to(cp);

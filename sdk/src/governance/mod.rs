@@ -6,12 +6,21 @@
 //! and is denied otherwise (final either way). Votes are weighed with the committee as it is when counted, so a
 //! change to the committee applies to open proposals (a removed governor's vote no longer counts). Proposing casts
 //! the proposer's agreeing vote. Expiry is checked on every vote and before execution, never lazily.
+//!
+//! Governors may always send transactions, whatever the send policy: an allowlist can never lock the committee out
+//! of the chain it governs.
 
 use std::collections::BTreeMap;
 
-use alloy_primitives::{Address, B256, U256, keccak256};
+use alloy_primitives::Address;
 use alloy_rlp::{Decodable, RlpDecodable, RlpEncodable};
 use serde::{Deserialize, Serialize};
+
+pub mod action;
+pub mod record;
+
+pub use action::{Action, KINDS, Param, Policy};
+pub use record::*;
 
 /// The committee, as the genesis names it (`committee` in `genesis.json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +70,9 @@ pub enum GovernanceError {
     /// A committee rule is broken.
     #[error("invalid committee: {0}")]
     InvalidCommittee(String),
+    /// The proposal is malformed, or what it proposes is not allowed now (the message says which rule).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// Where a proposal stands.
@@ -250,44 +262,6 @@ impl Ballot {
     }
 }
 
-/// The committee's system contract (`docs/governance.md`).
-pub const COMMITTEE_ADDRESS: Address = system_address(0x1000);
-
-/// The address `0x…<n>` of a system contract.
-pub const fn system_address(n: u16) -> Address {
-    let mut a = [0u8; 20];
-    let be = n.to_be_bytes();
-    a[18] = be[0];
-    a[19] = be[1];
-    Address::new(a)
-}
-
-/// Storage slots holding a record (any byte string) under `tag` in a system account: the length in the slot
-/// `keccak(tag)`, the bytes in 32-byte chunks at `keccak(tag ‖ i)` (big-endian `i`, the last chunk zero-padded).
-/// Governed state lives in world state this way, so the state root covers it and `accord_getProof` proves it.
-pub fn record_slots(tag: &[u8], bytes: &[u8]) -> Vec<(B256, B256)> {
-    let mut out = vec![(keccak256(tag), B256::from(U256::from(bytes.len())))];
-    for (i, chunk) in bytes.chunks(32).enumerate() {
-        let mut word = [0u8; 32];
-        word[..chunk.len()].copy_from_slice(chunk);
-        out.push((record_chunk_slot(tag, i as u64), B256::from(word)));
-    }
-    out
-}
-
-/// The slot of chunk `i` of the record under `tag`.
-pub fn record_chunk_slot(tag: &[u8], i: u64) -> B256 {
-    keccak256([tag, &i.to_be_bytes()[..]].concat())
-}
-
-/// The slot holding the length of the record under `tag`.
-pub fn record_length_slot(tag: &[u8]) -> B256 {
-    keccak256(tag)
-}
-
-/// Tag of the committee's record in the committee account.
-pub const COMMITTEE_TAG: &[u8] = b"committee";
-
 #[derive(RlpEncodable, RlpDecodable)]
 struct CommitteeRecord {
     governors: Vec<GovernorRecord>,
@@ -333,6 +307,7 @@ impl Committee {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy_primitives::{B256, U256};
 
     const A: Address = Address::repeat_byte(0xa);
     const B: Address = Address::repeat_byte(0xb);
