@@ -58,8 +58,15 @@ fn bench_block(c: &mut Criterion) {
     let fx = fixture();
     let dir = tempfile::tempdir().expect("tempdir");
     let chain = Chain::open(dir.path(), fx.genesis.clone()).expect("chain");
-    let env =
-        BlockEnv { number: 1, timestamp: 1, proposer: fx.validator.address(), base_fee: 0, gas_limit: 300_000_000 };
+    let rules = chain.next_rules().expect("rules");
+    let env = BlockEnv {
+        number: 1,
+        timestamp: 1,
+        proposer: fx.validator.address(),
+        base_fee: 0,
+        gas_limit: rules.config.block_gas_limit,
+        rules,
+    };
 
     let mut g = c.benchmark_group("block_1000_transfers");
     g.sample_size(20);

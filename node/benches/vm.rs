@@ -44,7 +44,15 @@ fn bench_vm(c: &mut Criterion) {
     let cert = CommitCertificate::sign(&validator, &built.block.header, 0).expect("sign");
     chain.commit(built, cert).expect("commit");
 
-    let env = BlockEnv { number: 2, timestamp: 2, proposer: validator.address(), base_fee: 0, gas_limit: 300_000_000 };
+    let rules = chain.next_rules().expect("rules");
+    let env = BlockEnv {
+        number: 2,
+        timestamp: 2,
+        proposer: validator.address(),
+        base_fee: 0,
+        gas_limit: rules.config.block_gas_limit,
+        rules,
+    };
     let input = transferCall { to: Address::repeat_byte(7), value: U256::from(1u8) }.abi_encode();
     let sim = Simulation { from: alice.address(), to: Some(token), value: U256::ZERO, input, gas: 1_000_000 };
     let outcome = chain.executor().simulate(Arc::new(chain.state().latest()), &env, sim.clone()).expect("runs");

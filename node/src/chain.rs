@@ -18,9 +18,12 @@ use alloy_primitives::Bloom;
 use parking_lot::RwLock;
 use tokio::sync::broadcast;
 
-use crate::executor::{BlockEnv, BlockExecutor, ExecutionError, InvalidTxPolicy, TxRejection};
+use crate::executor::{BlockEnv, BlockExecutor, ExecutionError, ExecutionOutcome, InvalidTxPolicy, TxRejection};
+use crate::governance::BlockRules;
+use crate::state::StateView;
 use crate::state::{StateDb, StateError};
 use crate::storage::{ChainStore, CommittedBlock, StateWrites, StorageError};
+use accord_sdk::governance::{NodeEntry, NodeLists};
 
 /// Why a chain operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +121,6 @@ pub struct Chain {
     state: StateDb,
     genesis: Genesis,
     genesis_hash: B256,
-    validators: ValidatorSet,
     head: RwLock<Header>,
     /// Held for reading while a block executes on the head, for writing while one commits: execution reads the
     /// head and the latest-state table as one snapshot, never a head from before a commit with state from after it.
@@ -126,6 +128,8 @@ pub struct Chain {
     heads: broadcast::Sender<Header>,
     executor: BlockExecutor,
     simulator: BlockExecutor,
+    /// The rules of the block after the head, read once per head (the pool asks for every transaction).
+    next_rules: RwLock<Option<(u64, Arc<BlockRules>)>>,
 }
 
 impl Chain {
@@ -147,20 +151,23 @@ impl Chain {
         let (heads, _) = broadcast::channel(256);
         // Only a governed chain has system contracts: on any other chain their addresses stay plain accounts, so
         // chains created before them execute exactly as they did.
-        let governed = genesis.committee.is_some();
-        let executor = BlockExecutor::new(vm_config(&genesis), governed)?;
-        let simulator = BlockExecutor::new(vm_config(&genesis), governed)?;
+        let system = genesis.committee.is_some().then_some(crate::governance::SystemContracts {
+            max_block_bytes: genesis.params.max_block_bytes,
+            pbft: genesis.validators.len() > 1,
+        });
+        let executor = BlockExecutor::new(vm_config(&genesis), system)?;
+        let simulator = BlockExecutor::new(vm_config(&genesis), system)?;
         Ok(Self {
             executor,
             simulator,
             store,
             state,
-            validators: genesis.validator_set(),
             genesis,
             genesis_hash,
             head: RwLock::new(head),
             commit_lock: RwLock::new(()),
             heads,
+            next_rules: RwLock::new(None),
         })
     }
 
@@ -185,12 +192,8 @@ impl Chain {
             })
             .collect();
         // Governed state starts as the genesis names it, in the system accounts' storage.
-        if let Some(c) = &genesis.committee {
-            for (slot, word) in accord_sdk::governance::record_slots(accord_sdk::governance::COMMITTEE_TAG, &c.encode())
-            {
-                let address = accord_sdk::governance::COMMITTEE_ADDRESS;
-                changes.insert(StateKey::Storage(address, slot), (!word.is_zero()).then(|| word.to_vec()));
-            }
+        for (address, slot, word) in crate::governance::store::genesis_records(genesis) {
+            changes.insert(StateKey::Storage(address, slot), (!word.is_zero()).then(|| word.to_vec()));
         }
         let (state_root, writes) = state.apply(0, &changes)?;
         let header = Header {
@@ -232,9 +235,58 @@ impl Chain {
         self.genesis_hash
     }
 
-    /// The validator set certifying blocks.
-    pub fn validators(&self) -> &ValidatorSet {
-        &self.validators
+    /// The validator set certifying the block at `height`: the node list governance keeps (the genesis one on an
+    /// ungoverned chain), read from the latest state. Every governed record is indexed by height, so this is exact
+    /// for any height from the head's on (a change made in the head's block is already scheduled for the next).
+    pub fn validators_at(&self, height: u64) -> Result<ValidatorSet, ChainError> {
+        Ok(self.named(self.nodes_from(&self.state.latest(), height)?.validators))
+    }
+
+    /// Validators and observers at `height` (see [`Self::validators_at`]) with the heights they took their roles.
+    pub fn nodes_at(&self, height: u64) -> Result<NodeLists, ChainError> {
+        self.nodes_from(&self.state.latest(), height)
+    }
+
+    fn nodes_from(&self, view: &impl StateView, height: u64) -> Result<NodeLists, ChainError> {
+        let governed = if self.genesis.committee.is_some() {
+            crate::governance::store::nodes_at(&mut crate::governance::store::view_reader(view), height)
+                .map_err(|e| ChainError::Execution(e.into()))?
+        } else {
+            None
+        };
+        Ok(governed.map(|(lists, _)| lists).unwrap_or_else(|| {
+            let entry = |v: &accord_sdk::block::Validator| NodeEntry { address: v.address, since: 0 };
+            NodeLists {
+                validators: self.genesis.validators.iter().map(entry).collect(),
+                observers: self.genesis.observers.iter().map(entry).collect(),
+            }
+        }))
+    }
+
+    /// A validator set from node entries, with each genesis member's name, key and address filled in (nodes
+    /// added by governance are known by address alone).
+    fn named(&self, nodes: Vec<NodeEntry>) -> ValidatorSet {
+        let validators = nodes
+            .into_iter()
+            .map(|n| {
+                self.genesis.members().find(|m| m.address == n.address).cloned().unwrap_or_else(|| {
+                    accord_sdk::block::Validator {
+                        name: format!("node-{}", n.address),
+                        address: n.address,
+                        public_key: Default::default(),
+                        p2p_address: String::new(),
+                    }
+                })
+            })
+            .collect();
+        ValidatorSet { validators }
+    }
+
+    /// Hash of the validator set of the block after `number`, as the state after executing `number` (`changes`
+    /// on top of the latest) names it: what the header of `number` commits to.
+    fn next_set_hash(&self, number: u64, changes: &BTreeMap<StateKey, Option<Vec<u8>>>) -> Result<B256, ChainError> {
+        let after = crate::state::ChangedView { base: self.state.latest(), changes };
+        Ok(self.named(self.nodes_from(&after, number + 1)?.validators).hash())
     }
 
     /// The store, for queries.
@@ -247,34 +299,63 @@ impl Chain {
         &self.state
     }
 
-    /// Stateless transaction limits of this chain.
+    /// Stateless transaction limits for the block after the head (its `maxTxBytes` may have been changed by
+    /// governance).
     pub fn tx_limits(&self) -> TxLimits {
-        TxLimits {
-            chain_id: self.genesis.chain_id,
-            max_tx_bytes: self.genesis.params.max_tx_bytes,
-            crypto: self.genesis.crypto,
-        }
+        let max_tx_bytes = match self.next_rules() {
+            Ok(r) => usize::try_from(r.config.max_tx_bytes).unwrap_or(usize::MAX),
+            Err(_) => self.genesis.params.max_tx_bytes,
+        };
+        TxLimits { chain_id: self.genesis.chain_id, max_tx_bytes, crypto: self.genesis.crypto }
     }
 
-    fn env(&self, parent: &Header, timestamp: u64, proposer: Address) -> BlockEnv {
-        BlockEnv {
+    /// The chain's rules (parameters, policies, governors) for the block after the head.
+    ///
+    /// No lock is needed: every governed record is indexed by height, and a commit racing this read only schedules
+    /// changes for later heights, so the state before or after it answers the same.
+    pub fn next_rules(&self) -> Result<Arc<BlockRules>, ChainError> {
+        let next = self.head().number + 1;
+        if let Some((h, r)) = &*self.next_rules.read()
+            && *h == next
+        {
+            return Ok(r.clone());
+        }
+        let rules = Arc::new(self.rules_on_latest(next)?);
+        *self.next_rules.write() = Some((next, rules.clone()));
+        Ok(rules)
+    }
+
+    /// The rules of the block at `height`, read from the latest state (which must be the state it executes on).
+    fn rules_on_latest(&self, height: u64) -> Result<BlockRules, ChainError> {
+        if self.genesis.committee.is_none() {
+            return Ok(BlockRules::ungoverned(&self.genesis));
+        }
+        BlockRules::at(&self.state.latest(), &self.genesis, height).map_err(|e| ChainError::Execution(e.into()))
+    }
+
+    fn env(&self, parent: &Header, timestamp: u64, proposer: Address) -> Result<BlockEnv, ChainError> {
+        let rules = Arc::new(self.rules_on_latest(parent.number + 1)?);
+        Ok(BlockEnv {
             number: parent.number + 1,
             timestamp: timestamp.max(parent.timestamp),
             proposer,
             base_fee: self.genesis.params.base_fee,
-            gas_limit: self.genesis.params.block_gas_limit,
-        }
+            gas_limit: rules.config.block_gas_limit,
+            rules,
+        })
     }
 
+    /// The block `out` makes on `parent`, with the state root its changes give and the hash of the validator set
+    /// they name for the next block.
     fn seal(
         &self,
         parent: &Header,
         env: &BlockEnv,
-        transactions: Vec<SignedTransaction>,
-        receipts: Vec<Receipt>,
+        out: ExecutionOutcome,
         state_root: B256,
-        gas_used: u64,
-    ) -> CommittedBlock {
+    ) -> Result<CommittedBlock, ChainError> {
+        let next_validators_hash = self.next_set_hash(env.number, &out.changes)?;
+        let (transactions, receipts, gas_used) = (out.transactions, out.receipts, out.gas_used);
         let tx_bytes: Vec<&[u8]> = transactions.iter().map(|t| t.encoded().as_ref()).collect();
         let receipt_bytes: Vec<Vec<u8>> = receipts.iter().map(Receipt::encode).collect();
         let mut bloom = Bloom::ZERO;
@@ -282,7 +363,8 @@ impl Chain {
             bloom.accrue_bloom(&r.bloom());
         }
         let header = Header {
-            version: FORMAT_VERSION,
+            // The chain's compatibility version at this height (FORMAT_VERSION until governance raises it).
+            version: env.rules.config.version,
             chain_id: self.genesis.chain_id,
             parent_hash: parent.hash(),
             number: env.number,
@@ -295,9 +377,9 @@ impl Chain {
             gas_used,
             gas_limit: env.gas_limit,
             base_fee: env.base_fee,
-            next_validators_hash: self.validators.hash(),
+            next_validators_hash,
         };
-        CommittedBlock { header, transactions, receipts, certificate: None }
+        Ok(CommittedBlock { header, transactions, receipts, certificate: None })
     }
 
     /// Builds and executes a block on the head from candidate transactions, leaving out any that are invalid.
@@ -308,11 +390,12 @@ impl Chain {
         proposer: Address,
     ) -> Result<ExecutedBlock, ChainError> {
         let parent = self.parent_state();
-        let env = self.env(&parent.header, timestamp, proposer);
-        let out = self.executor.execute(Arc::new(self.state.latest()), &env, candidates, InvalidTxPolicy::Skip)?;
+        let env = self.env(&parent.header, timestamp, proposer)?;
+        let mut out = self.executor.execute(Arc::new(self.state.latest()), &env, candidates, InvalidTxPolicy::Skip)?;
         let (state_root, writes) = self.state.apply(env.number, &out.changes)?;
-        let block = self.seal(&parent.header, &env, out.transactions, out.receipts, state_root, out.gas_used);
-        Ok(ExecutedBlock { block, writes, skipped: out.skipped })
+        let skipped = std::mem::take(&mut out.skipped);
+        let block = self.seal(&parent.header, &env, out, state_root)?;
+        Ok(ExecutedBlock { block, writes, skipped })
     }
 
     /// Re-executes a block someone else built on the head and checks it matches bit for bit.
@@ -322,7 +405,7 @@ impl Chain {
         if header.parent_hash != head || header.number != parent.header.number + 1 {
             return Err(ChainError::NotOnHead { number: header.number, parent: header.parent_hash, head });
         }
-        if self.validators.index_of(&header.proposer).is_none() {
+        if self.validators_at(header.number)?.index_of(&header.proposer).is_none() {
             return Err(ChainError::Mismatch {
                 number: header.number,
                 detail: format!("proposer {} is not a validator", header.proposer),
@@ -331,10 +414,10 @@ impl Chain {
         if header.timestamp < parent.header.timestamp {
             return Err(ChainError::Mismatch { number: header.number, detail: "timestamp below parent's".into() });
         }
-        let env = self.env(&parent.header, header.timestamp, header.proposer);
+        let env = self.env(&parent.header, header.timestamp, header.proposer)?;
         let out = self.executor.execute(Arc::new(self.state.latest()), &env, txs, InvalidTxPolicy::Reject)?;
         let (state_root, writes) = self.state.apply(env.number, &out.changes)?;
-        let block = self.seal(&parent.header, &env, out.transactions, out.receipts, state_root, out.gas_used);
+        let block = self.seal(&parent.header, &env, out, state_root)?;
         if block.header != *header {
             return Err(ChainError::Mismatch {
                 number: header.number,
@@ -356,8 +439,9 @@ impl Chain {
         header: &Header,
         certificate: CommitCertificate,
     ) -> Result<VerifiedCertificate, ChainError> {
+        let set = self.validators_at(header.number)?;
         certificate
-            .into_verified(self.genesis.chain_id, header, &self.validators, self.genesis.crypto)
+            .into_verified(self.genesis.chain_id, header, &set, self.genesis.crypto)
             .map_err(|e| ChainError::Certificate { number: header.number, source: e })
     }
 

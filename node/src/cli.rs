@@ -74,10 +74,70 @@ pub enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8545")]
         rpc: String,
     },
+    /// Governance: proposals and votes of the committee (`docs/governance.md`).
+    Gov {
+        /// The node's JSON-RPC URL.
+        #[arg(long, global = true, default_value = "http://127.0.0.1:8545")]
+        rpc: String,
+        /// File holding the hex secret key to sign with (as `accord keygen --out` writes it).
+        #[arg(long, global = true)]
+        key: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+        /// What to do.
+        #[command(subcommand)]
+        command: GovCommand,
+    },
     /// Re-execute a stopped node's chain from genesis and check every stored block, root and certificate.
     Verify {
         /// Node home.
         #[arg(long)]
         home: PathBuf,
+    },
+}
+
+/// `accord gov` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum GovCommand {
+    /// Open a proposal (the proposer's agreeing vote is counted): prints its id.
+    ///
+    /// Kinds: add-validator NODE_ADDRESS, remove-validator NODE_ADDRESS, add-observer NODE_ADDRESS, remove-observer
+    /// NODE_ADDRESS, set-param KEY VALUE, deploy-policy open|allowlist|denylist, grant-deploy ADDR, revoke-deploy
+    /// ADDR, send-policy open|allowlist, grant-send ADDR, revoke-send ADDR, freeze ADDR, unfreeze ADDR, abolish ADDR,
+    /// add-governor ADDR WEIGHT, remove-governor ADDR, set-weight ADDR WEIGHT, set-thresholds PARTICIPATION WIN,
+    /// set-version N.
+    Propose {
+        /// Proposal kind.
+        kind: String,
+        /// Its arguments.
+        args: Vec<String>,
+    },
+    /// Vote on an open proposal: prints its status after the vote.
+    Vote {
+        /// Proposal id.
+        id: u64,
+        /// Vote for it.
+        #[arg(long, conflicts_with = "against", required_unless_present = "against")]
+        agree: bool,
+        /// Vote against it.
+        #[arg(long)]
+        against: bool,
+    },
+    /// Withdraw your own open proposal.
+    Revoke {
+        /// Proposal id.
+        id: u64,
+    },
+    /// Show one proposal with its votes.
+    Show {
+        /// Proposal id.
+        id: u64,
+    },
+    /// List open proposals, newest first.
+    List {
+        /// Include decided, revoked and expired ones.
+        #[arg(long)]
+        all: bool,
     },
 }

@@ -3,11 +3,9 @@
 //! changes to the peer set and block sync. Also batches the transactions clients submit here into gossip for the
 //! other members, capped by bytes to match what the receivers accept.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use libp2p::PeerId;
 use tokio::sync::{Notify, mpsc};
 
 use crate::chain::Chain;
@@ -33,10 +31,10 @@ pub struct Dispatch {
     pub status: Arc<crate::status::NodeStatus>,
     /// Wakes block sync (a member connected: it may be ahead).
     pub sync_trigger: Arc<Notify>,
-    /// The PBFT driver's inbox; `None` on observers and single-validator chains.
+    /// The PBFT driver's inbox; `None` on chains without PBFT (a single validator).
     pub consensus: Option<Arc<ConsensusInbox>>,
-    /// The validators whose consensus messages are accepted.
-    pub validators: BTreeSet<PeerId>,
+    /// The node lists of the next block: only its validators' consensus messages are accepted.
+    pub members: Arc<crate::membership::MembershipView>,
     /// Where protocol violations are scored.
     pub scores: Arc<PeerScores>,
     /// Bounds the gossip batches being verified at once (each costs a signature recovery per transaction).
@@ -71,10 +69,10 @@ impl Dispatch {
                 NetworkEvent::PeerRefused { .. } => self.metrics.peers_refused.inc(),
                 NetworkEvent::Consensus { from, bytes } => {
                     self.metrics.consensus_received.inc();
-                    if !self.validators.contains(&from) {
-                        // An observer (or a removed validator) has no say in consensus.
+                    if !crate::network::node_address_of(&from).is_some_and(|a| self.members.is_validator(&a)) {
+                        // An observer (or a removed validator) has no say in consensus. Not scored: around a change
+                        // of the set, an honest validator's messages may arrive before this node's view moves.
                         self.metrics.consensus_dropped.with_label_values(&["not_validator"]).inc();
-                        self.scores.strike(from, "not_validator");
                         continue;
                     }
                     let Some(inbox) = &self.consensus else { continue };

@@ -13,10 +13,15 @@ use accord_sdk::tx::SignedTransaction;
 use accord_sdk::{Address, B256, U256};
 use accord_vm::{BlockInfo, CallParams, DeployParams, Outcome, Vm, VmConfig, VmError};
 
+use std::sync::Arc;
+
+use crate::governance::store::{GovernedStateError, view_reader};
+use crate::governance::{BlockRules, Refusal};
 use crate::state::{SharedView, StateError, StateOverlay, StateView};
 
-/// Block-level inputs to execution, fixed by the proposer and carried in the header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Block-level inputs to execution, fixed by the proposer and carried in the header, and the chain's rules at the
+/// block's height.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockEnv {
     /// Height of the block.
     pub number: u64,
@@ -28,6 +33,8 @@ pub struct BlockEnv {
     pub base_fee: u64,
     /// Block gas limit.
     pub gas_limit: u64,
+    /// Parameters, policies and governors in force at this height.
+    pub rules: Arc<BlockRules>,
 }
 
 /// Why a transaction cannot be included in a block at this point of the chain.
@@ -58,6 +65,20 @@ pub enum TxRejection {
     /// Max fee per gas below the block's base fee.
     #[error("max fee per gas less than block base fee")]
     FeeCapTooLow,
+    /// The block holds `maxBlockTransactions` already.
+    #[error("block holds the most transactions allowed (maxBlockTransactions {0})")]
+    BlockFull(u64),
+    /// Larger than the chain's `maxTxBytes` at this height.
+    #[error("transaction of {size} bytes exceeds maxTxBytes {limit}")]
+    TooLarge {
+        /// Encoded size.
+        size: usize,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// Governance does not permit it (frozen or abolished account, send or deploy policy, frozen callee).
+    #[error(transparent)]
+    NotPermitted(#[from] Refusal),
 }
 
 /// Why a block could not be executed.
@@ -66,6 +87,21 @@ pub enum ExecutionError {
     /// State could not be read.
     #[error(transparent)]
     State(#[from] StateError),
+    /// Governed state could not be read.
+    #[error("governed state: {0}")]
+    Governed(#[from] GovernedStateError),
+    /// The block's compatibility version is above what this binary supports.
+    #[error(
+        "block {number} runs compatibility version {version}, but this binary supports up to {supported}: upgrade the node (docs/governance.md, \"Upgrades\")"
+    )]
+    UnsupportedVersion {
+        /// Block height.
+        number: u64,
+        /// The chain's version at that height.
+        version: u64,
+        /// This binary's highest.
+        supported: u64,
+    },
     /// The contract VM could not run (its engine or the state under it failed): the block cannot be executed.
     #[error("contract execution: {0}")]
     Vm(#[from] VmError),
@@ -128,10 +164,13 @@ pub struct BlockExecutor {
 
 impl BlockExecutor {
     /// An executor whose contracts run under `config`'s limits, with the system contracts at their addresses when
-    /// `system_contracts` (a governed chain).
-    pub fn new(config: VmConfig, system_contracts: bool) -> Result<Self, VmError> {
-        let vm = if system_contracts {
-            Vm::with_natives(config, std::sync::Arc::new(crate::governance::SystemContracts))?
+    /// given (a governed chain).
+    pub fn new(
+        config: VmConfig,
+        system_contracts: Option<crate::governance::SystemContracts>,
+    ) -> Result<Self, VmError> {
+        let vm = if let Some(system) = system_contracts {
+            Vm::with_natives(config, Arc::new(system))?
         } else {
             Vm::new(config)?
         };
@@ -187,10 +226,17 @@ impl BlockExecutor {
         txs: Vec<SignedTransaction>,
         policy: InvalidTxPolicy,
     ) -> Result<ExecutionOutcome, ExecutionError> {
+        if env.rules.config.version > crate::governance::SUPPORTED_VERSION {
+            return Err(ExecutionError::UnsupportedVersion {
+                number: env.number,
+                version: env.rules.config.version,
+                supported: crate::governance::SUPPORTED_VERSION,
+            });
+        }
         let mut overlay = StateOverlay::new(state);
         let mut out = ExecutionOutcome::default();
         for (index, tx) in txs.into_iter().enumerate() {
-            match Self::check(&overlay, env, &tx, out.gas_used)? {
+            match Self::check(&overlay, env, &tx, out.gas_used, out.transactions.len())? {
                 Ok(()) => {}
                 Err(reason) => match policy {
                     InvalidTxPolicy::Skip => {
@@ -217,7 +263,15 @@ impl BlockExecutor {
         env: &BlockEnv,
         tx: &SignedTransaction,
         gas_used: u64,
-    ) -> Result<Result<(), TxRejection>, StateError> {
+        included: usize,
+    ) -> Result<Result<(), TxRejection>, ExecutionError> {
+        let config = &env.rules.config;
+        if included as u64 >= config.max_block_transactions {
+            return Ok(Err(TxRejection::BlockFull(config.max_block_transactions)));
+        }
+        if tx.encoded_len() as u64 > config.max_tx_bytes {
+            return Ok(Err(TxRejection::TooLarge { size: tx.encoded_len(), limit: config.max_tx_bytes }));
+        }
         if tx.gas_limit() > env.gas_limit {
             return Ok(Err(TxRejection::ExceedsBlockGasLimit));
         }
@@ -226,6 +280,10 @@ impl BlockExecutor {
         }
         if tx.max_fee_per_gas() < u128::from(env.base_fee) {
             return Ok(Err(TxRejection::FeeCapTooLow));
+        }
+        // One permission rule for pool and block: a refused transaction is left out like a nonce mismatch.
+        if let Some(refusal) = env.rules.refusal(&mut view_reader(state), tx.sender(), tx.to(), env.number)? {
+            return Ok(Err(TxRejection::NotPermitted(refusal)));
         }
         let sender = state.account(tx.sender())?;
         if sender.nonce != tx.nonce() {

@@ -157,7 +157,14 @@ impl BlockImporter {
             return Err(ImportError::TooLarge { size: bytes.len(), limit });
         }
         let (header, raw) = decode_block(bytes)?;
-        let most = self.chain.genesis().params.block_gas_limit / TX_BASE_GAS;
+        // Before any state is read: the most any block can hold (governance moves the real limit, execution checks
+        // it at the block's height).
+        let params = &self.chain.genesis().params;
+        let most = if self.chain.genesis().committee.is_some() {
+            *accord_sdk::governance::Param::MaxBlockTransactions.range().end()
+        } else {
+            params.max_block_transactions.min(params.block_gas_limit / TX_BASE_GAS)
+        };
         if raw.len() as u64 > most {
             return Err(ImportError::TooManyTransactions { count: raw.len(), most });
         }
@@ -255,10 +262,13 @@ impl BlockImporter {
     pub fn build(&self, proposer: Address, timestamp: u64, max_block_txs: usize) -> Result<ExecutedBlock, ChainError> {
         let chain = &self.chain;
         let params = &chain.genesis().params;
+        let rules = chain.next_rules()?;
         let state = chain.state().latest();
         let nonce_of = |a: Address| state.account(a).map(|acct| acct.nonce).unwrap_or(u64::MAX);
         let byte_budget = params.max_block_bytes.saturating_sub(accord_sdk::genesis::BLOCK_HEADER_ALLOWANCE);
-        let candidates = self.pool.with(|p| p.ready(nonce_of, max_block_txs, params.block_gas_limit, byte_budget));
+        let most = max_block_txs.min(usize::try_from(rules.config.max_block_transactions).unwrap_or(usize::MAX));
+        let gas = rules.config.block_gas_limit;
+        let candidates = self.pool.with(|p| p.ready(nonce_of, most, gas, byte_budget));
         let executed = chain.build_block(candidates, timestamp, proposer)?;
         self.pool.with(|pool| {
             for (hash, reason) in &executed.skipped {
@@ -266,10 +276,12 @@ impl BlockImporter {
                 // stays for the next block.
                 let permanent = match reason {
                     TxRejection::Nonce { expected, got } => got < expected,
-                    TxRejection::BlockGasExhausted => false,
+                    TxRejection::BlockGasExhausted | TxRejection::BlockFull(_) => false,
                     TxRejection::InsufficientFunds { .. }
                     | TxRejection::ExceedsBlockGasLimit
-                    | TxRejection::FeeCapTooLow => true,
+                    | TxRejection::FeeCapTooLow
+                    | TxRejection::TooLarge { .. }
+                    | TxRejection::NotPermitted(_) => true,
                 };
                 if permanent && let Some(tx) = pool.get(hash) {
                     tracing::debug!(%hash, %reason, "dropping transaction that can no longer run");
@@ -296,6 +308,8 @@ impl BlockImporter {
         let started = Instant::now();
         let senders: Vec<Address> = executed.block.transactions.iter().map(|t| t.sender()).collect();
         let n_txs = senders.len();
+        let governance: Vec<&'static str> =
+            executed.block.receipts.iter().flat_map(|r| crate::governance::events(&r.logs)).collect();
         let header = match certificate.into() {
             Certified::Unchecked(c) => self.chain.commit(executed, c)?,
             Certified::Verified(v) => self.chain.commit_verified(executed, v)?,
@@ -306,6 +320,9 @@ impl BlockImporter {
         self.metrics.block_commit_seconds.observe(started.elapsed().as_secs_f64());
         self.metrics.height.set(header.number as i64);
         self.metrics.txs_committed.inc_by(n_txs as u64);
+        for event in governance {
+            self.metrics.proposals.with_label_values(&[event]).inc();
+        }
         if source == "sync" {
             tracing::debug!(number = header.number, txs = n_txs, hash = %header.hash(), "synced block");
         } else {

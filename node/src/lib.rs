@@ -5,10 +5,12 @@
 pub mod chain;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod dispatch;
 pub mod executor;
 pub mod governance;
 pub mod import;
+pub mod membership;
 pub mod mempool;
 pub mod metrics;
 pub mod network;

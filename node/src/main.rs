@@ -2,8 +2,9 @@
 
 use std::process::ExitCode;
 
-use accord_node::cli::{Cli, Command};
+use accord_node::cli::{Cli, Command, GovCommand};
 use accord_node::config::NodeConfig;
+use accord_node::console::{Console, ConsoleError, gov};
 use accord_node::service::{self, PortOverrides};
 use accord_node::testnet::{self, TestnetSpec};
 use accord_sdk::genesis::Genesis;
@@ -26,8 +27,21 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            match e.downcast_ref::<ConsoleError>() {
+                Some(c) => ExitCode::from(c.exit_code()),
+                None => ExitCode::FAILURE,
+            }
         }
+    }
+}
+
+async fn run_gov(console: Console, command: GovCommand, json: bool) -> Result<(), ConsoleError> {
+    match command {
+        GovCommand::Propose { kind, args } => gov::propose(&console, &kind, &args, json).await,
+        GovCommand::Vote { id, agree, against: _ } => gov::vote(&console, id, agree, json).await,
+        GovCommand::Revoke { id } => gov::revoke(&console, id, json).await,
+        GovCommand::Show { id } => gov::show(&console, id, json).await,
+        GovCommand::List { all } => gov::list(&console, all, json).await,
     }
 }
 
@@ -117,6 +131,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot reach a node at {rpc}"))?;
             println!("{}", serde_json::to_string_pretty(&status)?);
             Ok(())
+        }),
+        Command::Gov { rpc, key, json, command } => runtime()?.block_on(async move {
+            let console = Console::new(&rpc, key.as_deref())?;
+            Ok(run_gov(console, command, json).await?)
         }),
         Command::Verify { home } => {
             let config = NodeConfig::load(&home)?;

@@ -190,6 +190,11 @@ impl Mempool {
         }
     }
 
+    /// Follows a change of the chain's block gas limit (governance): transactions above it are refused from now.
+    pub fn set_block_gas_limit(&mut self, gas: u64) {
+        self.block_gas_limit = gas;
+    }
+
     /// Number of pooled transactions.
     pub fn len(&self) -> usize {
         self.by_hash.len()

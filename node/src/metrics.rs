@@ -56,6 +56,14 @@ pub struct Metrics {
     pub equivocations: IntCounter,
     /// Idle-leader heartbeats sent.
     pub heartbeats: IntCounter,
+    /// Changes of the node lists this node followed.
+    pub membership_changes: IntCounter,
+    /// Validators of the next block.
+    pub validators: IntGauge,
+    /// Observers of the next block.
+    pub observers: IntGauge,
+    /// Governance events in committed blocks, by event (`created`, `passed`, `denied`, `revoked`).
+    pub proposals: IntCounterVec,
     ready: Arc<AtomicBool>,
 }
 
@@ -107,7 +115,18 @@ impl Metrics {
             "Validators caught voting for two blocks in a view",
         )?;
         let heartbeats = IntCounter::new("accord_consensus_heartbeats_total", "Heartbeats sent as an idle leader")?;
-        for m in [&consensus_height, &consensus_view, &peers, &syncing, &sync_target_height] {
+        let membership_changes = IntCounter::new(
+            "accord_membership_changes_total",
+            "Changes of the validator or observer list this node followed",
+        )?;
+        let validators = IntGauge::new("accord_validators", "Validators of the next block")?;
+        let observers = IntGauge::new("accord_observers", "Observers of the next block")?;
+        let proposals = IntCounterVec::new(
+            Opts::new("accord_governance_proposals_total", "Governance proposal events in committed blocks, by event"),
+            &["event"],
+        )?;
+        registry.register(Box::new(proposals.clone()))?;
+        for m in [&consensus_height, &consensus_view, &peers, &syncing, &sync_target_height, &validators, &observers] {
             registry.register(Box::new(m.clone()))?;
         }
         for m in [
@@ -118,6 +137,7 @@ impl Metrics {
             &equivocations,
             &heartbeats,
             &consensus_received,
+            &membership_changes,
         ] {
             registry.register(Box::new(m.clone()))?;
         }
@@ -151,6 +171,10 @@ impl Metrics {
             peers_banned,
             equivocations,
             heartbeats,
+            membership_changes,
+            validators,
+            observers,
+            proposals,
             ready: Arc::new(AtomicBool::new(false)),
         })
     }

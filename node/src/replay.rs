@@ -42,7 +42,7 @@ pub fn replay(data_dir: &Path, genesis: Genesis, scratch: &Path) -> Result<Repla
         let cert = source
             .certificate(n)?
             .ok_or_else(|| ChainError::Mismatch { number: n, detail: "no commit certificate stored".into() })?;
-        cert.verify(header.chain_id, &header, fresh.validators(), fresh.genesis().crypto)
+        cert.verify(header.chain_id, &header, &fresh.validators_at(n)?, fresh.genesis().crypto)
             .map_err(|e| ChainError::Mismatch { number: n, detail: format!("certificate: {e}") })?;
         transactions += txs.len() as u64;
         let executed = fresh.verify_block(&header, txs)?;

@@ -2,7 +2,6 @@
 //! block sync, RPC and metrics together. Nothing imports this module but the CLI: each task gets the narrow handles
 //! it needs (see `docs/architecture.md`, "Module map").
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,13 +11,14 @@ use accord_consensus::PbftConfig;
 use accord_sdk::genesis::Genesis;
 use accord_sdk::keys::KeyPair;
 use anyhow::Context as _;
-use libp2p::{Multiaddr, PeerId};
+use libp2p::Multiaddr;
 use tokio::sync::{Notify, mpsc};
 
 use crate::chain::Chain;
 use crate::config::NodeConfig;
 use crate::dispatch::Dispatch;
 use crate::import::BlockImporter;
+use crate::membership::MembershipView;
 use crate::mempool::Mempool;
 use crate::metrics::Metrics;
 use crate::network::{Member, Network, PeerScores};
@@ -56,7 +56,13 @@ pub enum Role {
     Validator(usize),
     /// Observer: syncs and serves reads, never votes.
     Observer,
+    /// Not on the node list at its own height: a node governance added later, starting from the genesis. It
+    /// follows as an observer once a member admits it.
+    Joining,
 }
+
+/// How long a joining node waits for a member to admit it before it gives up with an error.
+pub const JOIN_WAIT: Duration = Duration::from_secs(20);
 
 /// Loads the home directory's config, genesis and key, and runs the node until Ctrl-C or SIGTERM.
 pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
@@ -79,16 +85,6 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
         std::fs::read_to_string(&key_path).with_context(|| format!("cannot read node key {}", key_path.display()))?;
     let key = KeyPair::from_hex(&key_text).with_context(|| format!("in {}", key_path.display()))?;
 
-    let role = match genesis.validator_set().index_of(&key.address()) {
-        Some(i) => Role::Validator(i),
-        None if genesis.observers.iter().any(|o| o.address == key.address()) => Role::Observer,
-        None => anyhow::bail!(
-            "node key {} ({}) is neither a validator nor an observer in {}; the consortium's node list must name it",
-            key.address(),
-            key_path.display(),
-            genesis_path.display()
-        ),
-    };
     let members = Member::all_of(&genesis)?;
 
     let data_dir: PathBuf = NodeConfig::resolve(home, &config.node.data_dir);
@@ -97,17 +93,51 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
         format!("cannot open the chain database in {} (is another accord process using it?)", data_dir.display())
     })?);
     let head = chain.head();
+    // The node lists follow the chain: this node's role is what they say for the next block.
+    let members_now = Arc::new(MembershipView::of(&chain)?);
+    let lists = members_now.get();
+    let role = match lists.validators.iter().position(|a| *a == key.address()) {
+        Some(i) => Role::Validator(i),
+        None if lists.observers.contains(&key.address()) => Role::Observer,
+        // A node governance added later starts from the genesis like any other: it follows as an observer, and the
+        // members admit it once their chain (ahead of this one) names it.
+        None if genesis.committee.is_some() => {
+            tracing::warn!(
+                node = %key.address(),
+                height = lists.height,
+                "this node is not on the node list at its height: joining as an observer, which works once governance has added it"
+            );
+            Role::Joining
+        }
+        None => anyhow::bail!(
+            "node key {} ({}) is neither a validator nor an observer at height {}; the consortium's node list (the genesis {}, then governance) must name it",
+            key.address(),
+            key_path.display(),
+            lists.height,
+            genesis_path.display()
+        ),
+    };
     tracing::info!(name = %config.node.name, ?role, height = head.number, hash = %head.hash(), state_root = %head.state_root, "chain opened");
 
-    let n_validators = genesis.validators.len();
-    let message_limit = accord_consensus::message_limit(genesis.params.max_block_bytes, n_validators);
+    // PBFT runs on every node of a chain that started with several validators (a node may become a validator or
+    // stop being one as governance changes the set); a chain that started with one runs the single producer.
+    let pbft = genesis.validators.len() > 1;
+    let n_validators = lists.validators.len();
+    // The network's bound must fit the largest set governance may form.
+    let message_limit = accord_consensus::message_limit(
+        genesis.params.max_block_bytes,
+        n_validators.max(accord_sdk::governance::MAX_VALIDATORS),
+    );
     let listen =
         Multiaddr::from(config.p2p.listen.ip()).with(libp2p::multiaddr::Protocol::Tcp(config.p2p.listen.port()));
     let mut network = Network::start(key.secret_bytes(), listen, &members, message_limit)
         .with_context(|| format!("cannot start p2p networking on {}", config.p2p.listen))?;
     let net = network.sender();
     let events = network.take_events();
-    let lone = members.len() == 1;
+    let genesis_members: Vec<_> = members.iter().map(|m| m.node).collect();
+    crate::membership::admit_current(&net, &genesis_members, &lists).await;
+    // Alone for good only without governance (which may add members).
+    let lone = members.len() == 1 && genesis.committee.is_none();
     let (gossip_tx, gossip_rx) = mpsc::channel(65_536);
 
     let metrics = Metrics::new()?;
@@ -141,7 +171,15 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
     let mut tasks: Vec<tokio::task::JoinHandle<()>> = Vec::new();
     tasks.push(tokio::spawn(crate::dispatch::gossip(gossip_rx, net.clone())));
     tasks.push(tokio::spawn(pool.clone().run_expiry()));
-    let votes = matches!(role, Role::Validator(_)) && n_validators > 1;
+    tasks.push(tokio::spawn(crate::membership::follow(
+        chain.clone(),
+        net.clone(),
+        members_now.clone(),
+        metrics.clone(),
+    )));
+    metrics.validators.set(lists.validators.len() as i64);
+    metrics.observers.set(lists.observers.len() as i64);
+    let votes = pbft && matches!(role, Role::Validator(_));
     let sync = BlockSync {
         importer: importer.clone(),
         net: net.clone(),
@@ -153,9 +191,8 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
     tasks.push(tokio::spawn(sync.run()));
     let inbox = Arc::new(ConsensusInbox::new(InboxLimits::for_chain(n_validators, message_limit)));
     let mut driver: Option<tokio::task::JoinHandle<Result<(), DriverError>>> = None;
-    let validator_peers: Vec<PeerId> = members[..n_validators].iter().map(|m| m.peer).collect();
     match role {
-        Role::Validator(_) if n_validators == 1 => {
+        Role::Validator(_) if !pbft => {
             tasks.push(tokio::spawn(crate::producer::produce_blocks(
                 importer.clone(),
                 metrics.clone(),
@@ -164,9 +201,10 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
                 config.producer.max_block_txs,
             )));
         }
-        Role::Validator(me) => {
+        _ if pbft => {
             let c = config.consensus;
-            let pbft = PbftConfig { base_timeout: c.timeout_ms, max_timeout: c.max_timeout_ms, ..Default::default() };
+            let pbft_config =
+                PbftConfig { base_timeout: c.timeout_ms, max_timeout: c.max_timeout_ms, ..Default::default() };
             let pacing = Pacing {
                 block_interval: Duration::from_millis(config.producer.block_interval_ms),
                 heartbeat_interval: Duration::from_millis(c.heartbeat_interval_ms),
@@ -180,11 +218,12 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
                 status: status.clone(),
                 metrics: metrics.clone(),
                 sync_trigger: sync_trigger.clone(),
+                book: network.book.clone(),
             };
-            let d = ConsensusDriver::new(handles, key.clone(), me, validator_peers.clone(), pbft, pacing)?;
+            let d = ConsensusDriver::new(handles, key.clone(), pbft_config, pacing)?;
             driver = Some(tokio::spawn(d.run()));
         }
-        Role::Observer => {}
+        _ => {}
     }
     let dispatch = Dispatch {
         chain: chain.clone(),
@@ -193,8 +232,8 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
         net: net.clone(),
         status: status.clone(),
         sync_trigger,
-        consensus: votes.then_some(inbox),
-        validators: validator_peers.iter().copied().collect::<BTreeSet<_>>(),
+        consensus: pbft.then_some(inbox),
+        members: members_now.clone(),
         scores,
         gossip_workers: Arc::new(tokio::sync::Semaphore::new(crate::dispatch::GOSSIP_WORKERS)),
         sync_workers: Arc::new(tokio::sync::Semaphore::new(crate::dispatch::SYNC_WORKERS)),
@@ -205,7 +244,27 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
     let role_text = match role {
         Role::Validator(i) => format!("validator {i} of {n_validators}"),
         Role::Observer => "observer".to_string(),
+        Role::Joining => "joining".to_string(),
     };
+    if role == Role::Joining {
+        let admitted = async {
+            while status.peers.count() == 0 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        };
+        if tokio::time::timeout(JOIN_WAIT, admitted).await.is_err() {
+            anyhow::bail!(
+                "node key {} ({}) is neither a validator nor an observer in {} at height {}, and no member admitted it within {} s: governance must add it first (accord gov propose add-observer {})",
+                key.address(),
+                key_path.display(),
+                genesis_path.display(),
+                lists.height,
+                JOIN_WAIT.as_secs(),
+                key.address()
+            );
+        }
+        tracing::info!("a member admitted this node: following the chain");
+    }
     // One line on stdout for scripts and humans.
     println!(
         "accord node {} ready ({role_text}): rpc http://{rpc_addr} metrics http://{metrics_addr}/metrics p2p {}",

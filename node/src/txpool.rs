@@ -30,6 +30,12 @@ pub enum SubmitError {
     /// State could not be read.
     #[error("internal error: {0}")]
     State(#[from] StateError),
+    /// Governed state or the chain's rules could not be read.
+    #[error("internal error: {0}")]
+    Rules(String),
+    /// Governance does not permit the sender this transaction.
+    #[error(transparent)]
+    NotPermitted(#[from] crate::governance::Refusal),
 }
 
 impl SubmitError {
@@ -49,7 +55,8 @@ impl SubmitError {
             Self::Mempool(MempoolError::InsufficientFunds { .. }) => "insufficient_funds",
             Self::Mempool(MempoolError::SenderFull(_) | MempoolError::PoolFull { .. }) => "pool_full",
             Self::Mempool(MempoolError::ExceedsBlockGasLimit { .. } | MempoolError::FeeTooLow { .. }) => "gas",
-            Self::State(_) => "internal",
+            Self::NotPermitted(_) => "not_permitted",
+            Self::State(_) | Self::Rules(_) => "internal",
         }
     }
 }
@@ -110,10 +117,21 @@ impl TxPool {
         }
         let tx = SignedTransaction::decode(raw, &limits)?;
         let hash = tx.hash();
+        // Governance's permission rule, against the rules of the next block (execution checks it again there).
+        let rules = self.chain.next_rules().map_err(|e| SubmitError::Rules(e.to_string()))?;
+        let next = self.chain.head().number + 1;
+        let latest = self.chain.state().latest();
+        let mut read = crate::governance::store::view_reader(&latest);
+        if let Some(refusal) =
+            rules.refusal(&mut read, tx.sender(), tx.to(), next).map_err(|e| SubmitError::Rules(e.to_string()))?
+        {
+            return Err(refusal.into());
+        }
         {
             // Read the committed account under the pool lock: commits prune under the same lock, so a transaction
             // made stale by a commit can never slip in behind the prune.
             let mut pool = self.pool.lock();
+            pool.set_block_gas_limit(rules.config.block_gas_limit);
             let account = self.chain.state().latest().account(tx.sender())?;
             pool.insert(tx, SenderState { nonce: account.nonce, balance: account.balance }, now_ms())?;
             self.metrics.mempool_size.set(pool.len() as i64);

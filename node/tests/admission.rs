@@ -33,8 +33,9 @@ async fn only_members_connect_and_speak() {
     let pa = peer_id_of(&a.public_key()).expect("peer id");
     let pb = peer_id_of(&b.public_key()).expect("peer id");
     let po = peer_id_of(&outsider.public_key()).expect("peer id");
-    let member = |peer| Member { peer, address: None };
-    let members = [member(pa), member(pb)];
+    let member =
+        |k: &KeyPair| Member { peer: peer_id_of(&k.public_key()).expect("peer id"), node: k.address(), address: None };
+    let members = [member(&a), member(&b)];
     let any: libp2p::Multiaddr = "/ip4/127.0.0.1/tcp/0".parse().expect("addr");
 
     let mut na = Network::start(a.secret_bytes(), any.clone(), &members, 1 << 20).expect("a starts");
@@ -42,7 +43,8 @@ async fn only_members_connect_and_speak() {
     let addr_a = listening(&mut na).await;
     let mut nb = Network::start(b.secret_bytes(), any.clone(), &members, 1 << 20).expect("b starts");
     // The outsider would happily talk to a; a must not let it.
-    let no = Network::start(outsider.secret_bytes(), any, &[member(pa), member(po)], 1 << 20).expect("outsider starts");
+    let no = Network::start(outsider.secret_bytes(), any, &[member(&a), member(&outsider)], 1 << 20)
+        .expect("outsider starts");
 
     nb.command(NetworkCommand::Dial(addr_a.clone())).await;
     next_matching(&mut na, "b connects", |e| matches!(e, NetworkEvent::PeerConnected(p) if *p == pb)).await;
@@ -91,9 +93,16 @@ async fn only_members_connect_and_speak() {
     .unwrap_or(false);
     assert!(!injected, "an outsider's connection or message got through");
 
-    // Governance removes b: its connection is closed.
-    na.command(NetworkCommand::Disallow(pb)).await;
+    // Governance removes b: its connection is closed, and it cannot come back.
+    na.command(NetworkCommand::Disallow(b.address())).await;
     next_matching(&mut na, "b disconnected", |e| matches!(e, NetworkEvent::PeerDisconnected(p) if *p == pb)).await;
+    nb.command(NetworkCommand::Dial(addr_a.clone())).await;
+    next_matching(&mut na, "b refused", |e| matches!(e, NetworkEvent::PeerRefused { .. })).await;
+
+    // Governance adds the former outsider: admitted by its node address alone (what a proposal names).
+    na.command(NetworkCommand::Allow(outsider.address())).await;
+    no.command(NetworkCommand::Dial(addr_a.clone())).await;
+    next_matching(&mut na, "outsider admitted", |e| matches!(e, NetworkEvent::PeerConnected(p) if *p == po)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,13 +114,16 @@ async fn a_banned_member_is_disconnected_not_redialled_and_admitted_again_after_
     let mut nb = Network::start(
         b.secret_bytes(),
         any.clone(),
-        &[Member { peer: pa, address: None }, Member { peer: pb, address: None }],
+        &[Member { peer: pa, node: a.address(), address: None }, Member { peer: pb, node: b.address(), address: None }],
         1 << 20,
     )
     .expect("b starts");
     let addr_b = listening(&mut nb).await;
     // a dials b by itself (and re-dials it every 2 s while it is not connected).
-    let members = [Member { peer: pa, address: None }, Member { peer: pb, address: Some(addr_b) }];
+    let members = [
+        Member { peer: pa, node: a.address(), address: None },
+        Member { peer: pb, node: b.address(), address: Some(addr_b) },
+    ];
     let mut na = Network::start(a.secret_bytes(), any, &members, 1 << 20).expect("a starts");
     next_matching(&mut na, "b connects", |e| matches!(e, NetworkEvent::PeerConnected(p) if *p == pb)).await;
 

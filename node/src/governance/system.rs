@@ -1,246 +1,559 @@
 //! The system contracts, native (`accord_vm::NativeContracts`), at the addresses in `accord_sdk::governance`.
 //!
-//! Only the committee's read functions exist so far; proposals, votes and the other system contracts follow
-//! (`docs/architecture.md`, "Governance"). Calls are Solidity-ABI encoded; an unknown function or a call with value
-//! reverts with an `Error(string)` reason, as Solidity does, so clients show it.
+//! Calls are Solidity-ABI encoded (`super::abi`); anything refused reverts with an `Error(string)` reason, as
+//! Solidity does, so clients show it. Governed state is written only here, and only when a proposal passes: every
+//! change is scheduled from the block after the one executing it. Gas: [`CALL_GAS`] per call, [`SLOT_READ_GAS`] per
+//! slot read, [`SLOT_WRITE_GAS`] per slot written, and the VM's log prices per event.
 
-use accord_sdk::governance::{COMMITTEE_ADDRESS, COMMITTEE_TAG, Committee, record_chunk_slot, record_length_slot};
-use accord_sdk::{Address, B256};
+use accord_sdk::governance::{
+    ACCOUNTS_ADDRESS, AccountStatus, Action, Ballot, COMMITTEE_ADDRESS, COMMITTEE_TAG, CONFIG_TAG, Committee,
+    NODES_ADDRESS, NODES_TAG, NodeEntry, NodeLists, Param, Proposal, ProposalStatus, SYSTEM_CONFIG_ADDRESS, Scheduled,
+    SystemConfig, account_slot, open_proposal_slot, proposal_count_slot, proposal_tag, record_chunk_slot,
+    record_length_slot, record_slots,
+};
+use accord_sdk::{Address, B256, U256};
 use accord_vm::{Host, HostError, NativeCall, NativeContracts, Outcome, Status};
-use alloy_sol_types::{SolCall, SolError, sol};
+use alloy_primitives::{Log, LogData};
+use alloy_sol_types::{SolCall, SolError, SolEvent};
 
-sol! {
-    /// The committee's read functions.
-    interface ICommittee {
-        /// Governors and their weights, by address.
-        function governors() external view returns (address[] memory accounts, uint64[] memory weights);
-        /// Participation and win thresholds (percentages) and the proposal lifetime in blocks.
-        function thresholds() external view returns (uint8 participation, uint8 win, uint64 lifetime);
-    }
-    /// Solidity's revert reason.
-    error Error(string reason);
-}
+use super::abi::{Error, IAccounts, ICommittee, INodes, ISystemConfig};
+use super::store::{self, GovernedStateError, SlotReader};
 
-/// Gas of any system call, before the slots it reads.
+/// Gas of any system call, before the slots it touches.
 pub const CALL_GAS: u64 = 700;
 /// Gas per storage slot a system call reads.
 pub const SLOT_READ_GAS: u64 = 2_100;
+/// Gas per storage slot a system call writes.
+pub const SLOT_WRITE_GAS: u64 = 20_000;
+
+/// Longest proposal kind, argument and argument list `propose` accepts: bounded before any parsing.
+const MAX_KIND_BYTES: usize = 32;
+const MAX_ARG_BYTES: usize = 128;
+const MAX_ARGS: usize = 4;
 
 /// The node's system contracts.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemContracts;
+#[derive(Debug, Clone, Copy)]
+pub struct SystemContracts {
+    /// The chain's `maxBlockBytes`: a transaction size limit must leave room for a header.
+    pub max_block_bytes: usize,
+    /// True when the chain runs PBFT (it started with several validators): only then can validators be added.
+    pub pbft: bool,
+}
 
 impl<H: Host> NativeContracts<H> for SystemContracts {
     fn is_native(&self, address: Address) -> bool {
-        address == COMMITTEE_ADDRESS
+        [COMMITTEE_ADDRESS, SYSTEM_CONFIG_ADDRESS, NODES_ADDRESS, ACCOUNTS_ADDRESS].contains(&address)
     }
 
     fn call(&self, host: &mut H, call: NativeCall<'_>) -> Result<Outcome, HostError> {
-        let mut meter = Meter { used: 0, limit: call.gas_limit };
-        if !meter.charge(CALL_GAS) {
-            return Ok(meter.out_of_gas());
-        }
-        if !call.value.is_zero() {
-            return Ok(revert("system contracts take no value", meter.used));
-        }
-        let selector: Option<[u8; 4]> = call.input.get(..4).and_then(|s| s.try_into().ok());
-        match selector {
-            Some(ICommittee::governorsCall::SELECTOR) => {
-                let Some(c) = read_committee(host, &mut meter)? else { return Ok(meter.out_of_gas()) };
-                let (accounts, weights): (Vec<Address>, Vec<u64>) = c.governors.into_iter().unzip();
-                Ok(success(ICommittee::governorsCall::abi_encode_returns_tuple(&(accounts, weights)), meter.used))
+        let mut ctx = Ctx { host, used: 0, limit: call.gas_limit, logs: Vec::new(), height: call.block.number };
+        let result = ctx.charge(CALL_GAS).and_then(|()| {
+            if !call.value.is_zero() {
+                return Err(Stop::Revert("system contracts take no value".into()));
             }
-            Some(ICommittee::thresholdsCall::SELECTOR) => {
-                let Some(c) = read_committee(host, &mut meter)? else { return Ok(meter.out_of_gas()) };
-                let out = (c.participation_pct, c.win_pct, c.lifetime_blocks);
-                Ok(success(ICommittee::thresholdsCall::abi_encode_returns_tuple(&out), meter.used))
+            let selector: [u8; 4] = call.input.get(..4).and_then(|s| s.try_into().ok()).unwrap_or_default();
+            match call.address {
+                COMMITTEE_ADDRESS => self.committee(&mut ctx, call.caller, selector, call.input),
+                SYSTEM_CONFIG_ADDRESS => config_call(&mut ctx, selector, call.input),
+                NODES_ADDRESS => nodes_call(&mut ctx, selector),
+                _ => accounts_call(&mut ctx, selector, call.input),
             }
-            _ => Ok(revert("unknown function of the committee contract", meter.used)),
+        });
+        let used = ctx.used.min(ctx.limit);
+        let outcome = |status, output| Outcome { status, gas_used: used, output, logs: Vec::new(), created: None };
+        match result {
+            Ok(output) => Ok(Outcome { logs: std::mem::take(&mut ctx.logs), ..outcome(Status::Success, output) }),
+            Err(Stop::Revert(reason)) => Ok(outcome(Status::Revert, Error { reason }.abi_encode())),
+            Err(Stop::OutOfGas) => Ok(Outcome {
+                gas_used: ctx.limit,
+                ..outcome(Status::Failure(accord_vm::Failure::OutOfGas), Vec::new())
+            }),
+            Err(Stop::Host(e)) => Err(e),
+        }
+    }
+
+    fn refuse_call(&self, host: &mut H, callee: Address, height: u64) -> Result<Option<String>, HostError> {
+        let mut read = |a, s| host.storage_read(a, s).map_err(GovernedStateError::Host);
+        store::callee_refusal(&mut read, callee, height).map(|r| r.map(|r| r.to_string())).map_err(host_error)
+    }
+}
+
+/// How a system call ends early.
+enum Stop {
+    Revert(String),
+    OutOfGas,
+    Host(HostError),
+}
+
+impl From<GovernedStateError> for Stop {
+    fn from(e: GovernedStateError) -> Self {
+        match e {
+            GovernedStateError::OutOfGas => Stop::OutOfGas,
+            other => Stop::Host(host_error(other)),
         }
     }
 }
 
-/// Gas spent against the call's limit.
-struct Meter {
+fn host_error(e: GovernedStateError) -> HostError {
+    match e {
+        GovernedStateError::Host(h) => h,
+        other => HostError(other.to_string()),
+    }
+}
+
+fn revert<T>(reason: impl Into<String>) -> Result<T, Stop> {
+    Err(Stop::Revert(reason.into()))
+}
+
+fn decode<C: SolCall>(input: &[u8]) -> Result<C, Stop> {
+    C::abi_decode(input).or_else(|_| revert(format!("calldata of {} does not decode", C::SIGNATURE)))
+}
+
+/// One system call: its host, gas and events.
+struct Ctx<'h, H> {
+    host: &'h mut H,
     used: u64,
     limit: u64,
+    logs: Vec<Log>,
+    height: u64,
 }
 
-impl Meter {
-    /// Charges `gas`; false when the limit would be passed.
-    fn charge(&mut self, gas: u64) -> bool {
+impl<H: Host> Ctx<'_, H> {
+    fn charge(&mut self, gas: u64) -> Result<(), Stop> {
         self.used = self.used.saturating_add(gas);
-        self.used <= self.limit
+        if self.used > self.limit { Err(Stop::OutOfGas) } else { Ok(()) }
     }
 
-    fn out_of_gas(&self) -> Outcome {
-        Outcome {
-            status: Status::Failure(accord_vm::Failure::OutOfGas),
-            gas_used: self.limit,
-            output: Vec::new(),
-            logs: Vec::new(),
-            created: None,
+    /// A slot reader that charges [`SLOT_READ_GAS`] per slot.
+    fn reader(&mut self) -> impl FnMut(Address, B256) -> Result<B256, GovernedStateError> + '_ {
+        move |a, s| {
+            self.used = self.used.saturating_add(SLOT_READ_GAS);
+            if self.used > self.limit {
+                return Err(GovernedStateError::OutOfGas);
+            }
+            self.host.storage_read(a, s).map_err(GovernedStateError::Host)
+        }
+    }
+
+    fn write(&mut self, address: Address, slot: B256, word: B256) -> Result<(), Stop> {
+        self.charge(SLOT_WRITE_GAS)?;
+        self.host.storage_write(address, slot, word).map_err(Stop::Host)?;
+        Ok(())
+    }
+
+    /// Writes a record, zeroing the chunks a longer old record left behind.
+    fn write_record(&mut self, address: Address, tag: &[u8], bytes: &[u8]) -> Result<(), Stop> {
+        let old = U256::from_be_bytes(self.reader()(address, record_length_slot(tag))?.0);
+        let old_chunks = usize::try_from(old).unwrap_or(0).div_ceil(32);
+        for (slot, word) in record_slots(tag, bytes) {
+            self.write(address, slot, word)?;
+        }
+        for i in bytes.len().div_ceil(32)..old_chunks {
+            self.write(address, record_chunk_slot(tag, i as u64), B256::ZERO)?;
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, address: Address, data: LogData) -> Result<(), Stop> {
+        let gas = accord_vm::gas::LOG_BASE
+            + accord_vm::gas::LOG_PER_TOPIC * data.topics().len() as u64
+            + accord_vm::gas::LOG_PER_BYTE * data.data.len() as u64;
+        self.charge(gas)?;
+        self.logs.push(Log { address, data });
+        Ok(())
+    }
+
+    fn committee(&mut self) -> Result<(Committee, Scheduled), Stop> {
+        let h = self.height;
+        let s = store::scheduled(&mut self.reader(), COMMITTEE_ADDRESS, COMMITTEE_TAG, "committee")?;
+        let Some(s) = s else { return revert("this chain has no committee") };
+        let c = Committee::decode(s.at(h).0)
+            .ok_or_else(|| Stop::Host(HostError("the committee record in state does not decode".into())))?;
+        Ok((c, s))
+    }
+}
+
+/// A change to governed state a passed proposal makes.
+enum Write {
+    Record(Address, &'static [u8], Vec<u8>),
+    Word(Address, B256, B256),
+}
+
+impl SystemContracts {
+    fn committee<H: Host>(
+        &self,
+        ctx: &mut Ctx<'_, H>,
+        caller: Address,
+        selector: [u8; 4],
+        input: &[u8],
+    ) -> Result<Vec<u8>, Stop> {
+        let h = ctx.height;
+        match selector {
+            ICommittee::governorsCall::SELECTOR => {
+                let (c, _) = ctx.committee()?;
+                let (accounts, weights): (Vec<Address>, Vec<u64>) = c.governors.into_iter().unzip();
+                Ok(ICommittee::governorsCall::abi_encode_returns_tuple(&(accounts, weights)))
+            }
+            ICommittee::thresholdsCall::SELECTOR => {
+                let (c, _) = ctx.committee()?;
+                let out = (c.participation_pct, c.win_pct, c.lifetime_blocks);
+                Ok(ICommittee::thresholdsCall::abi_encode_returns_tuple(&out))
+            }
+            ICommittee::proposalCountCall::SELECTOR => {
+                let n = store::proposal_count(&mut ctx.reader())?;
+                Ok(ICommittee::proposalCountCall::abi_encode_returns(&n))
+            }
+            ICommittee::getProposalCall::SELECTOR => {
+                let id = decode::<ICommittee::getProposalCall>(input)?.id;
+                let p = load(ctx, id)?;
+                let (voters, agrees): (Vec<Address>, Vec<bool>) = p.ballot.votes.iter().map(|(a, b)| (*a, *b)).unzip();
+                Ok(ICommittee::getProposalCall::abi_encode_returns_tuple(&(
+                    p.ballot.proposer,
+                    p.action.kind().to_string(),
+                    p.action.args(),
+                    p.status_at(h).word().to_string(),
+                    p.ballot.created,
+                    p.ballot.expires,
+                    voters,
+                    agrees,
+                )))
+            }
+            ICommittee::proposeCall::SELECTOR => {
+                let call = decode::<ICommittee::proposeCall>(input)?;
+                if call.kind.len() > MAX_KIND_BYTES
+                    || call.args.len() > MAX_ARGS
+                    || call.args.iter().any(|a| a.len() > MAX_ARG_BYTES)
+                {
+                    return revert("proposal too long: a kind and at most 4 arguments of at most 128 bytes");
+                }
+                let action = Action::parse(&call.kind, &call.args).or_else(revert)?;
+                let id = self.propose(ctx, caller, action)?;
+                Ok(ICommittee::proposeCall::abi_encode_returns(&id))
+            }
+            ICommittee::voteCall::SELECTOR => {
+                let call = decode::<ICommittee::voteCall>(input)?;
+                let mut p = load(ctx, call.id)?;
+                let (c, _) = ctx.committee()?;
+                let status = p.ballot.vote(&c, caller, call.agree, h).or_else(|e| revert(e.to_string()))?;
+                let event = ICommittee::Voted { id: call.id, voter: caller, agree: call.agree };
+                ctx.emit(COMMITTEE_ADDRESS, event.encode_log_data())?;
+                self.conclude(ctx, &p)?;
+                ctx.write_record(COMMITTEE_ADDRESS, &proposal_tag(call.id), &p.encode())?;
+                Ok(ICommittee::voteCall::abi_encode_returns(&status.word().to_string()))
+            }
+            ICommittee::revokeCall::SELECTOR => {
+                let id = decode::<ICommittee::revokeCall>(input)?.id;
+                let mut p = load(ctx, id)?;
+                p.ballot.revoke(caller, h).or_else(|e| revert(e.to_string()))?;
+                ctx.write(COMMITTEE_ADDRESS, open_proposal_slot(&p.action.target()), B256::ZERO)?;
+                ctx.emit(COMMITTEE_ADDRESS, ICommittee::ProposalRevoked { id }.encode_log_data())?;
+                ctx.write_record(COMMITTEE_ADDRESS, &proposal_tag(id), &p.encode())?;
+                Ok(Vec::new())
+            }
+            _ => revert("unknown function of the committee contract"),
+        }
+    }
+
+    /// Opens a proposal (executing it at once when the proposer's vote alone decides it).
+    fn propose<H: Host>(&self, ctx: &mut Ctx<'_, H>, proposer: Address, action: Action) -> Result<u64, Stop> {
+        let h = ctx.height;
+        let (c, _) = ctx.committee()?;
+        if !c.is_governor(&proposer) {
+            return revert(format!("{proposer} is not a governor"));
+        }
+        // Refused now rather than when it passes: a proposal that could not execute is never opened.
+        self.effect(ctx, &action, proposer)?;
+        let target = action.target();
+        let open = U256::from_be_bytes(ctx.reader()(COMMITTEE_ADDRESS, open_proposal_slot(&target))?.0);
+        if let Ok(open) = u64::try_from(open)
+            && open != 0
+            && load(ctx, open)?.status_at(h) == ProposalStatus::Open
+        {
+            return revert(format!("proposal {open} on {target} is still open"));
+        }
+        let id = store::proposal_count(&mut ctx.reader())? + 1;
+        ctx.write(COMMITTEE_ADDRESS, proposal_count_slot(), B256::from(U256::from(id)))?;
+        let ballot = Ballot::open(&c, id, proposer, h).or_else(|e| revert(e.to_string()))?;
+        let p = Proposal { ballot, action };
+        let event =
+            ICommittee::ProposalCreated { id, proposer, kind: p.action.kind().to_string(), args: p.action.args() };
+        ctx.emit(COMMITTEE_ADDRESS, event.encode_log_data())?;
+        if p.ballot.status == ProposalStatus::Open {
+            ctx.write(COMMITTEE_ADDRESS, open_proposal_slot(&target), B256::from(U256::from(id)))?;
+        }
+        self.conclude(ctx, &p)?;
+        ctx.write_record(COMMITTEE_ADDRESS, &proposal_tag(id), &p.encode())?;
+        Ok(id)
+    }
+
+    /// After a vote: executes a passed proposal, records a decision.
+    fn conclude<H: Host>(&self, ctx: &mut Ctx<'_, H>, p: &Proposal) -> Result<(), Stop> {
+        let h = ctx.height;
+        let id = p.ballot.id;
+        let effective = match p.ballot.status {
+            ProposalStatus::Open => return Ok(()),
+            ProposalStatus::Passed => {
+                let writes = self.effect(ctx, &p.action, p.ballot.proposer).map_err(|e| match e {
+                    Stop::Revert(why) => Stop::Revert(format!("proposal {id} cannot be executed: {why}")),
+                    other => other,
+                })?;
+                for w in writes {
+                    match w {
+                        Write::Record(address, tag, bytes) => ctx.write_record(address, tag, &bytes)?,
+                        Write::Word(address, slot, word) => ctx.write(address, slot, word)?,
+                    }
+                }
+                h + 1
+            }
+            _ => 0,
+        };
+        ctx.write(COMMITTEE_ADDRESS, open_proposal_slot(&p.action.target()), B256::ZERO)?;
+        let event =
+            ICommittee::ProposalDecided { id, status: p.ballot.status.word().to_string(), effectiveHeight: effective };
+        ctx.emit(COMMITTEE_ADDRESS, event.encode_log_data())
+    }
+
+    /// What `action` changes, checked against the latest governed state (changes already scheduled count): a
+    /// revert says which rule it breaks.
+    fn effect<H: Host>(&self, ctx: &mut Ctx<'_, H>, action: &Action, proposer: Address) -> Result<Vec<Write>, Stop> {
+        let h = ctx.height;
+        match action {
+            Action::AddGovernor(..) | Action::RemoveGovernor(_) | Action::SetWeight(..) | Action::SetThresholds(..) => {
+                let (_, s) = ctx.committee()?;
+                let mut c = Committee::decode(s.latest())
+                    .ok_or_else(|| Stop::Host(HostError("the committee record in state does not decode".into())))?;
+                match action {
+                    Action::AddGovernor(a, w) if c.governors.insert(*a, *w).is_some() => {
+                        return revert(format!("{a} is already a governor"));
+                    }
+                    Action::RemoveGovernor(a) => {
+                        if *a == proposer {
+                            return revert("a governor cannot propose its own removal");
+                        }
+                        if c.governors.remove(a).is_none() {
+                            return revert(format!("{a} is not a governor"));
+                        }
+                        if c.governors.is_empty() {
+                            return revert("the last governor cannot be removed");
+                        }
+                    }
+                    Action::SetWeight(a, w) => match c.governors.get_mut(a) {
+                        Some(weight) => *weight = *w,
+                        None => return revert(format!("{a} is not a governor")),
+                    },
+                    Action::SetThresholds(p, w) => {
+                        c.participation_pct = *p;
+                        c.win_pct = *w;
+                    }
+                    _ => {}
+                }
+                c.validate().or_else(|e| revert(e.to_string()))?;
+                Ok(vec![Write::Record(COMMITTEE_ADDRESS, COMMITTEE_TAG, s.schedule(h, c.encode()).encode())])
+            }
+            Action::SetParam(..) | Action::DeployPolicy(_) | Action::SendPolicy(_) | Action::SetVersion(_) => {
+                let s = store::scheduled(&mut ctx.reader(), SYSTEM_CONFIG_ADDRESS, CONFIG_TAG, "system config")?;
+                let Some(s) = s else { return revert("this chain has no system config") };
+                let mut c = SystemConfig::decode(s.latest())
+                    .ok_or_else(|| Stop::Host(HostError("the system config record does not decode".into())))?;
+                match action {
+                    Action::SetParam(Param::BlockGasLimit, v) => c.block_gas_limit = *v,
+                    Action::SetParam(Param::MaxBlockTransactions, v) => c.max_block_transactions = *v,
+                    Action::SetParam(Param::MaxTxBytes, v) => {
+                        let most = self.max_block_bytes.saturating_sub(accord_sdk::genesis::BLOCK_HEADER_ALLOWANCE);
+                        if *v as usize > most {
+                            return revert(format!("maxTxBytes {v} would not fit in a block of maxBlockBytes"));
+                        }
+                        c.max_tx_bytes = *v;
+                    }
+                    Action::DeployPolicy(p) => c.deploy_policy = p.code(),
+                    Action::SendPolicy(p) => c.send_policy = p.code(),
+                    Action::SetVersion(v) => {
+                        if *v <= c.version {
+                            return revert(format!(
+                                "the compatibility version can only be raised: it is {} (or scheduled to be)",
+                                c.version
+                            ));
+                        }
+                        c.version = *v;
+                    }
+                    _ => {}
+                }
+                Ok(vec![Write::Record(SYSTEM_CONFIG_ADDRESS, CONFIG_TAG, s.schedule(h, c.encode()).encode())])
+            }
+            Action::AddValidator(a)
+            | Action::RemoveValidator(a)
+            | Action::AddObserver(a)
+            | Action::RemoveObserver(a) => {
+                let s = store::scheduled(&mut ctx.reader(), NODES_ADDRESS, NODES_TAG, "node list")?;
+                let Some(s) = s else { return revert("this chain has no node list") };
+                let mut n = NodeLists::decode(s.latest())
+                    .ok_or_else(|| Stop::Host(HostError("the node list record does not decode".into())))?;
+                let entry = NodeEntry { address: *a, since: h + 1 };
+                match action {
+                    Action::AddObserver(_) => {
+                        if n.is_validator(a) || n.is_observer(a) {
+                            return revert(format!("{a} is already a member"));
+                        }
+                        n.observers.push(entry);
+                    }
+                    Action::RemoveObserver(_) => {
+                        if !n.is_observer(a) {
+                            return revert(format!("{a} is not an observer"));
+                        }
+                        n.observers.retain(|o| o.address != *a);
+                    }
+                    Action::AddValidator(_) => {
+                        if !self.pbft {
+                            return revert(
+                                "this chain started with a single validator and runs without PBFT: it cannot take more validators",
+                            );
+                        }
+                        if !n.is_observer(a) {
+                            return revert(format!(
+                                "{a} is not an observer: a node joins as an observer, catches up, then is promoted"
+                            ));
+                        }
+                        if n.validators.len() >= accord_sdk::governance::MAX_VALIDATORS {
+                            return revert(format!(
+                                "the set already holds the most validators ({})",
+                                accord_sdk::governance::MAX_VALIDATORS
+                            ));
+                        }
+                        n.observers.retain(|o| o.address != *a);
+                        n.validators.push(entry);
+                    }
+                    _ => {
+                        if !n.is_validator(a) {
+                            return revert(format!("{a} is not a validator"));
+                        }
+                        if n.validators.len() == 1 {
+                            return revert("the last validator cannot be removed");
+                        }
+                        n.validators.retain(|v| v.address != *a);
+                    }
+                }
+                Ok(vec![Write::Record(NODES_ADDRESS, NODES_TAG, s.schedule(h, n.encode()).encode())])
+            }
+            Action::GrantDeploy(a)
+            | Action::RevokeDeploy(a)
+            | Action::GrantSend(a)
+            | Action::RevokeSend(a)
+            | Action::Freeze(a)
+            | Action::Unfreeze(a)
+            | Action::Abolish(a) => {
+                let word = store::rights_word(&mut ctx.reader(), *a)?;
+                let latest = word.now;
+                if latest.status() == AccountStatus::Abolished {
+                    return revert(format!("{a} is abolished, which is final"));
+                }
+                if matches!(action, Action::Freeze(_) | Action::Unfreeze(_) | Action::Abolish(_)) {
+                    let (_, s) = ctx.committee()?;
+                    if Committee::decode(s.latest()).is_some_and(|c| c.is_governor(a)) {
+                        return revert(format!("{a} is a governor: a governor's status cannot be set by proposal"));
+                    }
+                }
+                let status = latest.status();
+                let changed = match action {
+                    Action::Freeze(_) if status == AccountStatus::Frozen => {
+                        return revert(format!("{a} is already frozen"));
+                    }
+                    Action::Unfreeze(_) if status != AccountStatus::Frozen => {
+                        return revert(format!("{a} is not frozen"));
+                    }
+                    Action::Freeze(_) => word.schedule(h, |r| r.with_status(AccountStatus::Frozen)),
+                    Action::Unfreeze(_) => word.schedule(h, |r| r.with_status(AccountStatus::Normal)),
+                    Action::Abolish(_) => word.schedule(h, |r| r.with_status(AccountStatus::Abolished)),
+                    Action::GrantDeploy(_) => word.schedule(h, |r| r.with_deploy(true)),
+                    Action::RevokeDeploy(_) => word.schedule(h, |r| r.with_deploy(false)),
+                    Action::GrantSend(_) => word.schedule(h, |r| r.with_send(true)),
+                    _ => word.schedule(h, |r| r.with_send(false)),
+                };
+                Ok(vec![Write::Word(ACCOUNTS_ADDRESS, account_slot(*a), changed.to_word())])
+            }
         }
     }
 }
 
-fn success(output: Vec<u8>, gas_used: u64) -> Outcome {
-    Outcome { status: Status::Success, gas_used, output, logs: Vec::new(), created: None }
+fn load<H: Host>(ctx: &mut Ctx<'_, H>, id: u64) -> Result<Proposal, Stop> {
+    match store::proposal(&mut ctx.reader(), id)? {
+        Some(p) => Ok(p),
+        None => revert(format!("there is no proposal {id}")),
+    }
 }
 
-fn revert(reason: &str, gas_used: u64) -> Outcome {
-    let output = Error { reason: reason.to_string() }.abi_encode();
-    Outcome { status: Status::Revert, gas_used, output, logs: Vec::new(), created: None }
-}
-
-/// The bytes of the record under `tag` in `address`'s storage, read slot by slot with `read`; `charge(n)` is asked
-/// before `n` slots are read and may refuse (the gas ran out): `Ok(None)` then. An absent record is empty.
-fn read_record<E>(
-    mut read: impl FnMut(B256) -> Result<B256, E>,
-    tag: &[u8],
-    mut charge: impl FnMut(u64) -> bool,
-) -> Result<Option<Vec<u8>>, E> {
-    if !charge(1) {
-        return Ok(None);
-    }
-    let len = read(record_length_slot(tag))?;
-    let len = usize::try_from(alloy_primitives::U256::from_be_bytes(len.0)).unwrap_or(usize::MAX);
-    let chunks = len.div_ceil(32) as u64;
-    if !charge(chunks) {
-        return Ok(None);
-    }
-    let mut bytes = Vec::with_capacity(len);
-    for i in 0..chunks {
-        bytes.extend_from_slice(read(record_chunk_slot(tag, i))?.as_slice());
-    }
-    bytes.truncate(len);
-    Ok(Some(bytes))
-}
-
-fn decode_committee(bytes: &[u8]) -> Result<Option<Committee>, String> {
-    if bytes.is_empty() {
-        return Ok(None);
-    }
-    Committee::decode(bytes)
-        .map(Some)
-        .ok_or_else(|| format!("the committee record in state does not decode ({} bytes)", bytes.len()))
-}
-
-/// The committee as kept in state; `Ok(None)` when the gas ran out. A chain without a committee reads as one with
-/// no governors.
-fn read_committee<H: Host>(host: &mut H, meter: &mut Meter) -> Result<Option<Committee>, HostError> {
-    let read = |slot| host.storage_read(COMMITTEE_ADDRESS, slot);
-    let Some(bytes) = read_record(read, COMMITTEE_TAG, |n| meter.charge(SLOT_READ_GAS.saturating_mul(n)))? else {
-        return Ok(None);
+fn config_call<H: Host>(ctx: &mut Ctx<'_, H>, selector: [u8; 4], input: &[u8]) -> Result<Vec<u8>, Stop> {
+    let h = ctx.height;
+    let read = |ctx: &mut Ctx<'_, H>| -> Result<(SystemConfig, u64), Stop> {
+        match store::config_at(&mut ctx.reader(), h)? {
+            Some(c) => Ok(c),
+            None => revert("this chain has no system config"),
+        }
     };
-    let committee = decode_committee(&bytes).map_err(HostError)?;
-    Ok(Some(committee.unwrap_or(Committee {
-        governors: Default::default(),
-        participation_pct: 0,
-        win_pct: 0,
-        lifetime_blocks: 0,
-    })))
+    match selector {
+        ISystemConfig::versionCall::SELECTOR => {
+            let (c, since) = read(ctx)?;
+            Ok(ISystemConfig::versionCall::abi_encode_returns_tuple(&(c.version, since)))
+        }
+        ISystemConfig::getParamCall::SELECTOR => {
+            let key = decode::<ISystemConfig::getParamCall>(input)?.key;
+            let Some(param) = Param::from_key(&key) else { return revert(format!("unknown parameter {key:?}")) };
+            let (c, since) = read(ctx)?;
+            let value = match param {
+                Param::BlockGasLimit => c.block_gas_limit,
+                Param::MaxBlockTransactions => c.max_block_transactions,
+                Param::MaxTxBytes => c.max_tx_bytes,
+            };
+            Ok(ISystemConfig::getParamCall::abi_encode_returns_tuple(&(value, since)))
+        }
+        ISystemConfig::policiesCall::SELECTOR => {
+            let (c, _) = read(ctx)?;
+            let out = (c.deploy().word().to_string(), c.send().word().to_string());
+            Ok(ISystemConfig::policiesCall::abi_encode_returns_tuple(&out))
+        }
+        ISystemConfig::setParamCall::SELECTOR => {
+            revert("chain parameters change only by a passed proposal (accord gov propose set-param KEY VALUE)")
+        }
+        _ => revert("unknown function of the system config contract"),
+    }
 }
 
-/// Why governed state could not be read outside execution.
-#[derive(Debug, thiserror::Error)]
-pub enum GovernedStateError {
-    /// State could not be read.
-    #[error(transparent)]
-    State(#[from] crate::state::StateError),
-    /// A record in state does not decode: the database is corrupt.
-    #[error("{0}")]
-    Corrupt(String),
+fn nodes_call<H: Host>(ctx: &mut Ctx<'_, H>, selector: [u8; 4]) -> Result<Vec<u8>, Stop> {
+    let h = ctx.height;
+    let lists = |ctx: &mut Ctx<'_, H>| -> Result<NodeLists, Stop> {
+        Ok(store::nodes_at(&mut ctx.reader(), h)?.map(|(n, _)| n).unwrap_or_default())
+    };
+    let split = |entries: Vec<NodeEntry>| -> (Vec<Address>, Vec<u64>) {
+        entries.into_iter().map(|e| (e.address, e.since)).unzip()
+    };
+    match selector {
+        INodes::validatorsCall::SELECTOR => {
+            let n = lists(ctx)?;
+            Ok(INodes::validatorsCall::abi_encode_returns_tuple(&split(n.validators)))
+        }
+        INodes::observersCall::SELECTOR => {
+            let n = lists(ctx)?;
+            Ok(INodes::observersCall::abi_encode_returns_tuple(&split(n.observers)))
+        }
+        INodes::addValidatorCall::SELECTOR => {
+            revert("validators change only by a passed proposal (accord gov propose add-validator NODE_ADDRESS)")
+        }
+        _ => revert("unknown function of the node management contract"),
+    }
 }
 
-/// The committee in `state` (for RPC and the node's own reads); `None` when the chain is not governed.
-pub fn committee_in(state: &impl crate::state::StateView) -> Result<Option<Committee>, GovernedStateError> {
-    let read = |slot| state.storage(COMMITTEE_ADDRESS, slot);
-    let bytes = read_record(read, COMMITTEE_TAG, |_| true)?.unwrap_or_default();
-    decode_committee(&bytes).map_err(GovernedStateError::Corrupt)
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use accord_sdk::U256;
-    use accord_sdk::keys::KeyPair;
-
-    use super::*;
-    use crate::chain::Chain;
-    use crate::executor::{BlockEnv, Simulation};
-
-    const A: Address = Address::repeat_byte(0xa);
-    const B: Address = Address::repeat_byte(0xb);
-
-    fn chain_with(committee: Option<Committee>) -> (tempfile::TempDir, Chain) {
-        let mut genesis =
-            crate::test_genesis::genesis(&KeyPair::generate(), &[(A, U256::from(10u8))], Default::default());
-        genesis.committee = committee;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let chain = Chain::open(dir.path(), genesis).expect("opens");
-        (dir, chain)
-    }
-
-    fn call(chain: &Chain, input: Vec<u8>, value: U256, gas: u64) -> Outcome {
-        let env = BlockEnv { number: 0, timestamp: 100, proposer: Address::ZERO, base_fee: 0, gas_limit: 30_000_000 };
-        let sim = Simulation { from: A, to: Some(COMMITTEE_ADDRESS), value, input, gas };
-        chain.simulator().simulate(Arc::new(chain.state().at(0)), &env, sim).expect("no state error")
-    }
-
-    fn reason(out: &Outcome) -> String {
-        Error::abi_decode(&out.output).expect("an Error(string) revert").reason
-    }
-
-    #[test]
-    fn the_genesis_committee_is_in_state_and_readable_through_its_abi() {
-        let committee = Committee {
-            governors: [(A, 1), (B, 3)].into_iter().collect(),
-            participation_pct: 60,
-            win_pct: 51,
-            lifetime_blocks: 500,
-        };
-        let (_dir, chain) = chain_with(Some(committee));
-        let out = call(&chain, ICommittee::governorsCall {}.abi_encode(), U256::ZERO, 100_000);
-        assert_eq!(out.status, Status::Success);
-        let got = ICommittee::governorsCall::abi_decode_returns(&out.output).expect("decodes");
-        assert_eq!((got.accounts, got.weights), (vec![A, B], vec![1, 3]));
-        assert!(out.gas_used > CALL_GAS + SLOT_READ_GAS, "priced per slot read: {}", out.gas_used);
-
-        let out = call(&chain, ICommittee::thresholdsCall {}.abi_encode(), U256::ZERO, 100_000);
-        let t = ICommittee::thresholdsCall::abi_decode_returns(&out.output).expect("decodes");
-        assert_eq!((t.participation, t.win, t.lifetime), (60, 51, 500));
-
-        let read = committee_in(&chain.state().at(0)).expect("reads").expect("governed");
-        assert_eq!(read.governors.len(), 2);
-
-        // The committee is part of the genesis state, so it changes the genesis hash.
-        let (_dir2, without) = chain_with(None);
-        assert_ne!(chain.genesis_hash(), without.genesis_hash());
-        // An ungoverned chain has no system contracts: the address is a plain account, as before they existed.
-        let out = call(&without, ICommittee::governorsCall {}.abi_encode(), U256::ZERO, 100_000);
-        assert_eq!((out.status, out.output.len(), out.gas_used), (Status::Success, 0, 0));
-        assert_eq!(committee_in(&without.state().at(0)).expect("reads"), None);
-    }
-
-    #[test]
-    fn unknown_functions_value_and_short_gas_are_refused_clearly() {
-        let committee = Committee {
-            governors: [(A, 1)].into_iter().collect(),
-            participation_pct: 50,
-            win_pct: 50,
-            lifetime_blocks: 9,
-        };
-        let (_dir, chain) = chain_with(Some(committee));
-        let out = call(&chain, vec![1, 2, 3, 4], U256::ZERO, 100_000);
-        assert_eq!(
-            (out.status.clone(), reason(&out).as_str()),
-            (Status::Revert, "unknown function of the committee contract")
-        );
-        let out = call(&chain, ICommittee::governorsCall {}.abi_encode(), U256::from(1u8), 100_000);
-        assert_eq!((out.status.clone(), reason(&out).as_str()), (Status::Revert, "system contracts take no value"));
-        let out = call(&chain, ICommittee::governorsCall {}.abi_encode(), U256::ZERO, CALL_GAS + 10);
-        assert_eq!((out.status, out.gas_used), (Status::Failure(accord_vm::Failure::OutOfGas), CALL_GAS + 10));
+fn accounts_call<H: Host>(ctx: &mut Ctx<'_, H>, selector: [u8; 4], input: &[u8]) -> Result<Vec<u8>, Stop> {
+    match selector {
+        IAccounts::statusOfCall::SELECTOR => {
+            let account = decode::<IAccounts::statusOfCall>(input)?.account;
+            let h = ctx.height;
+            let read: &mut SlotReader<'_> = &mut ctx.reader();
+            let (r, since) = store::rights_word(read, account)?.at(h);
+            let out = (r.status().word().to_string(), r.send_granted(), r.deploy_granted(), r.deploy_revoked(), since);
+            Ok(IAccounts::statusOfCall::abi_encode_returns_tuple(&out))
+        }
+        IAccounts::setStatusCall::SELECTOR => {
+            revert("account status changes only by a passed proposal (accord gov propose freeze|unfreeze|abolish ADDR)")
+        }
+        _ => revert("unknown function of the account status contract"),
     }
 }

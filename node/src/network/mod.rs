@@ -11,6 +11,7 @@
 //! gossip, sync requests) are dropped with a warning rather than stalling every other peer, while the last part of
 //! the queue stays reserved for connection events, which are never dropped for data.
 
+pub mod admission;
 pub mod identity;
 pub mod in_flight;
 pub mod peer_score;
@@ -23,9 +24,10 @@ use futures::StreamExt;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, allow_block_list, noise, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, noise, tcp, yamux};
 use tokio::sync::{mpsc, oneshot};
 
+pub use admission::{AddressBook, MemberAdmission, node_address_of};
 pub use identity::{libp2p_keypair, multiaddr_of, peer_id_of};
 pub use in_flight::InFlight;
 pub use peer_score::PeerScores;
@@ -65,6 +67,8 @@ pub enum NetworkError {
 pub struct Member {
     /// Peer id (from the member's node key).
     pub peer: PeerId,
+    /// Node address (from the same key): what the node list and admission name it by.
+    pub node: accord_sdk::Address,
     /// Address to dial.
     pub address: Option<Multiaddr>,
 }
@@ -79,6 +83,7 @@ impl Member {
                 let named = |e| NetworkError::Member { name: m.name.clone(), source: Box::new(e) };
                 Ok(Self {
                     peer: peer_id_of(&m.public_key).map_err(named)?,
+                    node: m.address,
                     address: multiaddr_of(&m.p2p_address).map_err(named)?,
                 })
             })
@@ -158,10 +163,10 @@ pub enum NetworkCommand {
         /// Answer.
         response: SyncResponse,
     },
-    /// Admit a peer (governance added it).
-    Allow(PeerId),
-    /// Remove a peer and close its connections (governance removed it).
-    Disallow(PeerId),
+    /// Admit a node by address (governance added it).
+    Allow(accord_sdk::Address),
+    /// Refuse a node by address and close its connections (governance removed it).
+    Disallow(accord_sdk::Address),
     /// Disconnect a member that keeps breaking the protocol and refuse it for `duration`, then admit it again.
     Ban {
         /// The member.
@@ -175,7 +180,7 @@ type BytesCodec<Req, Resp> = request_response::cbor::codec::Codec<Req, Resp>;
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
-    admission: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+    admission: MemberAdmission,
     consensus: request_response::Behaviour<BytesCodec<Payload, ()>>,
     txs: request_response::Behaviour<BytesCodec<TxBatch, ()>>,
     sync: request_response::Behaviour<BytesCodec<SyncRequest, SyncResponse>>,
@@ -200,6 +205,8 @@ const REDIAL_INTERVAL: Duration = Duration::from_secs(2);
 pub struct Network {
     /// This node's peer id.
     pub local_peer_id: PeerId,
+    /// Node address → peer id of members seen.
+    pub book: std::sync::Arc<AddressBook>,
     commands: mpsc::Sender<NetworkCommand>,
     /// Events from the network.
     pub events: mpsc::Receiver<NetworkEvent>,
@@ -249,15 +256,16 @@ impl Network {
     ) -> Result<Self, NetworkError> {
         let keypair = libp2p_keypair(node_secret)?;
         let local_peer_id = keypair.public().to_peer_id();
+        let book = std::sync::Arc::new(AddressBook::default());
+        for m in members {
+            book.learn(m.peer);
+        }
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
             .with_tokio()
             .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
             .map_err(|e| NetworkError::Transport(e.to_string()))?
             .with_behaviour(|_| {
-                let mut admission = allow_block_list::Behaviour::<allow_block_list::AllowedPeers>::default();
-                for m in members {
-                    admission.allow_peer(m.peer);
-                }
+                let admission = MemberAdmission::new(members.iter().map(|m| m.node), book.clone());
                 // The codecs' default limits are far below a full block: set each protocol's own bound.
                 let consensus = request_response::Behaviour::with_codec(
                     BytesCodec::<Payload, ()>::default()
@@ -302,7 +310,7 @@ impl Network {
             ),
         };
         let task = tokio::spawn(run(swarm, dial_list, cmd_rx, ev_tx, budgets));
-        Ok(Self { local_peer_id, commands: cmd_tx, events: ev_rx, task })
+        Ok(Self { local_peer_id, book, commands: cmd_tx, events: ev_rx, task })
     }
 
     /// Queues a command for the network task.
@@ -349,7 +357,7 @@ async fn run(
                     let over = *until <= now;
                     if over {
                         tracing::info!(%peer, "ban over; admitting the member again");
-                        swarm.behaviour_mut().admission.allow_peer(*peer);
+                        swarm.behaviour_mut().admission.unban(peer);
                     }
                     !over
                 });
@@ -449,15 +457,15 @@ fn handle_command(
             // The asker may have gone; nothing to do then.
             let _ = swarm.behaviour_mut().sync.send_response(channel, response);
         }
-        NetworkCommand::Allow(p) => {
-            swarm.behaviour_mut().admission.allow_peer(p);
+        NetworkCommand::Allow(node) => {
+            swarm.behaviour_mut().admission.allow(node);
         }
-        NetworkCommand::Disallow(p) => {
-            swarm.behaviour_mut().admission.disallow_peer(p);
+        NetworkCommand::Disallow(node) => {
+            swarm.behaviour_mut().admission.disallow(node);
         }
         NetworkCommand::Ban { peer, duration } => {
             // Re-admitted by the redial tick once the ban is over.
-            swarm.behaviour_mut().admission.disallow_peer(peer);
+            swarm.behaviour_mut().admission.ban(peer);
             banned.insert(peer, Instant::now() + duration);
         }
     }

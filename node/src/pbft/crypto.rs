@@ -11,10 +11,14 @@ use alloy_primitives::Signature;
 /// Every signed message is prefixed with the chain id, so a vote cannot be replayed on another chain. With that
 /// prefix a commit vote's digest is exactly [`accord_sdk::block::commit_digest`]: the commit votes that decide a
 /// block are its certificate's signatures.
+///
+/// The set is shared with the driver, which replaces it as each height starts (governance changes it between
+/// heights): messages of the height being decided and of the next are checked against the current one, and the
+/// state machine checks next-height messages again under the new set when that height starts.
 #[derive(Debug, Clone)]
 pub struct NodeKeyCrypto {
     key: KeyPair,
-    validators: ValidatorSet,
+    validators: std::sync::Arc<parking_lot::RwLock<ValidatorSet>>,
     suite: CryptoSuite,
     chain_id: u64,
 }
@@ -22,7 +26,12 @@ pub struct NodeKeyCrypto {
 impl NodeKeyCrypto {
     /// Crypto for the validator holding `key` in `validators` on chain `chain_id`.
     pub fn new(key: KeyPair, validators: ValidatorSet, suite: CryptoSuite, chain_id: u64) -> Self {
-        Self { key, validators, suite, chain_id }
+        Self { key, validators: std::sync::Arc::new(parking_lot::RwLock::new(validators)), suite, chain_id }
+    }
+
+    /// Replaces the set signatures are checked against (in every clone: the state machine holds one).
+    pub fn set_validators(&self, validators: ValidatorSet) {
+        *self.validators.write() = validators;
     }
 
     fn digest(&self, bytes: &[u8]) -> accord_sdk::B256 {
@@ -42,11 +51,10 @@ impl MessageCrypto for NodeKeyCrypto {
         }
     }
 
-    /// The set is the genesis one at every height until governance can change it.
     fn verify(&self, _height: Height, signer: NodeIndex, bytes: &[u8], signature: &[u8]) -> bool {
-        let Some(v) = self.validators.validators.get(signer) else { return false };
+        let Some(address) = self.validators.read().validators.get(signer).map(|v| v.address) else { return false };
         let Ok(sig) = Signature::try_from(signature) else { return false };
-        self.suite.recover(&self.digest(bytes), &sig).is_ok_and(|addr| addr == v.address)
+        self.suite.recover(&self.digest(bytes), &sig).is_ok_and(|addr| addr == address)
     }
 
     /// A proposal's payload starts with the RLP header whose hash is the block id (the body follows it).

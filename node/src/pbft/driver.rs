@@ -21,14 +21,16 @@ use std::time::{Duration, Instant};
 use accord_consensus::{Action, BlockId, Event, Height, Message, NodeIndex, PbftState, Signed, View, Vote};
 use accord_sdk::block::CommitCertificate;
 use accord_sdk::keys::KeyPair;
-use accord_sdk::{B256, Bytes};
+use accord_sdk::{Address, B256, Bytes};
 use libp2p::PeerId;
 use tokio::sync::{Notify, broadcast, mpsc};
 
 use crate::chain::ExecutedBlock;
 use crate::import::{BlockImporter, now_secs};
 use crate::metrics::Metrics;
-use crate::network::{NetworkCommand, NetworkSender, PeerScores, SyncRequest, SyncResponse};
+use crate::network::{
+    AddressBook, NetworkCommand, NetworkSender, PeerScores, SyncRequest, SyncResponse, node_address_of,
+};
 use crate::pbft::inbox::ConsensusInbox;
 use crate::pbft::{NodeKeyCrypto, SafetyStore};
 use crate::status::NodeStatus;
@@ -43,6 +45,9 @@ pub enum DriverError {
     /// A consensus message could not be encoded.
     #[error("cannot encode a consensus message: {0}")]
     Encode(#[from] std::io::Error),
+    /// The chain could not tell the validator set to start with.
+    #[error("cannot read the validator set: {0}")]
+    Chain(String),
 }
 
 /// Pacing of block production.
@@ -80,6 +85,8 @@ pub struct DriverHandles {
     pub metrics: Metrics,
     /// Wakes block sync when a decided block must be fetched.
     pub sync_trigger: Arc<Notify>,
+    /// How validators named by node address are reached.
+    pub book: Arc<AddressBook>,
 }
 
 /// One validator's consensus loop.
@@ -88,9 +95,14 @@ pub struct ConsensusDriver {
     state: PbftState<NodeKeyCrypto>,
     safety: SafetyStore,
     key: KeyPair,
-    me: NodeIndex,
-    validators: Vec<PeerId>,
-    index_of: HashMap<PeerId, NodeIndex>,
+    /// This node's index in the set of the height being decided (`None`: it only follows there).
+    me: Option<NodeIndex>,
+    /// The validators of the height being decided, by node address, in leader-rotation order.
+    set: Vec<Address>,
+    /// The signature checker's handle on the set (shared with the state machine's copy).
+    crypto: NodeKeyCrypto,
+    /// Node addresses of the peers messages came from (a peer id embeds its key).
+    senders: HashMap<PeerId, Option<Address>>,
     message_limit: usize,
     pacing: Pacing,
     inputs_tx: mpsc::UnboundedSender<Input>,
@@ -110,6 +122,7 @@ impl std::fmt::Debug for ConsensusDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConsensusDriver")
             .field("me", &self.me)
+            .field("validators", &self.set.len())
             .field("height", &self.state.height())
             .field("view", &self.state.view())
             .finish_non_exhaustive()
@@ -117,12 +130,11 @@ impl std::fmt::Debug for ConsensusDriver {
 }
 
 impl ConsensusDriver {
-    /// A driver for validator `me` whose peers are `validators` (by index), resuming from the persisted record.
+    /// A driver for the node holding `key`, resuming from the persisted record. It validates the heights whose set
+    /// names it, and follows the others.
     pub fn new(
         h: DriverHandles,
         key: KeyPair,
-        me: NodeIndex,
-        validators: Vec<PeerId>,
         config: accord_consensus::PbftConfig,
         pacing: Pacing,
     ) -> Result<Self, DriverError> {
@@ -137,20 +149,23 @@ impl ConsensusDriver {
             _ => accord_consensus::SafetyRecord { height: next, ..Default::default() },
         };
         let genesis = chain.genesis();
-        let crypto = NodeKeyCrypto::new(key.clone(), chain.validators().clone(), genesis.crypto, genesis.chain_id);
-        let message_limit = accord_consensus::message_limit(genesis.params.max_block_bytes, validators.len());
-        let membership = accord_consensus::Membership { n: validators.len(), me: Some(me) };
-        let (state, initial) = PbftState::new(membership, crypto, config, record);
+        let validators = chain.validators_at(next).map_err(|e| DriverError::Chain(e.to_string()))?;
+        let set: Vec<Address> = validators.validators.iter().map(|v| v.address).collect();
+        let me = set.iter().position(|a| *a == key.address());
+        let crypto = NodeKeyCrypto::new(key.clone(), validators, genesis.crypto, genesis.chain_id);
+        let message_limit = accord_consensus::message_limit(genesis.params.max_block_bytes, set.len());
+        let membership = accord_consensus::Membership { n: set.len(), me };
+        let (state, initial) = PbftState::new(membership, crypto.clone(), config, record);
         let (inputs_tx, inputs_rx) = mpsc::unbounded_channel();
-        let index_of = validators.iter().enumerate().map(|(i, p)| (*p, i)).collect();
         Ok(Self {
             h,
             state,
             safety,
             key,
             me,
-            validators,
-            index_of,
+            set,
+            crypto,
+            senders: HashMap::new(),
             message_limit,
             pacing,
             inputs_tx,
@@ -166,6 +181,48 @@ impl ConsensusDriver {
         })
     }
 
+    /// After `height` is committed: the membership of the next height when its validator set differs from the one
+    /// being used (the signature checker is switched to it first, so messages kept for that height are checked
+    /// against the right set).
+    fn next_membership(&mut self, height: Height) -> Option<accord_consensus::Membership> {
+        let chain = self.h.importer.chain();
+        let validators = match chain.validators_at(height + 1) {
+            Ok(v) => v,
+            Err(e) => {
+                // Keep the set in use: refusing honest votes is safe, inventing a set is not.
+                tracing::error!(height = height + 1, error = %e, "cannot read the validator set");
+                return None;
+            }
+        };
+        let set: Vec<Address> = validators.validators.iter().map(|v| v.address).collect();
+        if set == self.set {
+            return None;
+        }
+        self.me = set.iter().position(|a| *a == self.key.address());
+        tracing::info!(
+            height = height + 1,
+            validators = set.len(),
+            me = ?self.me,
+            "validator set changes: this node {}",
+            if self.me.is_some() { "validates" } else { "follows" }
+        );
+        self.message_limit = accord_consensus::message_limit(chain.genesis().params.max_block_bytes, set.len());
+        self.crypto.set_validators(validators);
+        self.set = set;
+        Some(accord_consensus::Membership { n: self.set.len(), me: self.me })
+    }
+
+    /// The node address `peer`'s id embeds (remembered).
+    fn sender(&mut self, peer: PeerId) -> Option<Address> {
+        *self.senders.entry(peer).or_insert_with(|| node_address_of(&peer))
+    }
+
+    /// Peer ids of the other validators of the height being decided (those ever seen).
+    fn other_validators(&self) -> Vec<PeerId> {
+        let mine = self.key.address();
+        self.set.iter().filter(|a| **a != mine).filter_map(|a| self.h.book.peer(a)).collect()
+    }
+
     /// Decodes, attributes and admits one message from `from`; counts and scores what is refused.
     fn receive(&mut self, from: PeerId, bytes: &[u8]) -> Option<accord_consensus::Verified<Message>> {
         let m = &self.h.metrics;
@@ -179,7 +236,16 @@ impl ConsensusDriver {
             }
         };
         // Every message travels directly from its author: one signed under another validator's index is forged.
-        if self.index_of.get(&from) != Some(&message.signer()) {
+        // A message for a later height may be signed under an index of a set that changes when this height is
+        // committed: dropped then (the sender re-sends), never scored.
+        let sender = self.sender(from);
+        let m = &self.h.metrics;
+        let index = sender.and_then(|a| self.set.iter().position(|v| *v == a));
+        if index != Some(message.signer()) {
+            if message.height() > self.state.height() {
+                m.consensus_dropped.with_label_values(&["unknown_signer"]).inc();
+                return None;
+            }
             m.consensus_dropped.with_label_values(&["forged_signer"]).inc();
             self.h.scores.strike(from, "forged_signer");
             return None;
@@ -190,14 +256,14 @@ impl ConsensusDriver {
             m.consensus_dropped.with_label_values(&["heartbeat_with_work"]).inc();
             return None;
         }
+        let message_height = message.height();
         match self.state.admit(message) {
             Ok(v) => Some(v),
             Err(r) => {
                 m.consensus_dropped.with_label_values(&[r.label()]).inc();
-                // The validator set is the genesis one at every height until governance can change it. Once it
-                // can, a next-height message checked against the current set may fail honestly when a change is
-                // pending: such refusals must then not be scored.
-                if r.is_fault() {
+                // A next-height message checked against the current set may fail honestly when the set changes at
+                // that height: only current-height faults are scored.
+                if r.is_fault() && message_height <= self.state.height() {
                     self.h.scores.strike(from, r.label());
                 }
                 None
@@ -252,7 +318,8 @@ impl ConsensusDriver {
     async fn catch_up_with_chain(&mut self) -> Result<(), DriverError> {
         let head = self.h.importer.chain().head().number;
         if head >= self.state.height() {
-            let actions = self.state.handle(Event::Committed { height: head, next: None });
+            let next = self.next_membership(head);
+            let actions = self.state.handle(Event::Committed { height: head, next });
             self.apply(actions).await?;
         }
         Ok(())
@@ -272,15 +339,13 @@ impl ConsensusDriver {
                         self.h.metrics.heartbeats.inc();
                     }
                     let bytes = message.encode()?;
-                    for (i, peer) in self.validators.iter().enumerate() {
-                        if i != self.me {
-                            self.h.net.send(NetworkCommand::Send { to: *peer, bytes: bytes.clone() }).await;
-                        }
+                    for peer in self.other_validators() {
+                        self.h.net.send(NetworkCommand::Send { to: peer, bytes: bytes.clone() }).await;
                     }
                 }
                 Action::Send { to, message } => {
-                    if let Some(peer) = self.validators.get(to) {
-                        self.h.net.send(NetworkCommand::Send { to: *peer, bytes: message.encode()? }).await;
+                    if let Some(peer) = self.set.get(to).and_then(|a| self.h.book.peer(a)) {
+                        self.h.net.send(NetworkCommand::Send { to: peer, bytes: message.encode()? }).await;
                     }
                 }
                 Action::FetchBlock { height, view, block } => self.spawn_fetcher(height, view, block),
@@ -313,7 +378,8 @@ impl ConsensusDriver {
                 }
                 Action::Decide { height, view, block, payload, commits } => {
                     if self.decide(height, view, block, payload, &commits).await? {
-                        queue.extend(self.state.handle(Event::Committed { height, next: None }));
+                        let next = self.next_membership(height);
+                        queue.extend(self.state.handle(Event::Committed { height, next }));
                     }
                 }
             }
@@ -358,8 +424,7 @@ impl ConsensusDriver {
         let net = self.h.net.clone();
         let tx = self.inputs_tx.clone();
         let max_block_bytes = self.h.importer.chain().genesis().params.max_block_bytes;
-        let peers: Vec<PeerId> =
-            self.validators.iter().enumerate().filter(|(i, _)| *i != self.me).map(|(_, p)| *p).collect();
+        let peers = self.other_validators();
         self.fetcher = Some(tokio::spawn(async move {
             let local = tokio::task::spawn_blocking(move || safety.body(height, &block.0)).await;
             if let Ok(Ok(Some(payload))) = local {

@@ -35,7 +35,7 @@ pub fn register(m: &mut RpcModule<Arc<RpcContext>>) -> anyhow::Result<()> {
         let (req, block): (TransactionRequest, Option<BlockId>) = two_params(&p)?;
         let n = resolve_block(&c, block)?;
         let _slot = simulation_slot(&c)?;
-        let outcome = simulate(&c, &req, n, gas_cap(&c, &req))?;
+        let outcome = simulate(&c, &req, n, gas_cap(&c, &req)?)?;
         into_result(outcome).map(Bytes::from)
     })?;
 
@@ -43,7 +43,7 @@ pub fn register(m: &mut RpcModule<Arc<RpcContext>>) -> anyhow::Result<()> {
         let (req, block): (TransactionRequest, Option<BlockId>) = two_params(&p)?;
         let n = resolve_block(&c, block)?;
         let _slot = simulation_slot(&c)?;
-        let cap = gas_cap(&c, &req);
+        let cap = gas_cap(&c, &req)?;
         let (from, value) = (req.from.unwrap_or_default(), req.value.unwrap_or_default());
         if !value.is_zero() {
             let balance = c.chain.state().at(n).account(from).map_err(internal)?.balance;
@@ -83,6 +83,12 @@ pub fn register(m: &mut RpcModule<Arc<RpcContext>>) -> anyhow::Result<()> {
     m.register_blocking_method("accord_getAbi", |p, c, _| -> RpcResult<Option<Value>> {
         let (address, block): (Address, Option<BlockId>) = two_params(&p)?;
         let n = resolve_block(&c, block)?;
+        // System contracts are native: their ABI is the node's own.
+        if c.chain.genesis().committee.is_some()
+            && let Some(abi) = crate::governance::abi::json_abi(address)
+        {
+            return Ok(Some(abi));
+        }
         let state = c.chain.state().at(n);
         let account = state.account(address).map_err(internal)?;
         if account.code_hash == EMPTY_CODE_HASH {
@@ -100,9 +106,9 @@ pub fn register(m: &mut RpcModule<Arc<RpcContext>>) -> anyhow::Result<()> {
 }
 
 /// The gas a simulation gets: what was asked for, at most the block gas limit and `rpc.gas_cap`.
-fn gas_cap(c: &RpcContext, req: &TransactionRequest) -> u64 {
-    let cap = c.rpc_gas_cap.min(c.chain.genesis().params.block_gas_limit);
-    req.gas.map_or(cap, |g| g.min(cap))
+fn gas_cap(c: &RpcContext, req: &TransactionRequest) -> RpcResult<u64> {
+    let cap = c.rpc_gas_cap.min(c.chain.next_rules().map_err(internal)?.config.block_gas_limit);
+    Ok(req.gas.map_or(cap, |g| g.min(cap)))
 }
 
 /// A permit to simulate, or "busy": simulations burn CPU up to the gas cap, so only a few run at once.
@@ -128,12 +134,21 @@ fn simulate(c: &RpcContext, req: &TransactionRequest, n: u64, gas: u64) -> RpcRe
         ));
     }
     let header = c.chain.store().header(n).map_err(internal)?.ok_or_else(|| internal(format!("block {n} missing")))?;
+    let state = c.chain.state().at(n);
+    let rules = if c.chain.genesis().committee.is_some() {
+        crate::governance::BlockRules::at(&state, c.chain.genesis(), n + 1).map_err(internal)?
+    } else {
+        crate::governance::BlockRules::ungoverned(c.chain.genesis())
+    };
+    // A call on the state after block n runs as a transaction would in block n + 1: governed values (in force from
+    // the block after the one that changed them) read as a transaction sent now would see them.
     let env = BlockEnv {
-        number: header.number,
+        number: header.number + 1,
         timestamp: header.timestamp,
         proposer: header.proposer,
         base_fee: header.base_fee,
         gas_limit: header.gas_limit,
+        rules: Arc::new(rules),
     };
     let sim = Simulation {
         from: req.from.unwrap_or_default(),
@@ -145,7 +160,7 @@ fn simulate(c: &RpcContext, req: &TransactionRequest, n: u64, gas: u64) -> RpcRe
         input: req.input.input().map(|b| b.to_vec()).unwrap_or_default(),
         gas: gas - intrinsic,
     };
-    c.chain.simulator().simulate(Arc::new(c.chain.state().at(n)), &env, sim).map_err(internal)
+    c.chain.simulator().simulate(Arc::new(state), &env, sim).map_err(internal)
 }
 
 /// Output of a successful call; geth's errors otherwise (code 3 with the revert data, so clients decode reasons).

@@ -40,6 +40,8 @@ pub const TX_GAS: i32 = -32018;
 pub const TX_POOL_FULL: i32 = -32019;
 /// Transaction kind not supported.
 pub const TX_UNSUPPORTED: i32 = -32020;
+/// Governance does not permit the sender this transaction (frozen, not allowlisted, may not deploy).
+pub const TX_NOT_PERMITTED: i32 = -32023;
 
 /// Builds an error object.
 pub fn rpc_error(code: i32, message: impl Into<String>, reason: Option<&str>) -> ErrorObjectOwned {
@@ -72,6 +74,7 @@ pub fn submit_error(e: &SubmitError) -> ErrorObjectOwned {
         "gas" => TX_GAS,
         "pool_full" => TX_POOL_FULL,
         "unsupported_type" => TX_UNSUPPORTED,
+        "not_permitted" => TX_NOT_PERMITTED,
         _ => return internal(e),
     };
     rpc_error(code, e.to_string(), Some(reason))

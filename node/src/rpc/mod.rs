@@ -3,6 +3,7 @@
 pub mod contracts;
 mod convert;
 pub mod error;
+pub mod governance;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -233,6 +234,7 @@ pub fn module(ctx: Arc<RpcContext>) -> anyhow::Result<RpcModule<Arc<RpcContext>>
     })?;
 
     contracts::register(&mut m)?;
+    governance::register(&mut m)?;
 
     m.register_blocking_method("eth_getBlockByNumber", |p, c, _| -> RpcResult<Option<alloy_rpc_types_eth::Block>> {
         let (tag, full): (BlockNumberOrTag, Option<bool>) = two_params(&p)?;
@@ -359,20 +361,25 @@ pub fn module(ctx: Arc<RpcContext>) -> anyhow::Result<RpcModule<Arc<RpcContext>>
         Ok(Some(json!({ "header": h, "blockHash": h.hash(), "transaction": tx, "receipt": receipt })))
     })?;
 
-    m.register_method("accord_validators", |_, c, _| -> RpcResult<_> { Ok(c.chain.validators().clone()) })?;
-
-    m.register_method("accord_committee", |_, c, _| -> RpcResult<_> {
-        let head = c.chain.head().number;
-        let committee = crate::governance::system::committee_in(&c.chain.state().at(head)).map_err(internal)?;
-        Ok(committee.map(|k| {
-            json!({
-                "height": U64::from(head),
-                "governors": k.governors.iter().map(|(a, w)| json!({ "address": a, "weight": w })).collect::<Vec<_>>(),
-                "participationThreshold": k.participation_pct,
-                "winThreshold": k.win_pct,
-                "proposalLifetime": k.lifetime_blocks,
-            })
-        }))
+    m.register_method("accord_validators", |_, c, _| -> RpcResult<_> {
+        // The set certifying the next block, each validator with the height it became one, and the observers.
+        let next = c.chain.head().number + 1;
+        let set = c.chain.validators_at(next).map_err(internal)?;
+        let lists = c.chain.nodes_at(next).map_err(internal)?;
+        let since = |a: &Address, entries: &[accord_sdk::governance::NodeEntry]| {
+            entries.iter().find(|e| e.address == *a).map(|e| e.since).unwrap_or_default()
+        };
+        let mut out = serde_json::to_value(&set).map_err(internal)?;
+        if let Some(vs) = out.get_mut("validators").and_then(|v| v.as_array_mut()) {
+            for (v, entry) in vs.iter_mut().zip(&set.validators) {
+                v["since"] = json!(since(&entry.address, &lists.validators));
+            }
+        }
+        out["height"] = json!(U64::from(next));
+        out["observers"] = json!(
+            lists.observers.iter().map(|o| json!({ "address": o.address, "since": o.since })).collect::<Vec<_>>()
+        );
+        Ok(out)
     })?;
 
     m.register_method("accord_nodeStatus", |_, c, _| {
@@ -387,7 +394,7 @@ pub fn module(ctx: Arc<RpcContext>) -> anyhow::Result<RpcModule<Arc<RpcContext>>
             "stateRoot": head.state_root,
             "headTimestamp": U64::from(head.timestamp),
             "mempoolSize": c.pool.len(),
-            "validators": c.chain.validators().len(),
+            "validators": c.chain.validators_at(head.number + 1).map(|s| s.len()).unwrap_or_default(),
             "peers": c.status.peers.count(),
             "syncing": c.status.sync.progress().is_some(),
             "consensusHeight": U64::from(c.status.consensus.get().0),

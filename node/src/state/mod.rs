@@ -45,3 +45,22 @@ pub trait StateView {
         Ok(self.get(&StateKey::Storage(address, slot))?.map(|v| B256::left_padding_from(&v)).unwrap_or_default())
     }
 }
+
+/// A state with a block's changes laid over it, before they are committed: what the block leaves behind (the
+/// header commits to the validator set this state names for the next block).
+#[derive(Debug)]
+pub struct ChangedView<'a, V> {
+    /// The state the block executed on.
+    pub base: V,
+    /// The block's changes (`None` deletes).
+    pub changes: &'a std::collections::BTreeMap<StateKey, Option<Vec<u8>>>,
+}
+
+impl<V: StateView> StateView for ChangedView<'_, V> {
+    fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, StateError> {
+        match self.changes.get(key) {
+            Some(v) => Ok(v.clone()),
+            None => self.base.get(key),
+        }
+    }
+}

@@ -119,9 +119,14 @@ impl TestNode {
 
     /// Starts the node process and waits until its RPC answers.
     pub async fn start(&mut self) -> AccordClient {
+        self.start_with(accord_bin()).await
+    }
+
+    /// Starts the node with the `accord` binary at `binary` (another build) and waits until its RPC answers.
+    pub async fn start_with(&mut self, binary: &str) -> AccordClient {
         assert!(self.child.is_none(), "already running");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).expect("log file");
-        let child = Command::new(accord_bin())
+        let child = Command::new(binary)
             .args(["start", "--home"])
             .arg(&self.home)
             .env("RUST_LOG", std::env::var("ACCORD_TEST_LOG").unwrap_or_else(|_| "info".into()))

@@ -1,0 +1,181 @@
+"""Governance driven by an unmodified web3.py client: the committee and system contracts are called through the ABI
+the node hands out (accord_getAbi), like any contract; refusals arrive as ordinary JSON-RPC errors and reverts.
+
+Run by scripts/test.sh after the Rust tests; ACCORD_BIN points at the built `accord` binary.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+from web3.exceptions import ContractLogicError, Web3RPCError
+from web3.logs import DISCARD
+
+COMMITTEE = "0x0000000000000000000000000000000000001000"
+SYSTEM_CONFIG = "0x0000000000000000000000000000000000001001"
+NODES = "0x0000000000000000000000000000000000001002"
+ACCOUNTS = "0x0000000000000000000000000000000000001003"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+    binary = os.environ.get("ACCORD_BIN", "accord")
+    out = tmp_path_factory.mktemp("gov")
+    rpc, metrics, p2p = free_port(), free_port(), free_port()
+    subprocess.run(
+        [binary, "testnet", "--validators", "1", "--out", str(out / "net"), "--rpc-port", str(rpc),
+         "--metrics-port", str(metrics), "--p2p-port", str(p2p)],
+        check=True, capture_output=True,
+    )
+    log = open(out / "node.log", "w")
+    proc = subprocess.Popen([binary, "start", "--home", str(out / "net" / "node0")], stdout=log, stderr=log)
+    w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{rpc}"))
+    deadline = time.time() + 60
+    while not w3.is_connected():
+        assert proc.poll() is None, "node exited: " + (out / "node.log").read_text()
+        assert time.time() < deadline, "node did not start"
+        time.sleep(0.1)
+    accounts = [Account.from_key(a["private_key"]) for a in json.loads((out / "net" / "accounts.json").read_text())]
+    yield w3, accounts
+    proc.terminate()
+    assert proc.wait(timeout=30) == 0, "clean shutdown"
+
+
+def contract(w3, address):
+    abi = w3.provider.make_request("accord_getAbi", [address])["result"]
+    return w3.eth.contract(address=address, abi=abi)
+
+
+def send(w3, acct, fn):
+    tx = fn.build_transaction({"from": acct.address, "nonce": w3.eth.get_transaction_count(acct.address, "pending"),
+                               "chainId": w3.eth.chain_id, "gasPrice": 0})
+    signed = acct.sign_transaction(tx)
+    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction), timeout=30)
+    assert receipt.status == 1
+    return receipt
+
+
+def transfer(w3, acct, to, value=1):
+    tx = {"to": to, "value": value, "gas": 21000, "gasPrice": 0, "chainId": w3.eth.chain_id,
+          "nonce": w3.eth.get_transaction_count(acct.address, "pending")}
+    return w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction)
+
+
+def pass_proposal(w3, committee, governors, kind, args):
+    """Governor 0 proposes, governor 1 agrees: with the testnet's 3 equal governors at 50 %/50 % that passes."""
+    created = send(w3, governors[0], committee.functions.propose(kind, args))
+    pid = committee.events.ProposalCreated().process_receipt(created, errors=DISCARD)[0].args.id
+    voted = send(w3, governors[1], committee.functions.vote(pid, True))
+    decided = committee.events.ProposalDecided().process_receipt(voted, errors=DISCARD)[0].args
+    assert (decided.id, decided.status) == (pid, "passed")
+    assert decided.effectiveHeight == voted.blockNumber + 1
+    return pid, decided.effectiveHeight
+
+
+def test_proposals_votes_and_refusals(chain):
+    w3, accounts = chain
+    governors, outsider = accounts[:3], accounts[5]
+    committee = contract(w3, COMMITTEE)
+
+    with pytest.raises(ContractLogicError, match="is not a governor"):
+        committee.functions.propose("freeze", [accounts[6].address]).call({"from": outsider.address})
+    with pytest.raises(ContractLogicError, match="unknown proposal kind"):
+        committee.functions.propose("promote", []).call({"from": governors[0].address})
+
+    created = send(w3, governors[0], committee.functions.propose("set-param", ["maxBlockTransactions", "500"]))
+    pid = committee.events.ProposalCreated().process_receipt(created, errors=DISCARD)[0].args.id
+    proposal = committee.functions.getProposal(pid).call()
+    assert proposal[1:5] == ["set-param", ["maxBlockTransactions", "500"], "open", created.blockNumber]
+    rpc = w3.provider.make_request("accord_proposal", [pid])["result"]
+    assert (rpc["status"], rpc["tally"]) == ("open", {"voted": 1, "agreed": 1, "total": 3})
+    assert pid in [p["id"] for p in w3.provider.make_request("accord_proposals", [])["result"]]
+
+    with pytest.raises(ContractLogicError, match=f"proposal {pid} on param maxBlockTransactions is still open"):
+        committee.functions.propose("set-param", ["maxBlockTransactions", "600"]).call({"from": governors[1].address})
+    with pytest.raises(ContractLogicError, match="already voted"):
+        committee.functions.vote(pid, True).call({"from": governors[0].address})
+
+    voted = send(w3, governors[2], committee.functions.vote(pid, True))
+    decided = committee.events.ProposalDecided().process_receipt(voted, errors=DISCARD)[0].args
+    assert decided.status == "passed"
+    config = contract(w3, SYSTEM_CONFIG)
+    value, since = config.functions.getParam("maxBlockTransactions").call()
+    assert (value, since) == (500, voted.blockNumber + 1)
+    rpc = w3.provider.make_request("accord_systemConfig", [])["result"]
+    assert rpc["params"]["maxBlockTransactions"] == 500 and rpc["version"] == 1
+    with pytest.raises(ContractLogicError, match="only by a passed proposal"):
+        config.functions.setParam("maxBlockTransactions", 1).call({"from": governors[0].address})
+
+
+def test_send_policy_freezing_and_a_frozen_contract(chain):
+    w3, accounts = chain
+    governors, outsider, other = accounts[:3], accounts[7], accounts[8]
+    committee = contract(w3, COMMITTEE)
+
+    pass_proposal(w3, committee, governors, "send-policy", ["allowlist"])
+    with pytest.raises(Web3RPCError, match="sender not permitted"):
+        transfer(w3, outsider, other.address)
+    status = w3.provider.make_request("accord_accountStatus", [outsider.address])["result"]
+    assert (status["status"], status["canSend"]) == ("normal", False)
+    pass_proposal(w3, committee, governors, "grant-send", [outsider.address])
+    w3.eth.wait_for_transaction_receipt(transfer(w3, outsider, other.address), timeout=30)
+
+    pass_proposal(w3, committee, governors, "freeze", [outsider.address])
+    with pytest.raises(Web3RPCError, match=f"account {outsider.address} is frozen"):
+        transfer(w3, outsider, other.address)
+    assert contract(w3, ACCOUNTS).functions.statusOf(outsider.address).call()[0] == "frozen"
+    pass_proposal(w3, committee, governors, "unfreeze", [outsider.address])
+    w3.eth.wait_for_transaction_receipt(transfer(w3, outsider, other.address), timeout=30)
+
+    # A contract frozen by proposal cannot be called, by a transaction or an eth_call; unfreezing restores it.
+    artifact = json.loads((Path(__file__).resolve().parents[2] / "contracts" / "out" / "token.json").read_text())
+    owner = governors[2]
+    deployed = send(w3, owner, w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+                    .constructor("Frozen Dollar", "FRZ", 10**6))
+    token = w3.eth.contract(address=deployed.contractAddress, abi=artifact["abi"])
+    pass_proposal(w3, committee, governors, "freeze", [token.address])
+    with pytest.raises(ContractLogicError, match=f"account {token.address} is frozen"):
+        token.functions.balanceOf(owner.address).call()
+    with pytest.raises((ContractLogicError, Web3RPCError), match="is frozen"):
+        send(w3, owner, token.functions.transfer(other.address, 5))
+    pass_proposal(w3, committee, governors, "unfreeze", [token.address])
+    send(w3, owner, token.functions.transfer(other.address, 5))
+    assert token.functions.balanceOf(other.address).call() == 5
+
+    pass_proposal(w3, committee, governors, "send-policy", ["open"])
+    w3.eth.wait_for_transaction_receipt(transfer(w3, other, outsider.address), timeout=30)
+
+
+def test_deploy_policy(chain):
+    w3, accounts = chain
+    governors, dev = accounts[:3], accounts[9]
+    committee = contract(w3, COMMITTEE)
+    artifact = json.loads((Path(__file__).resolve().parents[2] / "contracts" / "out" / "token.json").read_text())
+    factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+
+    pass_proposal(w3, committee, governors, "deploy-policy", ["allowlist"])
+    with pytest.raises(Web3RPCError, match="deploy not permitted"):
+        send(w3, dev, factory.constructor("No", "NO", 1))
+    pass_proposal(w3, committee, governors, "grant-deploy", [dev.address])
+    assert send(w3, dev, factory.constructor("Yes", "YES", 1)).contractAddress
+    pass_proposal(w3, committee, governors, "deploy-policy", ["open"])
+
+
+def test_node_lists_read_through_their_abi(chain):
+    w3, _ = chain
+    nodes, since = contract(w3, NODES).functions.validators().call()
+    assert len(nodes) == 1 and since == [0]
+    status = w3.provider.make_request("accord_nodeStatus", [])["result"]
+    assert nodes[0].lower() == status["nodeAddress"].lower()
