@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy, the contracts workspace, the Rust test suites (unit, integration
 # with real node processes and RocksDB, the PBFT simulation, four-validator networks, the SIGKILL durability loop,
-# contracts through the VM) and the web3.py client tests against a real node.
+# contracts through the VM), the web3.py client tests against a real node, and the upgrade across two builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -27,3 +27,6 @@ step "web3.py against a real node"
 # without the dev-dependencies and rebuild half the tree).
 test -x "$CARGO_TARGET_DIR/debug/accord"
 ACCORD_BIN="$CARGO_TARGET_DIR/debug/accord" "$ACCORD_VENV/bin/python" -m pytest -q tests/web3py
+
+step "upgrade: nodes on two builds (scripts/upgrade-test.sh)"
+scripts/upgrade-test.sh
