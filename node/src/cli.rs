@@ -106,7 +106,7 @@ pub enum GovCommand {
     /// NODE_ADDRESS, set-param KEY VALUE, deploy-policy open|allowlist|denylist, grant-deploy ADDR, revoke-deploy
     /// ADDR, send-policy open|allowlist, grant-send ADDR, revoke-send ADDR, freeze ADDR, unfreeze ADDR, abolish ADDR,
     /// add-governor ADDR WEIGHT, remove-governor ADDR, set-weight ADDR WEIGHT, set-thresholds PARTICIPATION WIN,
-    /// set-version N.
+    /// set-version N, set-admin CONTRACT ADDR.
     Propose {
         /// Proposal kind.
         kind: String,

@@ -160,6 +160,8 @@ pub struct Simulation {
 #[derive(Debug, Clone)]
 pub struct BlockExecutor {
     vm: Vm<StateOverlay>,
+    /// A governed chain: deployers become their contracts' admins.
+    governed: bool,
 }
 
 impl BlockExecutor {
@@ -174,7 +176,7 @@ impl BlockExecutor {
         } else {
             Vm::new(config)?
         };
-        Ok(Self { vm })
+        Ok(Self { vm, governed: system_contracts.is_some() })
     }
 
     /// The contract runtime (for module checks).
@@ -282,7 +284,9 @@ impl BlockExecutor {
             return Ok(Err(TxRejection::FeeCapTooLow));
         }
         // One permission rule for pool and block: a refused transaction is left out like a nonce mismatch.
-        if let Some(refusal) = env.rules.refusal(&mut view_reader(state), tx.sender(), tx.to(), env.number)? {
+        if let Some(refusal) =
+            env.rules.refusal(&mut view_reader(state), tx.sender(), tx.to(), tx.input(), env.number)?
+        {
             return Ok(Err(TxRejection::NotPermitted(refusal)));
         }
         let sender = state.account(tx.sender())?;
@@ -346,6 +350,16 @@ impl BlockExecutor {
         };
         if let accord_vm::Status::Failure(reason) = &outcome.status {
             tracing::debug!(tx = %tx.hash(), %reason, "transaction failed");
+        }
+        if self.governed
+            && let Some(contract) = outcome.created
+        {
+            // The deployer is the new contract's admin (`docs/governance.md`, "Contract admin").
+            let admin = accord_sdk::governance::AdminRecord { since: env.number, before: Address::ZERO, now: from };
+            let (word, _) = admin.to_words();
+            let slot = accord_sdk::governance::admin_slot(contract);
+            accord_vm::Host::storage_write(&mut state, accord_sdk::governance::CONTRACT_ADMIN_ADDRESS, slot, word)
+                .map_err(|e| ExecutionError::Vm(VmError::Engine(e.0)))?;
         }
         let gas_used = tx.intrinsic_gas().saturating_add(outcome.gas_used).min(tx.gas_limit());
         let fee = U256::from(gas_used).saturating_mul(price);

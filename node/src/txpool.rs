@@ -122,8 +122,9 @@ impl TxPool {
         let next = self.chain.head().number + 1;
         let latest = self.chain.state().latest();
         let mut read = crate::governance::store::view_reader(&latest);
-        if let Some(refusal) =
-            rules.refusal(&mut read, tx.sender(), tx.to(), next).map_err(|e| SubmitError::Rules(e.to_string()))?
+        if let Some(refusal) = rules
+            .refusal(&mut read, tx.sender(), tx.to(), tx.input(), next)
+            .map_err(|e| SubmitError::Rules(e.to_string()))?
         {
             return Err(refusal.into());
         }

@@ -39,11 +39,19 @@ pub trait NativeContracts<H: Host>: Send + Sync + 'static {
     /// revert, failure) is the `Outcome`.
     fn call(&self, host: &mut H, call: NativeCall<'_>) -> Result<Outcome, HostError>;
 
-    /// Why a call into `callee` in the block at `height` must not run (a frozen contract), if it must not: the
-    /// call then reverts with this reason before any value moves. Asked for every call, from a transaction or a
-    /// contract, so no path around the chain's permissions exists.
-    fn refuse_call(&self, host: &mut H, callee: Address, height: u64) -> Result<Option<String>, HostError> {
-        let _ = (host, callee, height);
+    /// Why `caller`'s call into `callee` with `input` in the block at `height` must not run (a frozen contract, a
+    /// method closed to the caller), if it must not: the call then reverts with this reason before any value
+    /// moves. Asked for every call, from a transaction or a contract, so no path around the chain's permissions
+    /// exists.
+    fn refuse_call(
+        &self,
+        host: &mut H,
+        caller: Address,
+        callee: Address,
+        input: &[u8],
+        height: u64,
+    ) -> Result<Option<String>, HostError> {
+        let _ = (host, caller, callee, input, height);
         Ok(None)
     }
 }

@@ -417,7 +417,7 @@ fn run_call<H: Host>(
         return Ok((host, Outcome::failed(Failure::CallDepth, gas_limit)));
     }
     if let Some(natives) = inner.natives.as_ref()
-        && let Some(reason) = natives.refuse_call(&mut host, ctx.address, block.number)?
+        && let Some(reason) = natives.refuse_call(&mut host, ctx.caller, ctx.address, &ctx.input, block.number)?
     {
         return Ok((host, Outcome::reverted(&reason)));
     }

@@ -78,6 +78,33 @@ sol! {
         function setStatus(address account, string status) external;
     }
 
+    /// Contract admin (`0x…1004`): a contract's admin (its deployer, or whom a `set-admin` proposal named) decides
+    /// its status and who may call each method.
+    #[sol(abi)]
+    interface IContractAdmin {
+        /// The contract's admin (zero: none) and the block it took over.
+        function adminOf(address contract_) external view returns (address admin, uint64 since);
+        /// The status the admin set (`normal`, `frozen`, `abolished`) and since when.
+        function contractStatus(address contract_) external view returns (string status, uint64 since);
+        /// A method's access mode (`open`, `allowlist`, `denylist`), whether `caller` is on its list, and whether
+        /// `caller` may call it.
+        function methodAccess(address contract_, bytes4 selector, address caller) external view returns (
+            string mode,
+            bool listed,
+            bool allowed
+        );
+        /// The admin sets the contract's status, from the next block (`abolished` is final).
+        function setContractStatus(address contract_, string status) external;
+        /// The admin sets a method's access mode, from the next block.
+        function setMethodAccess(address contract_, bytes4 selector, string mode) external;
+        /// The admin puts `caller` on a method's list or takes it off, from the next block.
+        function setMethodCaller(address contract_, bytes4 selector, address caller, bool listed) external;
+
+        event ContractStatusSet(address indexed contract_, string status, uint64 effectiveHeight);
+        event MethodAccessSet(address indexed contract_, bytes4 selector, string mode, uint64 effectiveHeight);
+        event MethodCallerSet(address indexed contract_, bytes4 selector, address indexed caller, bool listed, uint64 effectiveHeight);
+    }
+
     /// Solidity's revert reason.
     error Error(string reason);
 }
@@ -85,12 +112,15 @@ sol! {
 /// The JSON ABI of the system contract at `address` (what `accord_getAbi` returns for it), `None` for any other
 /// address.
 pub fn json_abi(address: accord_sdk::Address) -> Option<serde_json::Value> {
-    use accord_sdk::governance::{ACCOUNTS_ADDRESS, COMMITTEE_ADDRESS, NODES_ADDRESS, SYSTEM_CONFIG_ADDRESS};
+    use accord_sdk::governance::{
+        ACCOUNTS_ADDRESS, COMMITTEE_ADDRESS, CONTRACT_ADMIN_ADDRESS, NODES_ADDRESS, SYSTEM_CONFIG_ADDRESS,
+    };
     let mut abi = match address {
         COMMITTEE_ADDRESS => ICommittee::abi::contract(),
         SYSTEM_CONFIG_ADDRESS => ISystemConfig::abi::contract(),
         NODES_ADDRESS => INodes::abi::contract(),
         ACCOUNTS_ADDRESS => IAccounts::abi::contract(),
+        CONTRACT_ADMIN_ADDRESS => IContractAdmin::abi::contract(),
         _ => return None,
     };
     // The revert reason type is Solidity's own; clients know it without the ABI listing it.

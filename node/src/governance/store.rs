@@ -8,9 +8,11 @@ use std::collections::BTreeSet;
 
 use accord_sdk::genesis::Genesis;
 use accord_sdk::governance::{
-    ACCOUNTS_ADDRESS, AccountRights, AccountStatus, COMMITTEE_ADDRESS, COMMITTEE_TAG, CONFIG_TAG, Committee,
-    NODES_ADDRESS, NODES_TAG, NodeEntry, NodeLists, Policy, Proposal, RightsWord, SYSTEM_CONFIG_ADDRESS, Scheduled,
-    SystemConfig, account_slot, proposal_count_slot, proposal_tag, record_chunk_slot, record_length_slot,
+    ACCOUNTS_ADDRESS, AccountRights, AccountStatus, AdminRecord, ByteWord, COMMITTEE_ADDRESS, COMMITTEE_TAG,
+    CONFIG_TAG, CONTRACT_ADMIN_ADDRESS, Committee, NODES_ADDRESS, NODES_TAG, NodeEntry, NodeLists, Policy, Proposal,
+    RightsWord, SYSTEM_CONFIG_ADDRESS, Scheduled, SystemConfig, account_slot, admin_before_slot, admin_slot,
+    contract_status_slot, method_caller_slot, method_slot, proposal_count_slot, proposal_tag, record_chunk_slot,
+    record_length_slot, status_of_code,
 };
 use accord_sdk::{Address, B256, U256};
 
@@ -188,13 +190,14 @@ impl BlockRules {
         }
     }
 
-    /// Why `sender` may not send this transaction (to `to`, or a creation) in the block at `height`, if it may
-    /// not: the one permission rule the pool and execution share (`docs/governance.md`, "Enforcement").
+    /// Why `sender` may not send this transaction (to `to` with `input`, or a creation) in the block at `height`,
+    /// if it may not: the one permission rule the pool and execution share (`docs/governance.md`, "Enforcement").
     pub fn refusal(
         &self,
         read: &mut SlotReader<'_>,
         sender: Address,
         to: Option<Address>,
+        input: &[u8],
         height: u64,
     ) -> Result<Option<Refusal>, GovernedStateError> {
         if !self.governed {
@@ -212,22 +215,59 @@ impl BlockRules {
         match to {
             None if !rights.may_deploy(self.config.deploy()) => Ok(Some(Refusal::DeployNotPermitted(sender))),
             None => Ok(None),
-            Some(to) => callee_refusal(read, to, height),
+            Some(to) => callee_refusal(read, sender, to, input, height),
         }
     }
 }
 
-/// Why a call into `to` at `height` is refused (a frozen or abolished account), if it is.
+/// Why `caller` may not call `to` with `input` at `height`, if it may not: the account is frozen or abolished (by
+/// proposal), the contract is frozen or abolished by its admin, or the method's access list keeps the caller out.
 pub fn callee_refusal(
     read: &mut SlotReader<'_>,
+    caller: Address,
     to: Address,
+    input: &[u8],
     height: u64,
 ) -> Result<Option<Refusal>, GovernedStateError> {
-    Ok(match rights_word(read, to)?.at(height).0.status() {
-        AccountStatus::Normal => None,
-        AccountStatus::Frozen => Some(Refusal::Frozen(to)),
-        AccountStatus::Abolished => Some(Refusal::Abolished(to)),
-    })
+    match rights_word(read, to)?.at(height).0.status() {
+        AccountStatus::Normal => {}
+        AccountStatus::Frozen => return Ok(Some(Refusal::Frozen(to))),
+        AccountStatus::Abolished => return Ok(Some(Refusal::Abolished(to))),
+    }
+    match status_of_code(ByteWord::from_word(read(CONTRACT_ADMIN_ADDRESS, contract_status_slot(to))?).at(height)) {
+        AccountStatus::Normal => {}
+        AccountStatus::Frozen => return Ok(Some(Refusal::ContractFrozen(to))),
+        AccountStatus::Abolished => return Ok(Some(Refusal::ContractAbolished(to))),
+    }
+    let Some(selector) = input.get(..4).and_then(|s| <[u8; 4]>::try_from(s).ok()) else { return Ok(None) };
+    let mode =
+        Policy::from_code(ByteWord::from_word(read(CONTRACT_ADMIN_ADDRESS, method_slot(to, selector))?).at(height));
+    let listed = |read: &mut SlotReader<'_>| -> Result<bool, GovernedStateError> {
+        Ok(ByteWord::from_word(read(CONTRACT_ADMIN_ADDRESS, method_caller_slot(to, selector, caller))?).at(height) == 1)
+    };
+    let allowed = match mode {
+        Some(Policy::Allowlist) => listed(read)?,
+        Some(Policy::Denylist) => !listed(read)?,
+        _ => true,
+    };
+    Ok((!allowed).then_some(Refusal::MethodClosed { contract: to, selector: selector.into(), caller }))
+}
+
+/// A contract's admin at `height` (zero: none) and since when.
+pub fn admin_at(
+    read: &mut SlotReader<'_>,
+    contract: Address,
+    height: u64,
+) -> Result<(Address, u64), GovernedStateError> {
+    let r = admin_record(read, contract)?;
+    Ok((r.at(height), if height >= r.since { r.since } else { 0 }))
+}
+
+/// A contract's admin record.
+pub fn admin_record(read: &mut SlotReader<'_>, contract: Address) -> Result<AdminRecord, GovernedStateError> {
+    let now = read(CONTRACT_ADMIN_ADDRESS, admin_slot(contract))?;
+    let before = read(CONTRACT_ADMIN_ADDRESS, admin_before_slot(contract))?;
+    Ok(AdminRecord::from_words(now, before))
 }
 
 /// Why governance refuses a transaction. The messages are what RPC clients and revert reasons show.
@@ -245,6 +285,22 @@ pub enum Refusal {
     /// The deploy policy does not let the sender deploy.
     #[error("deploy not permitted: {0} may not deploy contracts under the current deploy policy")]
     DeployNotPermitted(Address),
+    /// The contract's admin froze it.
+    #[error("contract {0} is frozen by its admin")]
+    ContractFrozen(Address),
+    /// The contract's admin abolished it.
+    #[error("contract {0} is abolished by its admin")]
+    ContractAbolished(Address),
+    /// The method's access list keeps the caller out.
+    #[error("method {selector} of contract {contract} is not open to {caller}")]
+    MethodClosed {
+        /// The contract.
+        contract: Address,
+        /// The method's selector.
+        selector: alloy_primitives::FixedBytes<4>,
+        /// Who called.
+        caller: Address,
+    },
 }
 
 /// Rights of `account` at `height` (for RPC).

@@ -6,17 +6,18 @@
 //! slot read, [`SLOT_WRITE_GAS`] per slot written, and the VM's log prices per event.
 
 use accord_sdk::governance::{
-    ACCOUNTS_ADDRESS, AccountStatus, Action, Ballot, COMMITTEE_ADDRESS, COMMITTEE_TAG, CONFIG_TAG, Committee,
-    NODES_ADDRESS, NODES_TAG, NodeEntry, NodeLists, Param, Proposal, ProposalStatus, SYSTEM_CONFIG_ADDRESS, Scheduled,
-    SystemConfig, account_slot, open_proposal_slot, proposal_count_slot, proposal_tag, record_chunk_slot,
-    record_length_slot, record_slots,
+    ACCOUNTS_ADDRESS, AccountStatus, Action, Ballot, ByteWord, COMMITTEE_ADDRESS, COMMITTEE_TAG, CONFIG_TAG,
+    CONTRACT_ADMIN_ADDRESS, Committee, NODES_ADDRESS, NODES_TAG, NodeEntry, NodeLists, Param, Policy, Proposal,
+    ProposalStatus, SYSTEM_CONFIG_ADDRESS, Scheduled, SystemConfig, account_slot, admin_before_slot, admin_slot,
+    code_of_status, contract_status_slot, method_caller_slot, method_slot, open_proposal_slot, proposal_count_slot,
+    proposal_tag, record_chunk_slot, record_length_slot, record_slots, status_of_code,
 };
 use accord_sdk::{Address, B256, U256};
 use accord_vm::{Host, HostError, NativeCall, NativeContracts, Outcome, Status};
 use alloy_primitives::{Log, LogData};
 use alloy_sol_types::{SolCall, SolError, SolEvent};
 
-use super::abi::{Error, IAccounts, ICommittee, INodes, ISystemConfig};
+use super::abi::{Error, IAccounts, ICommittee, IContractAdmin, INodes, ISystemConfig};
 use super::store::{self, GovernedStateError, SlotReader};
 
 /// Gas of any system call, before the slots it touches.
@@ -42,7 +43,8 @@ pub struct SystemContracts {
 
 impl<H: Host> NativeContracts<H> for SystemContracts {
     fn is_native(&self, address: Address) -> bool {
-        [COMMITTEE_ADDRESS, SYSTEM_CONFIG_ADDRESS, NODES_ADDRESS, ACCOUNTS_ADDRESS].contains(&address)
+        [COMMITTEE_ADDRESS, SYSTEM_CONFIG_ADDRESS, NODES_ADDRESS, ACCOUNTS_ADDRESS, CONTRACT_ADMIN_ADDRESS]
+            .contains(&address)
     }
 
     fn call(&self, host: &mut H, call: NativeCall<'_>) -> Result<Outcome, HostError> {
@@ -56,7 +58,8 @@ impl<H: Host> NativeContracts<H> for SystemContracts {
                 COMMITTEE_ADDRESS => self.committee(&mut ctx, call.caller, selector, call.input),
                 SYSTEM_CONFIG_ADDRESS => config_call(&mut ctx, selector, call.input),
                 NODES_ADDRESS => nodes_call(&mut ctx, selector),
-                _ => accounts_call(&mut ctx, selector, call.input),
+                ACCOUNTS_ADDRESS => accounts_call(&mut ctx, selector, call.input),
+                _ => admin_call(&mut ctx, call.caller, selector, call.input),
             }
         });
         let used = ctx.used.min(ctx.limit);
@@ -72,9 +75,17 @@ impl<H: Host> NativeContracts<H> for SystemContracts {
         }
     }
 
-    fn refuse_call(&self, host: &mut H, callee: Address, height: u64) -> Result<Option<String>, HostError> {
+    fn refuse_call(
+        &self,
+        host: &mut H,
+        caller: Address,
+        callee: Address,
+        input: &[u8],
+        height: u64,
+    ) -> Result<Option<String>, HostError> {
         let mut read = |a, s| host.storage_read(a, s).map_err(GovernedStateError::Host);
-        store::callee_refusal(&mut read, callee, height).map(|r| r.map(|r| r.to_string())).map_err(host_error)
+        let refusal = store::callee_refusal(&mut read, caller, callee, input, height).map_err(host_error)?;
+        Ok(refusal.map(|r| r.to_string()))
     }
 }
 
@@ -434,6 +445,17 @@ impl SystemContracts {
                 }
                 Ok(vec![Write::Record(NODES_ADDRESS, NODES_TAG, s.schedule(h, n.encode()).encode())])
             }
+            Action::SetAdmin(contract, admin) => {
+                if ctx.host.code_hash(*contract).map_err(Stop::Host)?.is_none() {
+                    return revert(format!("{contract} is not a contract"));
+                }
+                let record = store::admin_record(&mut ctx.reader(), *contract)?.schedule(h, *admin);
+                let (now, before) = record.to_words();
+                Ok(vec![
+                    Write::Word(CONTRACT_ADMIN_ADDRESS, admin_slot(*contract), now),
+                    Write::Word(CONTRACT_ADMIN_ADDRESS, admin_before_slot(*contract), before),
+                ])
+            }
             Action::GrantDeploy(a)
             | Action::RevokeDeploy(a)
             | Action::GrantSend(a)
@@ -555,5 +577,117 @@ fn accounts_call<H: Host>(ctx: &mut Ctx<'_, H>, selector: [u8; 4], input: &[u8])
             revert("account status changes only by a passed proposal (accord gov propose freeze|unfreeze|abolish ADDR)")
         }
         _ => revert("unknown function of the account status contract"),
+    }
+}
+
+fn admin_call<H: Host>(
+    ctx: &mut Ctx<'_, H>,
+    caller: Address,
+    selector: [u8; 4],
+    input: &[u8],
+) -> Result<Vec<u8>, Stop> {
+    let h = ctx.height;
+    let word = |ctx: &mut Ctx<'_, H>, slot| -> Result<ByteWord, Stop> {
+        Ok(ByteWord::from_word(ctx.reader()(CONTRACT_ADMIN_ADDRESS, slot)?))
+    };
+    // Only the contract's admin at this height writes; each write holds from the next block.
+    let must_be_admin = |ctx: &mut Ctx<'_, H>, contract: Address| -> Result<(), Stop> {
+        let (admin, _) = store::admin_at(&mut ctx.reader(), contract, h)?;
+        if admin.is_zero() {
+            return revert(format!("contract {contract} has no admin"));
+        }
+        if admin != caller {
+            return revert(format!("only the admin {admin} of contract {contract} may do this"));
+        }
+        Ok(())
+    };
+    let policy = |word: &str| -> Result<Policy, Stop> {
+        [Policy::Open, Policy::Allowlist, Policy::Denylist]
+            .into_iter()
+            .find(|p| p.word() == word)
+            .ok_or_else(|| Stop::Revert(format!("access mode {word:?} is not one of open, allowlist, denylist")))
+    };
+    match selector {
+        IContractAdmin::adminOfCall::SELECTOR => {
+            let c = decode::<IContractAdmin::adminOfCall>(input)?.contract_;
+            let (admin, since) = store::admin_at(&mut ctx.reader(), c, h)?;
+            Ok(IContractAdmin::adminOfCall::abi_encode_returns_tuple(&(admin, since)))
+        }
+        IContractAdmin::contractStatusCall::SELECTOR => {
+            let c = decode::<IContractAdmin::contractStatusCall>(input)?.contract_;
+            let w = word(ctx, contract_status_slot(c))?;
+            let since = if h >= w.since { w.since } else { 0 };
+            let out = (status_of_code(w.at(h)).word().to_string(), since);
+            Ok(IContractAdmin::contractStatusCall::abi_encode_returns_tuple(&out))
+        }
+        IContractAdmin::methodAccessCall::SELECTOR => {
+            let call = decode::<IContractAdmin::methodAccessCall>(input)?;
+            let (c, sel) = (call.contract_, call.selector.0);
+            let mode = Policy::from_code(word(ctx, method_slot(c, sel))?.at(h)).unwrap_or(Policy::Open);
+            let listed = word(ctx, method_caller_slot(c, sel, call.caller))?.at(h) == 1;
+            let allowed = match mode {
+                Policy::Open => true,
+                Policy::Allowlist => listed,
+                Policy::Denylist => !listed,
+            };
+            Ok(IContractAdmin::methodAccessCall::abi_encode_returns_tuple(&(mode.word().to_string(), listed, allowed)))
+        }
+        IContractAdmin::setContractStatusCall::SELECTOR => {
+            let call = decode::<IContractAdmin::setContractStatusCall>(input)?;
+            let c = call.contract_;
+            must_be_admin(ctx, c)?;
+            let status = [AccountStatus::Normal, AccountStatus::Frozen, AccountStatus::Abolished]
+                .into_iter()
+                .find(|s| s.word() == call.status)
+                .ok_or_else(|| {
+                    Stop::Revert(format!("status {:?} is not one of normal, frozen, abolished", call.status))
+                })?;
+            let w = word(ctx, contract_status_slot(c))?;
+            if status_of_code(w.now) == AccountStatus::Abolished {
+                return revert(format!("contract {c} is abolished, which is final"));
+            }
+            ctx.write(
+                CONTRACT_ADMIN_ADDRESS,
+                contract_status_slot(c),
+                w.schedule(h, code_of_status(status)).to_word(),
+            )?;
+            let event = IContractAdmin::ContractStatusSet { contract_: c, status: call.status, effectiveHeight: h + 1 };
+            ctx.emit(CONTRACT_ADMIN_ADDRESS, event.encode_log_data())?;
+            Ok(Vec::new())
+        }
+        IContractAdmin::setMethodAccessCall::SELECTOR => {
+            let call = decode::<IContractAdmin::setMethodAccessCall>(input)?;
+            let (c, sel) = (call.contract_, call.selector.0);
+            must_be_admin(ctx, c)?;
+            let mode = policy(&call.mode)?;
+            let w = word(ctx, method_slot(c, sel))?;
+            ctx.write(CONTRACT_ADMIN_ADDRESS, method_slot(c, sel), w.schedule(h, mode.code()).to_word())?;
+            let event = IContractAdmin::MethodAccessSet {
+                contract_: c,
+                selector: call.selector,
+                mode: call.mode,
+                effectiveHeight: h + 1,
+            };
+            ctx.emit(CONTRACT_ADMIN_ADDRESS, event.encode_log_data())?;
+            Ok(Vec::new())
+        }
+        IContractAdmin::setMethodCallerCall::SELECTOR => {
+            let call = decode::<IContractAdmin::setMethodCallerCall>(input)?;
+            let (c, sel) = (call.contract_, call.selector.0);
+            must_be_admin(ctx, c)?;
+            let slot = method_caller_slot(c, sel, call.caller);
+            let w = word(ctx, slot)?;
+            ctx.write(CONTRACT_ADMIN_ADDRESS, slot, w.schedule(h, u8::from(call.listed)).to_word())?;
+            let event = IContractAdmin::MethodCallerSet {
+                contract_: c,
+                selector: call.selector,
+                caller: call.caller,
+                listed: call.listed,
+                effectiveHeight: h + 1,
+            };
+            ctx.emit(CONTRACT_ADMIN_ADDRESS, event.encode_log_data())?;
+            Ok(Vec::new())
+        }
+        _ => revert("unknown function of the contract admin contract"),
     }
 }

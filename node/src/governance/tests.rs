@@ -58,7 +58,8 @@ impl Fx {
             chain_id: Some(5),
             nonce: *nonce,
             gas_price: 0,
-            gas_limit: 2_000_000,
+            // A creation pays the code deposit per byte.
+            gas_limit: if to.is_some() { 2_000_000 } else { 30_000_000 },
             to: to.map(TxKind::Call).unwrap_or(TxKind::Create),
             value: U256::ZERO,
             input: Bytes::from(input),
@@ -287,7 +288,9 @@ fn send_policy_and_freezing_are_enforced_in_blocks_from_the_effective_height() {
         TxRejection::NotPermitted(Refusal::Frozen(outsider.address()))
     );
     assert_eq!(
-        f.block_rules().refusal(&mut f.reader(), outsider.address(), None, f.chain.head().number + 1).expect("reads"),
+        f.block_rules()
+            .refusal(&mut f.reader(), outsider.address(), None, &[], f.chain.head().number + 1)
+            .expect("reads"),
         Some(Refusal::Frozen(outsider.address())),
         "the pool asks the same question"
     );
@@ -421,4 +424,82 @@ fn committee_rules_guard_the_committee() {
         IAccounts::setStatusCall { account: Address::ZERO, status: "frozen".into() }.abi_encode(),
     );
     assert!(Error::abi_decode(&out.output).expect("reason").reason.contains("only by a passed proposal"));
+}
+
+#[test]
+fn a_contracts_admin_closes_methods_and_freezes_it_and_a_proposal_replaces_the_admin() {
+    use super::abi::IContractAdmin;
+    use accord_sdk::governance::CONTRACT_ADMIN_ADDRESS;
+    use alloy_sol_types::SolValue;
+
+    alloy_sol_types::sol! {
+        function transfer(address to, uint256 value) external returns (bool);
+    }
+    let mut f = Fx::new(1_000);
+    let (owner, other) = (f.outsider.clone(), f.gov[2].clone());
+    let artifact: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(std::path::Path::new(env!("ACCORD_CONTRACTS_OUT")).join("token.json"))
+            .expect("artifact"),
+    )
+    .expect("json");
+    let mut code = alloy_primitives::hex::decode(artifact["bytecode"].as_str().expect("bytecode")).expect("hex");
+    code.extend(("T".to_string(), "T".to_string(), U256::from(1_000u64)).abi_encode_params());
+    let deploy = f.tx(&owner, None, code);
+    let receipt = f.try_send(&owner, deploy).expect("deployed");
+    let token = receipt.contract_address.expect("a contract");
+    let admin_of = |f: &Fx| {
+        let out = f.simulate(
+            Address::ZERO,
+            CONTRACT_ADMIN_ADDRESS,
+            IContractAdmin::adminOfCall { contract_: token }.abi_encode(),
+        );
+        IContractAdmin::adminOfCall::abi_decode_returns(&out.output).expect("decodes").admin
+    };
+    assert_eq!(admin_of(&f), owner.address(), "the deployer is the admin");
+
+    // The owner sends the other account some tokens, then closes `transfer` to everyone not on its list.
+    let give = transferCall { to: other.address(), value: U256::from(10u8) }.abi_encode();
+    let tx = f.tx(&owner, Some(token), give);
+    assert!(f.try_send(&owner, tx).expect("included").success);
+    let sel = alloy_primitives::FixedBytes(transferCall::SELECTOR);
+    let close = IContractAdmin::setMethodAccessCall { contract_: token, selector: sel, mode: "allowlist".into() };
+    let tx = f.tx(&owner, Some(CONTRACT_ADMIN_ADDRESS), close.abi_encode());
+    assert!(f.try_send(&owner, tx).expect("included").success);
+    let pay = transferCall { to: owner.address(), value: U256::from(1u8) }.abi_encode();
+    let tx = f.tx(&other, Some(token), pay.clone());
+    assert_eq!(
+        f.try_send(&other, tx).expect_err("closed"),
+        TxRejection::NotPermitted(Refusal::MethodClosed { contract: token, selector: sel, caller: other.address() })
+    );
+    // Someone else cannot open it.
+    let list =
+        IContractAdmin::setMethodCallerCall { contract_: token, selector: sel, caller: other.address(), listed: true };
+    let out = f.simulate(other.address(), CONTRACT_ADMIN_ADDRESS, list.abi_encode());
+    assert!(Error::abi_decode(&out.output).expect("reason").reason.contains("only the admin"));
+    let tx = f.tx(&owner, Some(CONTRACT_ADMIN_ADDRESS), list.abi_encode());
+    assert!(f.try_send(&owner, tx).expect("included").success);
+    let tx = f.tx(&other, Some(token), pay.clone());
+    assert!(f.try_send(&other, tx).expect("listed").success);
+
+    // The admin freezes the contract: nobody can call it.
+    let freeze = IContractAdmin::setContractStatusCall { contract_: token, status: "frozen".into() };
+    let tx = f.tx(&owner, Some(CONTRACT_ADMIN_ADDRESS), freeze.abi_encode());
+    assert!(f.try_send(&owner, tx).expect("included").success);
+    let tx = f.tx(&other, Some(token), pay.clone());
+    assert_eq!(f.try_send(&other, tx).expect_err("frozen"), TxRejection::NotPermitted(Refusal::ContractFrozen(token)));
+
+    // The committee gives the contract a new admin (the old key is lost): only the new one can unfreeze it.
+    f.pass("set-admin", &[&token.to_string(), &other.address().to_string()]);
+    assert_eq!(admin_of(&f), other.address());
+    let unfreeze = IContractAdmin::setContractStatusCall { contract_: token, status: "normal".into() };
+    let out = f.simulate(owner.address(), CONTRACT_ADMIN_ADDRESS, unfreeze.abi_encode());
+    assert!(Error::abi_decode(&out.output).expect("reason").reason.contains("only the admin"));
+    let tx = f.tx(&other, Some(CONTRACT_ADMIN_ADDRESS), unfreeze.abi_encode());
+    assert!(f.try_send(&other, tx).expect("included").success);
+    let tx = f.tx(&other, Some(token), pay);
+    assert!(f.try_send(&other, tx).expect("open again").success);
+    assert!(
+        reason_of(f.propose(0, "set-admin", &[&owner.address().to_string(), &owner.address().to_string()]))
+            .contains("is not a contract")
+    );
 }

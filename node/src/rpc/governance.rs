@@ -101,7 +101,7 @@ pub fn register(m: &mut RpcModule<std::sync::Arc<RpcContext>>) -> anyhow::Result
         let (rights, since) = store::rights_at(&state, account, next).map_err(internal)?;
         let rules = c.chain.next_rules().map_err(internal)?;
         let refusal = |to: Option<Address>| -> RpcResult<Option<String>> {
-            let refusal = rules.refusal(&mut view_reader(&state), account, to, next).map_err(internal)?;
+            let refusal = rules.refusal(&mut view_reader(&state), account, to, &[], next).map_err(internal)?;
             Ok(refusal.map(|r| r.to_string()))
         };
         // A call to the zero address stands for "any plain call": only the sender's own standing matters.

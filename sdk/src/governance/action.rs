@@ -126,10 +126,12 @@ pub enum Action {
     SetThresholds(u8, u8),
     /// Raise the chain's compatibility version.
     SetVersion(u64),
+    /// Give a contract a new admin (when its admin key is lost or its holder leaves).
+    SetAdmin(Address, Address),
 }
 
 /// Every proposal kind, as `accord gov propose` and `propose(kind, args)` spell it.
-pub const KINDS: [&str; 19] = [
+pub const KINDS: [&str; 20] = [
     "add-validator",
     "remove-validator",
     "add-observer",
@@ -149,6 +151,7 @@ pub const KINDS: [&str; 19] = [
     "set-weight",
     "set-thresholds",
     "set-version",
+    "set-admin",
 ];
 
 impl Action {
@@ -232,6 +235,10 @@ impl Action {
                 want(1, "VERSION")?;
                 Ok(Action::SetVersion(number(0, "version")?))
             }
+            "set-admin" => {
+                want(2, "CONTRACT ADMIN")?;
+                Ok(Action::SetAdmin(addr(0)?, addr(1)?))
+            }
             _ => Err(format!("unknown proposal kind {kind:?}; the kinds are {}", KINDS.join(", "))),
         }
     }
@@ -258,6 +265,7 @@ impl Action {
             Self::SetWeight(..) => "set-weight",
             Self::SetThresholds(..) => "set-thresholds",
             Self::SetVersion(_) => "set-version",
+            Self::SetAdmin(..) => "set-admin",
         }
     }
 
@@ -281,6 +289,7 @@ impl Action {
             Self::AddGovernor(a, w) | Self::SetWeight(a, w) => vec![a.to_checksum(None), w.to_string()],
             Self::SetThresholds(p, w) => vec![p.to_string(), w.to_string()],
             Self::SetVersion(v) => vec![v.to_string()],
+            Self::SetAdmin(c, a) => vec![c.to_checksum(None), a.to_checksum(None)],
         }
     }
 
@@ -301,6 +310,7 @@ impl Action {
             Self::SendPolicy(_) => "send policy".to_string(),
             Self::SetThresholds(..) => "thresholds".to_string(),
             Self::SetVersion(_) => "version".to_string(),
+            Self::SetAdmin(c, _) => format!("admin {c}"),
         }
     }
 }
@@ -336,6 +346,7 @@ mod tests {
             ("set-weight", vec![a, "3"]),
             ("set-thresholds", vec!["60", "51"]),
             ("set-version", vec!["2"]),
+            ("set-admin", vec![a, a]),
         ];
         assert_eq!(cases.len(), KINDS.len());
         for (kind, args) in cases {

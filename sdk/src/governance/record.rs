@@ -74,6 +74,8 @@ pub const SYSTEM_CONFIG_ADDRESS: Address = system_address(0x1001);
 pub const NODES_ADDRESS: Address = system_address(0x1002);
 /// The account status contract: per-account status and send/deploy rights.
 pub const ACCOUNTS_ADDRESS: Address = system_address(0x1003);
+/// The contract admin contract: each contract's admin, and what the admin decides (status, per-method access).
+pub const CONTRACT_ADMIN_ADDRESS: Address = system_address(0x1004);
 
 /// The address `0x…<n>` of a system contract.
 pub const fn system_address(n: u16) -> Address {
@@ -355,6 +357,120 @@ impl RightsWord {
     pub fn schedule(self, height: u64, f: impl FnOnce(AccountRights) -> AccountRights) -> Self {
         Self { since: height + 1, before: self.at(height).0, now: f(self.now) }
     }
+}
+
+/// A byte that changes at a height: the same word layout as [`RightsWord`] (`[0..8]` the height, `[8]` before it,
+/// `[9]` from it), for what a contract's admin decides: its status (0 normal, 1 frozen, 2 abolished), a method's
+/// access mode ([`Policy::code`]), whether a caller is on a method's list (0 or 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ByteWord {
+    /// Height from which `now` is in force.
+    pub since: u64,
+    /// In force before `since`.
+    pub before: u8,
+    /// In force from `since`.
+    pub now: u8,
+}
+
+impl ByteWord {
+    /// Reads a storage word.
+    pub fn from_word(w: B256) -> Self {
+        let r = RightsWord::from_word(w);
+        Self { since: r.since, before: r.before.0, now: r.now.0 }
+    }
+
+    /// The storage word.
+    pub fn to_word(self) -> B256 {
+        RightsWord { since: self.since, before: AccountRights(self.before), now: AccountRights(self.now) }.to_word()
+    }
+
+    /// The value at `height`.
+    pub fn at(self, height: u64) -> u8 {
+        if height >= self.since { self.now } else { self.before }
+    }
+
+    /// Sets the latest value to `value` in the block at `height`, from `height + 1`.
+    pub fn schedule(self, height: u64, value: u8) -> Self {
+        Self { since: height + 1, before: self.at(height), now: value }
+    }
+}
+
+/// A contract's admin, kept in two words of the contract admin contract: `[0..8]` the height from which `now` is
+/// admin and `[12..32]` `now` in [`admin_slot`]; the admin before in [`admin_before_slot`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AdminRecord {
+    /// Height from which `now` is the admin.
+    pub since: u64,
+    /// Admin before `since`.
+    pub before: Address,
+    /// Admin from `since`.
+    pub now: Address,
+}
+
+impl AdminRecord {
+    /// Reads the two words.
+    pub fn from_words(current: B256, before: B256) -> Self {
+        let mut h = [0u8; 8];
+        h.copy_from_slice(&current[..8]);
+        Self {
+            since: u64::from_be_bytes(h),
+            now: Address::from_slice(&current[12..]),
+            before: Address::from_slice(&before[12..]),
+        }
+    }
+
+    /// The two words (for [`admin_slot`] and [`admin_before_slot`]).
+    pub fn to_words(self) -> (B256, B256) {
+        let mut w = [0u8; 32];
+        w[..8].copy_from_slice(&self.since.to_be_bytes());
+        w[12..].copy_from_slice(self.now.as_slice());
+        (B256::from(w), self.before.into_word())
+    }
+
+    /// The admin at `height` (zero: none).
+    pub fn at(self, height: u64) -> Address {
+        if height >= self.since { self.now } else { self.before }
+    }
+
+    /// Makes `admin` the admin from `height + 1`.
+    pub fn schedule(self, height: u64, admin: Address) -> Self {
+        Self { since: height + 1, before: self.at(height), now: admin }
+    }
+}
+
+/// Slot of a contract's admin (with the height it took over).
+pub fn admin_slot(contract: Address) -> B256 {
+    keccak256([&b"admin"[..], contract.as_slice()].concat())
+}
+
+/// Slot of a contract's previous admin.
+pub fn admin_before_slot(contract: Address) -> B256 {
+    keccak256([&b"admin before"[..], contract.as_slice()].concat())
+}
+
+/// Slot of the status a contract's admin set ([`ByteWord`]).
+pub fn contract_status_slot(contract: Address) -> B256 {
+    keccak256([&b"status"[..], contract.as_slice()].concat())
+}
+
+/// Slot of a method's access mode ([`ByteWord`] of a [`Policy::code`]).
+pub fn method_slot(contract: Address, selector: [u8; 4]) -> B256 {
+    keccak256([&b"method"[..], contract.as_slice(), &selector].concat())
+}
+
+/// Slot saying whether `caller` is on a method's list ([`ByteWord`], 1 listed).
+pub fn method_caller_slot(contract: Address, selector: [u8; 4], caller: Address) -> B256 {
+    keccak256([&b"caller"[..], contract.as_slice(), &selector, caller.as_slice()].concat())
+}
+
+/// The status with code `c` (0 normal, 1 frozen, 2 abolished).
+pub fn status_of_code(c: u8) -> AccountStatus {
+    AccountRights(c & AccountRights::STATUS).status()
+}
+
+/// The code of `status`.
+pub fn code_of_status(status: AccountStatus) -> u8 {
+    AccountRights::default().with_status(status).0
 }
 
 /// A proposal as kept in the committee account (under [`proposal_tag`]).
