@@ -65,6 +65,7 @@ fn bench_block(c: &mut Criterion) {
         proposer: fx.validator.address(),
         base_fee: 0,
         gas_limit: rules.config.block_gas_limit,
+        system_writes: Vec::new(),
         rules,
     };
 

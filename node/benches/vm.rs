@@ -51,6 +51,7 @@ fn bench_vm(c: &mut Criterion) {
         proposer: validator.address(),
         base_fee: 0,
         gas_limit: rules.config.block_gas_limit,
+        system_writes: Vec::new(),
         rules,
     };
     let input = transferCall { to: Address::repeat_byte(7), value: U256::from(1u8) }.abi_encode();

@@ -20,6 +20,7 @@ use tokio::sync::broadcast;
 
 use crate::executor::{BlockEnv, BlockExecutor, ExecutionError, ExecutionOutcome, InvalidTxPolicy, TxRejection};
 use crate::governance::BlockRules;
+use crate::governance::emergency::EmergencyTransition;
 use crate::state::StateView;
 use crate::state::{StateDb, StateError};
 use crate::storage::{ChainStore, CommittedBlock, StateWrites, StorageError};
@@ -82,6 +83,9 @@ pub enum ChainError {
     /// A blocking task running chain work panicked or was cancelled.
     #[error("chain task failed: {0}")]
     Task(String),
+    /// The configured emergency transition cannot be applied.
+    #[error("[emergency] in config.toml: {0}")]
+    Emergency(String),
 }
 
 /// A block built on the head, executed, with its state writes, waiting for a certificate.
@@ -130,11 +134,25 @@ pub struct Chain {
     simulator: BlockExecutor,
     /// The rules of the block after the head, read once per head (the pool asks for every transaction).
     next_rules: RwLock<Option<(u64, Arc<BlockRules>)>>,
+    /// The operator's lost-quorum transition, if configured.
+    emergency: Option<EmergencyTransition>,
 }
 
 impl Chain {
     /// Opens the chain in `data_dir`, writing the genesis block if the directory is new.
     pub fn open(data_dir: &Path, genesis: Genesis) -> Result<Self, ChainError> {
+        Self::open_with(data_dir, genesis, None)
+    }
+
+    /// [`Self::open`] with the operator's emergency transition (`[emergency]` in config.toml), if any.
+    pub fn open_with(
+        data_dir: &Path,
+        genesis: Genesis,
+        emergency: Option<EmergencyTransition>,
+    ) -> Result<Self, ChainError> {
+        if let Some(e) = &emergency {
+            e.validate(genesis.committee.is_some()).map_err(ChainError::Emergency)?;
+        }
         let store = ChainStore::open(data_dir)?;
         let state = StateDb::new(store.clone());
         let (genesis_block, genesis_writes) = Self::genesis_block(&state, &genesis)?;
@@ -168,7 +186,9 @@ impl Chain {
             commit_lock: RwLock::new(()),
             heads,
             next_rules: RwLock::new(None),
+            emergency,
         })
+        .and_then(Self::check_emergency)
     }
 
     /// The block executor (and its contract runtime).
@@ -239,12 +259,54 @@ impl Chain {
     /// ungoverned chain), read from the latest state. Every governed record is indexed by height, so this is exact
     /// for any height from the head's on (a change made in the head's block is already scheduled for the next).
     pub fn validators_at(&self, height: u64) -> Result<ValidatorSet, ChainError> {
-        Ok(self.named(self.nodes_from(&self.state.latest(), height)?.validators))
+        Ok(self.named(self.nodes_at(height)?.validators))
     }
 
     /// Validators and observers at `height` (see [`Self::validators_at`]) with the heights they took their roles.
     pub fn nodes_at(&self, height: u64) -> Result<NodeLists, ChainError> {
-        self.nodes_from(&self.state.latest(), height)
+        let lists = self.nodes_from(&self.state.latest(), height)?;
+        Ok(self.with_emergency(lists, height, |at| height == at))
+    }
+
+    /// `lists` as the emergency transition makes them at `height`: on a governed chain it is written into state at
+    /// its height, so only that height (whose set the state before it cannot know) is overridden; an ungoverned
+    /// chain has no state to write, so every height from it on is.
+    fn with_emergency(&self, lists: NodeLists, height: u64, governed_applies: impl Fn(u64) -> bool) -> NodeLists {
+        match &self.emergency {
+            Some(e) if e.validators.is_some() => {
+                let applies =
+                    if self.genesis.committee.is_some() { governed_applies(e.height) } else { height >= e.height };
+                if applies { e.lists(lists) } else { lists }
+            }
+            _ => lists,
+        }
+    }
+
+    /// Refuses a transition at a height this node already committed with another set: it can only name the future.
+    fn check_emergency(self) -> Result<Self, ChainError> {
+        let Some(e) = self.emergency.clone() else { return Ok(self) };
+        let head = self.head().number;
+        if e.validators.is_none() || head < e.height {
+            return Ok(self);
+        }
+        let header = self.store.header(e.height)?.ok_or(ChainError::MissingBlock(e.height))?;
+        let cert = self.store.certificate(e.height)?;
+        let set = self.validators_at_stored(e.height)?;
+        let applied = cert.is_some_and(|c| c.verify(self.genesis.chain_id, &header, &set, self.genesis.crypto).is_ok());
+        if applied {
+            Ok(self)
+        } else {
+            Err(ChainError::Emergency(format!(
+                "the emergency transition names height {}, which this node already committed (head {head}) under another validator set; a transition can only name a height above every node's head",
+                e.height
+            )))
+        }
+    }
+
+    /// The emergency set a transition at an already committed height names (for [`Self::check_emergency`]).
+    fn validators_at_stored(&self, height: u64) -> Result<ValidatorSet, ChainError> {
+        let e = self.emergency.as_ref().and_then(|e| e.validators.clone()).unwrap_or_default();
+        Ok(self.named(e.into_iter().map(|address| NodeEntry { address, since: height }).collect()))
     }
 
     fn nodes_from(&self, view: &impl StateView, height: u64) -> Result<NodeLists, ChainError> {
@@ -286,7 +348,10 @@ impl Chain {
     /// on top of the latest) names it: what the header of `number` commits to.
     fn next_set_hash(&self, number: u64, changes: &BTreeMap<StateKey, Option<Vec<u8>>>) -> Result<B256, ChainError> {
         let after = crate::state::ChangedView { base: self.state.latest(), changes };
-        Ok(self.named(self.nodes_from(&after, number + 1)?.validators).hash())
+        // A block already committed before a transition keeps the hash it had (the transition cannot rewrite it);
+        // blocks after it commit to the sets it made.
+        let lists = self.with_emergency(self.nodes_from(&after, number + 1)?, number + 1, |at| number >= at);
+        Ok(self.named(lists.validators).hash())
     }
 
     /// The store, for queries.
@@ -334,8 +399,26 @@ impl Chain {
     }
 
     fn env(&self, parent: &Header, timestamp: u64, proposer: Address) -> Result<BlockEnv, ChainError> {
-        let rules = Arc::new(self.rules_on_latest(parent.number + 1)?);
+        let number = parent.number + 1;
+        // The emergency transition enters governed state at the start of its block.
+        let system_writes = match &self.emergency {
+            Some(e) if e.height == number && self.genesis.committee.is_some() => {
+                e.writes(self.nodes_from(&self.state.latest(), number)?)
+            }
+            _ => Vec::new(),
+        };
+        let rules = if system_writes.is_empty() {
+            Arc::new(self.rules_on_latest(number)?)
+        } else {
+            let changes = system_writes
+                .iter()
+                .map(|(a, slot, w)| (StateKey::Storage(*a, *slot), (!w.is_zero()).then(|| w.to_vec())))
+                .collect();
+            let after = crate::state::ChangedView { base: self.state.latest(), changes: &changes };
+            Arc::new(BlockRules::at(&after, &self.genesis, number).map_err(|e| ChainError::Execution(e.into()))?)
+        };
         Ok(BlockEnv {
+            system_writes,
             number: parent.number + 1,
             timestamp: timestamp.max(parent.timestamp),
             proposer,

@@ -31,6 +31,10 @@ pub struct NodeConfig {
     /// Block sync timing.
     #[serde(default)]
     pub sync: crate::sync::SyncConfig,
+    /// Lost-quorum recovery: a new validator set and/or committee from a given height (`docs/governance.md`,
+    /// "Lost quorum"). Every node must carry the same one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<crate::governance::emergency::EmergencyTransition>,
 }
 
 /// `[node]`.

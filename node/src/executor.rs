@@ -35,6 +35,9 @@ pub struct BlockEnv {
     pub gas_limit: u64,
     /// Parameters, policies and governors in force at this height.
     pub rules: Arc<BlockRules>,
+    /// Writes to system accounts' storage made before the block's transactions (an emergency transition):
+    /// `(account, slot, word)`.
+    pub system_writes: Vec<(Address, B256, B256)>,
 }
 
 /// Why a transaction cannot be included in a block at this point of the chain.
@@ -236,6 +239,10 @@ impl BlockExecutor {
             });
         }
         let mut overlay = StateOverlay::new(state);
+        for (address, slot, word) in &env.system_writes {
+            accord_vm::Host::storage_write(&mut overlay, *address, *slot, *word)
+                .map_err(|e| ExecutionError::Vm(VmError::Engine(e.0)))?;
+        }
         let mut out = ExecutionOutcome::default();
         for (index, tx) in txs.into_iter().enumerate() {
             match Self::check(&overlay, env, &tx, out.gas_used, out.transactions.len())? {

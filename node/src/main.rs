@@ -145,7 +145,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             )?;
             let data_dir = NodeConfig::resolve(&home, &config.node.data_dir);
             let scratch = tempfile::tempdir()?;
-            let report = accord_node::replay::replay(&data_dir, genesis, scratch.path())
+            let report = accord_node::replay::replay(&data_dir, genesis, config.emergency.clone(), scratch.path())
                 .with_context(|| format!("verification of {} failed", data_dir.display()))?;
             println!(
                 "{}",

@@ -27,9 +27,14 @@ pub struct ReplayReport {
 }
 
 /// Replays the chain in `data_dir` into `scratch` (an empty directory).
-pub fn replay(data_dir: &Path, genesis: Genesis, scratch: &Path) -> Result<ReplayReport, ChainError> {
+pub fn replay(
+    data_dir: &Path,
+    genesis: Genesis,
+    emergency: Option<crate::governance::emergency::EmergencyTransition>,
+    scratch: &Path,
+) -> Result<ReplayReport, ChainError> {
     let source = ChainStore::open(data_dir)?;
-    let fresh = Chain::open(scratch, genesis)?;
+    let fresh = Chain::open_with(scratch, genesis, emergency)?;
     let stored_genesis = source.genesis_hash()?.ok_or(ChainError::MissingBlock(0))?;
     if stored_genesis != fresh.genesis_hash() {
         return Err(ChainError::GenesisMismatch { stored: stored_genesis, configured: fresh.genesis_hash() });

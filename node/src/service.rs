@@ -89,9 +89,13 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
 
     let data_dir: PathBuf = NodeConfig::resolve(home, &config.node.data_dir);
     std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let chain = Arc::new(Chain::open(&data_dir, genesis.clone()).with_context(|| {
-        format!("cannot open the chain database in {} (is another accord process using it?)", data_dir.display())
-    })?);
+    if let Some(e) = &config.emergency {
+        tracing::warn!(height = e.height, validators = ?e.validators, committee = e.committee.is_some(), "emergency transition configured");
+    }
+    let chain =
+        Arc::new(Chain::open_with(&data_dir, genesis.clone(), config.emergency.clone()).with_context(|| {
+            format!("cannot open the chain database in {} (is another accord process using it?)", data_dir.display())
+        })?);
     let head = chain.head();
     // The node lists follow the chain: this node's role is what they say for the next block.
     let members_now = Arc::new(MembershipView::of(&chain)?);

@@ -133,6 +133,7 @@ pub fn generate(out: &Path, spec: &TestnetSpec) -> anyhow::Result<Vec<PathBuf>> 
             producer: ProducerSection::default(),
             consensus: ConsensusSection::default(),
             mempool: MempoolLimits::default(),
+            emergency: None,
             sync: crate::sync::SyncConfig::default(),
         };
         std::fs::write(home.join(NodeConfig::FILE), toml::to_string_pretty(&cfg)?)?;

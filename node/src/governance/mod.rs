@@ -4,6 +4,7 @@
 //! ([`system`]), and the node reads it for each block ([`store`]).
 
 pub mod abi;
+pub mod emergency;
 pub mod store;
 pub mod system;
 #[cfg(test)]

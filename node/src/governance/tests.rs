@@ -92,6 +92,7 @@ impl Fx {
             base_fee: 0,
             gas_limit: 30_000_000,
             rules: self.chain.next_rules().expect("rules"),
+            system_writes: Vec::new(),
         };
         let sim = Simulation { from, to: Some(to), value: U256::ZERO, input, gas: 5_000_000 };
         self.chain.simulator().simulate(Arc::new(self.chain.state().latest()), &env, sim).expect("simulates")
@@ -502,4 +503,24 @@ fn a_contracts_admin_closes_methods_and_freezes_it_and_a_proposal_replaces_the_a
         reason_of(f.propose(0, "set-admin", &[&owner.address().to_string(), &owner.address().to_string()]))
             .contains("is not a contract")
     );
+}
+
+#[test]
+fn an_emergency_transition_can_only_name_a_height_not_yet_committed() {
+    use super::emergency::EmergencyTransition;
+    let mut f = Fx::new(1_000);
+    f.block(vec![]);
+    f.block(vec![]);
+    let genesis = f.chain.genesis().clone();
+    let Fx { _dir: dir, chain, validator, .. } = f;
+    drop(chain);
+    let other = KeyPair::generate().address();
+    let past = EmergencyTransition { height: 2, validators: Some(vec![other]), committee: None };
+    let err = Chain::open_with(dir.path(), genesis.clone(), Some(past)).expect_err("refused");
+    assert!(err.to_string().contains("already committed"), "{err}");
+    // The transition that did happen (block 2 was certified by this set) is accepted on restart.
+    let applied = EmergencyTransition { height: 2, validators: Some(vec![validator.address()]), committee: None };
+    Chain::open_with(dir.path(), genesis.clone(), Some(applied)).expect("opens");
+    let empty = EmergencyTransition { height: 9, validators: None, committee: None };
+    assert!(Chain::open_with(dir.path(), genesis, Some(empty)).is_err(), "names nothing");
 }

@@ -149,6 +149,7 @@ fn simulate(c: &RpcContext, req: &TransactionRequest, n: u64, gas: u64) -> RpcRe
         base_fee: header.base_fee,
         gas_limit: header.gas_limit,
         rules: Arc::new(rules),
+        system_writes: Vec::new(),
     };
     let sim = Simulation {
         from: req.from.unwrap_or_default(),
