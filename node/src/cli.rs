@@ -112,6 +112,9 @@ pub enum GovCommand {
         kind: String,
         /// Its arguments.
         args: Vec<String>,
+        /// Propose a validator removal even when the last certificates suggest the rest have no live quorum.
+        #[arg(long)]
+        force: bool,
     },
     /// Vote on an open proposal: prints its status after the vote.
     Vote {

@@ -37,7 +37,7 @@ fn main() -> ExitCode {
 
 async fn run_gov(console: Console, command: GovCommand, json: bool) -> Result<(), ConsoleError> {
     match command {
-        GovCommand::Propose { kind, args } => gov::propose(&console, &kind, &args, json).await,
+        GovCommand::Propose { kind, args, force } => gov::propose(&console, &kind, &args, force, json).await,
         GovCommand::Vote { id, agree, against: _ } => gov::vote(&console, id, agree, json).await,
         GovCommand::Revoke { id } => gov::revoke(&console, id, json).await,
         GovCommand::Show { id } => gov::show(&console, id, json).await,

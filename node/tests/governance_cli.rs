@@ -97,5 +97,20 @@ async fn operators_govern_through_the_cli() {
     let statuses: Vec<&str> = all.as_array().expect("array").iter().filter_map(|p| p["status"].as_str()).collect();
     assert_eq!(statuses, ["revoked", "passed"], "newest first");
     assert!(ok(gov(&node, None, &["list"])).is_empty(), "nothing open");
+
+    // Removing the only validator: the CLI sees no live quorum left and says so; forced, the chain refuses it.
+    let status: serde_json::Value =
+        client.request("accord_nodeStatus", jsonrpsee::rpc_params![]).await.expect("status");
+    let me = status["nodeAddress"].as_str().expect("nodeAddress").to_string();
+    let o = gov(&node, Some(&governors[0]), &["propose", "remove-validator", &me]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("below the 1 the new set needs to commit") && stderr(&o).contains("--force"),
+        "{}",
+        stderr(&o)
+    );
+    let o = gov(&node, Some(&governors[0]), &["propose", "remove-validator", &me, "--force"]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(stderr(&o).contains("the last validator cannot be removed"), "{}", stderr(&o));
     node.stop();
 }

@@ -104,10 +104,17 @@ async fn validators_are_added_and_removed_by_proposal_under_load() {
     };
     let client = AccordClient::new(&nodes[0].rpc_url).expect("client");
 
+    let view_changes = |nodes: &[TestNode]| -> f64 {
+        nodes.iter().filter(|n| n.is_running()).filter_map(|n| n.metric("accord_consensus_view_changes_total")).sum()
+    };
     // Promote node4.
+    let before = view_changes(&nodes);
     let promoted = pass(&nodes[0], &keys, "add-validator", &addr[4].to_string());
     println!("node4 validates from block {promoted}");
     wait_height(&running, promoted + 4, Duration::from_secs(90), "after the promotion").await;
+    let changes = view_changes(&nodes) - before;
+    println!("view changes across the promotion, all nodes: {changes}");
+    assert!(changes <= 5.0, "no stall beyond one view change: {changes} view changes over 5 nodes");
     for n in &running {
         assert_eq!(validators(n).await, addr[..5].to_vec(), "{} counts five validators", n.name);
     }
@@ -134,10 +141,14 @@ async fn validators_are_added_and_removed_by_proposal_under_load() {
     let live_without_3: Vec<String> = [0, 1, 2, 4].iter().map(|i| nodes[*i].rpc_url.clone()).collect();
     *live.lock() = live_without_3;
     let refused_before = nodes[0].metric("accord_peers_refused_total").unwrap_or(0.0);
+    let before = view_changes(&nodes);
     let removed = pass(&nodes[0], &keys, "remove-validator", &addr[3].to_string());
     println!("node3 removed from block {removed}");
     let rest: Vec<&TestNode> = [0, 1, 2, 4].iter().map(|i| &nodes[*i]).collect();
     wait_height(&rest, removed + 4, Duration::from_secs(90), "after the removal").await;
+    let changes = view_changes(&nodes) - before;
+    println!("view changes across the removal, all nodes: {changes}");
+    assert!(changes <= 5.0, "no stall beyond one view change: {changes} view changes over 5 nodes");
     for n in &rest {
         let v = validators(n).await;
         assert_eq!(v, vec![addr[0], addr[1], addr[2], addr[4]], "{} no longer counts node3", n.name);

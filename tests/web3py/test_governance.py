@@ -173,9 +173,23 @@ def test_deploy_policy(chain):
     pass_proposal(w3, committee, governors, "deploy-policy", ["open"])
 
 
-def test_node_lists_read_through_their_abi(chain):
-    w3, _ = chain
-    nodes, since = contract(w3, NODES).functions.validators().call()
+def test_node_lists_follow_proposals(chain):
+    w3, accounts = chain
+    governors = accounts[:3]
+    committee, node_lists = contract(w3, COMMITTEE), contract(w3, NODES)
+    nodes, since = node_lists.functions.validators().call()
     assert len(nodes) == 1 and since == [0]
     status = w3.provider.make_request("accord_nodeStatus", [])["result"]
     assert nodes[0].lower() == status["nodeAddress"].lower()
+
+    newcomer = Account.create().address
+    _, effective = pass_proposal(w3, committee, governors, "add-observer", [newcomer])
+    observers, since = node_lists.functions.observers().call()
+    assert (observers, since) == ([newcomer], [effective])
+    listed = w3.provider.make_request("accord_validators", [])["result"]
+    assert [o["address"].lower() for o in listed["observers"]] == [newcomer.lower()]
+    # A single-validator chain runs without PBFT: it cannot take a second validator, and says so.
+    with pytest.raises(ContractLogicError, match="runs without PBFT"):
+        committee.functions.propose("add-validator", [newcomer]).call({"from": governors[0].address})
+    pass_proposal(w3, committee, governors, "remove-observer", [newcomer])
+    assert node_lists.functions.observers().call() == [[], []]

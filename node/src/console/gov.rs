@@ -59,10 +59,58 @@ fn print_decision(d: &Decision, receipt: &TransactionReceipt, as_json: bool, hum
     }
 }
 
-/// `accord gov propose KIND ARGS…`: prints the new proposal's id.
-pub async fn propose(c: &Console, kind: &str, args: &[String], as_json: bool) -> Result<(), ConsoleError> {
+/// Certificates looked at to tell which validators are live.
+const LIVENESS_WINDOW: u64 = 8;
+
+/// Refuses a validator removal that would leave the new set without a live quorum, judging by who signed the last
+/// [`LIVENESS_WINDOW`] certificates: the chain itself only refuses to go below one validator.
+async fn check_live_quorum(c: &Console, node: accord_sdk::Address) -> Result<(), ConsoleError> {
+    let set: Value = c.request("accord_validators", rpc_params![]).await?;
+    let validators: Vec<accord_sdk::Address> = set["validators"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["address"].as_str()?.parse().ok())
+        .collect();
+    let chain_id = c.client.chain_id().await.map_err(|e| c.node_error(e))?;
+    let head = c.client.block_number().await.map_err(|e| c.node_error(e))?;
+    let mut live = std::collections::BTreeSet::new();
+    for n in head.saturating_sub(LIVENESS_WINDOW - 1).max(1)..=head {
+        let Some(cert) = c.client.certified_header(n).await.map_err(|e| c.node_error(e))?.and_then(|h| h.certificate)
+        else {
+            continue;
+        };
+        let digest = accord_sdk::block::commit_digest(chain_id, cert.height, cert.view, &cert.block_hash);
+        for sig in &cert.signatures {
+            if let Ok(s) = alloy_primitives::Signature::try_from(sig.as_ref())
+                && let Ok(a) = s.recover_address_from_prehash(&digest)
+            {
+                live.insert(a);
+            }
+        }
+    }
+    let remaining: Vec<_> = validators.iter().filter(|v| **v != node).collect();
+    let quorum = 2 * remaining.len() / 3 + 1;
+    let live_remaining = remaining.iter().filter(|v| live.contains(**v)).count();
+    if live_remaining < quorum {
+        return Err(ConsoleError::Refused(format!(
+            "removing {node} leaves {} validators of which {live_remaining} signed any of the last {LIVENESS_WINDOW} certificates, below the {quorum} the new set needs to commit; bring validators back first, or pass --force",
+            remaining.len()
+        )));
+    }
+    Ok(())
+}
+
+/// `accord gov propose KIND ARGS…`: prints the new proposal's id. A validator removal that would leave no live
+/// quorum is refused unless `force`.
+pub async fn propose(c: &Console, kind: &str, args: &[String], force: bool, as_json: bool) -> Result<(), ConsoleError> {
     // Checked here first so a typo is explained without a round trip; the chain checks again.
     let action = Action::parse(kind, args).map_err(ConsoleError::Usage)?;
+    if let Action::RemoveValidator(node) = action
+        && !force
+    {
+        check_live_quorum(c, node).await?;
+    }
     let input = ICommittee::proposeCall { kind: action.kind().into(), args: action.args() }.abi_encode();
     let receipt = c.send(COMMITTEE_ADDRESS, input).await?;
     let d = decision(&receipt, None)?;

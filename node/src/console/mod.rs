@@ -59,7 +59,7 @@ pub fn read_key(path: &Path) -> Result<KeyPair, ConsoleError> {
 /// A JSON-RPC connection, with an optional signing key.
 pub struct Console {
     rpc: String,
-    client: AccordClient,
+    pub(crate) client: AccordClient,
     key: Option<KeyPair>,
 }
 
@@ -74,7 +74,7 @@ impl Console {
         Ok(Self { rpc: rpc.to_string(), client, key })
     }
 
-    fn node_error(&self, e: impl std::fmt::Display) -> ConsoleError {
+    pub(crate) fn node_error(&self, e: impl std::fmt::Display) -> ConsoleError {
         ConsoleError::Node(format!("node at {}: {e}", self.rpc))
     }
 
