@@ -190,7 +190,11 @@ impl BlockExecutor {
     /// Runs a call or creation on top of `state` and throws the changes away.
     pub fn simulate(&self, state: SharedView, env: &BlockEnv, sim: Simulation) -> Result<Outcome, ExecutionError> {
         let overlay = StateOverlay::new(state);
-        let block = BlockInfo { number: env.number, timestamp: env.timestamp };
+        let block = BlockInfo {
+            number: env.number,
+            timestamp: env.timestamp,
+            max_memory_bytes: env.rules.config.max_contract_memory_bytes,
+        };
         let (_, outcome) = match sim.to {
             Some(to) => self.vm.call(
                 overlay,
@@ -327,7 +331,11 @@ impl BlockExecutor {
         sender.balance = sender.balance.saturating_sub(max_fee);
         state.set_account(from, &sender);
 
-        let block = BlockInfo { number: env.number, timestamp: env.timestamp };
+        let block = BlockInfo {
+            number: env.number,
+            timestamp: env.timestamp,
+            max_memory_bytes: env.rules.config.max_contract_memory_bytes,
+        };
         let exec_gas = tx.gas_limit().saturating_sub(tx.intrinsic_gas());
         let (mut state, outcome) = match tx.to() {
             Some(to) => self.vm.call(

@@ -17,6 +17,9 @@ pub struct BlockInfo {
     pub number: u64,
     /// Header timestamp (seconds).
     pub timestamp: u64,
+    /// The chain's contract memory cap at this height, when governance set one (0: the VM's configured
+    /// `max_memory_bytes`). Nested calls share four times it, as with the configured cap.
+    pub max_memory_bytes: u64,
 }
 
 /// Journaled world state as the VM sees it. `'static` because wasmtime stores own their data: the VM takes the host

@@ -498,9 +498,13 @@ fn execute<H: Host>(
         exit: None,
         memory: None,
         limiter: MemoryLimiter {
-            max_bytes: inner.config.max_memory_bytes,
+            max_bytes: if block.max_memory_bytes == 0 { inner.config.max_memory_bytes } else { block.max_memory_bytes },
             tx_memory: ctx.tx_memory,
-            max_tx_bytes: inner.config.max_tx_memory_bytes,
+            max_tx_bytes: if block.max_memory_bytes == 0 {
+                inner.config.max_tx_memory_bytes
+            } else {
+                block.max_memory_bytes.saturating_mul(4)
+            },
             mine: 0,
             unpaid_gas: 0,
             host_failure: None,

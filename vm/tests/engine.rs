@@ -134,7 +134,7 @@ fn deploy(vm: &Vm<MemHost>, host: MemHost, at: Address, code: &[u8]) -> MemHost 
 
 fn call(vm: &Vm<MemHost>, host: MemHost, to: Address, input: Vec<u8>, gas: u64) -> (MemHost, Outcome) {
     let p = CallParams { caller: ALICE, origin: ALICE, address: to, value: U256::ZERO, input, gas_limit: gas };
-    vm.call(host, BlockInfo { number: 5, timestamp: 99 }, p).expect("no host error")
+    vm.call(host, BlockInfo { number: 5, timestamp: 99, max_memory_bytes: 0 }, p).expect("no host error")
 }
 
 #[test]

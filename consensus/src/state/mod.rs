@@ -362,6 +362,12 @@ impl<C: MessageCrypto> PbftState<C> {
     pub fn leader(&self, height: Height, view: View) -> NodeIndex {
         self.verifier().leader(height, view)
     }
+    /// Changes the first-view timeout (governance sets it chain-wide, between heights); it takes effect from the
+    /// next timer this state machine sets. Kept within `1..=max_timeout`.
+    pub fn set_base_timeout(&mut self, ms: u64) {
+        self.config.base_timeout = ms.clamp(1, self.config.max_timeout.max(1));
+    }
+
     /// Current height.
     pub fn height(&self) -> Height {
         self.record.height

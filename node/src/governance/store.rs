@@ -128,6 +128,8 @@ pub fn genesis_records(genesis: &Genesis) -> Vec<(Address, B256, B256)> {
         block_gas_limit: genesis.params.block_gas_limit,
         max_block_transactions: genesis.params.max_block_transactions,
         max_tx_bytes: genesis.params.max_tx_bytes as u64,
+        max_contract_memory_bytes: genesis.params.max_contract_memory_bytes,
+        consensus_timeout_ms: 0,
         deploy_policy: Policy::Open.code(),
         send_policy: Policy::Open.code(),
     };
@@ -182,6 +184,8 @@ impl BlockRules {
                 block_gas_limit: genesis.params.block_gas_limit,
                 max_block_transactions: genesis.params.max_block_transactions,
                 max_tx_bytes: genesis.params.max_tx_bytes as u64,
+                max_contract_memory_bytes: genesis.params.max_contract_memory_bytes,
+                consensus_timeout_ms: 0,
                 deploy_policy: Policy::Open.code(),
                 send_policy: Policy::Open.code(),
             },

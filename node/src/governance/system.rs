@@ -369,6 +369,8 @@ impl SystemContracts {
                 match action {
                     Action::SetParam(Param::BlockGasLimit, v) => c.block_gas_limit = *v,
                     Action::SetParam(Param::MaxBlockTransactions, v) => c.max_block_transactions = *v,
+                    Action::SetParam(Param::MaxContractMemoryBytes, v) => c.max_contract_memory_bytes = *v,
+                    Action::SetParam(Param::ConsensusTimeoutMs, v) => c.consensus_timeout_ms = *v,
                     Action::SetParam(Param::MaxTxBytes, v) => {
                         let most = self.max_block_bytes.saturating_sub(accord_sdk::genesis::BLOCK_HEADER_ALLOWANCE);
                         if *v as usize > most {
@@ -524,6 +526,8 @@ fn config_call<H: Host>(ctx: &mut Ctx<'_, H>, selector: [u8; 4], input: &[u8]) -
                 Param::BlockGasLimit => c.block_gas_limit,
                 Param::MaxBlockTransactions => c.max_block_transactions,
                 Param::MaxTxBytes => c.max_tx_bytes,
+                Param::MaxContractMemoryBytes => c.max_contract_memory_bytes,
+                Param::ConsensusTimeoutMs => c.consensus_timeout_ms,
             };
             Ok(ISystemConfig::getParamCall::abi_encode_returns_tuple(&(value, since)))
         }

@@ -524,3 +524,35 @@ fn an_emergency_transition_can_only_name_a_height_not_yet_committed() {
     let empty = EmergencyTransition { height: 9, validators: None, committee: None };
     assert!(Chain::open_with(dir.path(), genesis, Some(empty)).is_err(), "names nothing");
 }
+
+#[test]
+fn the_contract_memory_cap_and_the_consensus_timeout_are_chain_parameters() {
+    alloy_sol_types::sol! {
+        function balanceOf(address owner) external view returns (uint256);
+    }
+    use alloy_sol_types::SolValue;
+    let mut f = Fx::new(1_000);
+    let owner = f.outsider.clone();
+    let artifact: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(std::path::Path::new(env!("ACCORD_CONTRACTS_OUT")).join("token.json"))
+            .expect("artifact"),
+    )
+    .expect("json");
+    let mut code = alloy_primitives::hex::decode(artifact["bytecode"].as_str().expect("bytecode")).expect("hex");
+    code.extend(("T".to_string(), "T".to_string(), U256::from(5u8)).abi_encode_params());
+    let deploy = f.tx(&owner, None, code);
+    let token = f.try_send(&owner, deploy).expect("deployed").contract_address.expect("contract");
+    let read =
+        |f: &Fx| f.simulate(owner.address(), token, balanceOfCall { owner: owner.address() }.abi_encode()).status;
+    assert_eq!(read(&f), Status::Success);
+
+    // One wasm page is less than the token's own linear memory: from the effective height its calls fail.
+    f.pass("set-param", &["maxContractMemoryBytes", "65536"]);
+    assert!(matches!(read(&f), Status::Failure(_)), "{:?}", read(&f));
+    f.pass("set-param", &["maxContractMemoryBytes", "16777216"]);
+    assert_eq!(read(&f), Status::Success);
+
+    f.pass("set-param", &["consensusTimeoutMs", "3000"]);
+    assert_eq!(f.chain.next_rules().expect("rules").config.consensus_timeout_ms, 3_000);
+    assert!(reason_of(f.propose(0, "set-param", &["consensusTimeoutMs", "100"])).contains("from 2000 to 60000"));
+}

@@ -103,6 +103,8 @@ pub struct ConsensusDriver {
     crypto: NodeKeyCrypto,
     /// Node addresses of the peers messages came from (a peer id embeds its key).
     senders: HashMap<PeerId, Option<Address>>,
+    /// This node's `consensus.timeout_ms`: the first-view timeout until governance sets one for the chain.
+    local_timeout: u64,
     message_limit: usize,
     pacing: Pacing,
     inputs_tx: mpsc::UnboundedSender<Input>,
@@ -155,6 +157,13 @@ impl ConsensusDriver {
         let crypto = NodeKeyCrypto::new(key.clone(), validators, genesis.crypto, genesis.chain_id);
         let message_limit = accord_consensus::message_limit(genesis.params.max_block_bytes, set.len());
         let membership = accord_consensus::Membership { n: set.len(), me };
+        let local_timeout = config.base_timeout;
+        let mut config = config;
+        if let Ok(rules) = chain.next_rules()
+            && rules.config.consensus_timeout_ms != 0
+        {
+            config.base_timeout = rules.config.consensus_timeout_ms;
+        }
         let (state, initial) = PbftState::new(membership, crypto.clone(), config, record);
         let (inputs_tx, inputs_rx) = mpsc::unbounded_channel();
         Ok(Self {
@@ -166,6 +175,7 @@ impl ConsensusDriver {
             set,
             crypto,
             senders: HashMap::new(),
+            local_timeout,
             message_limit,
             pacing,
             inputs_tx,
@@ -185,7 +195,15 @@ impl ConsensusDriver {
     /// being used (the signature checker is switched to it first, so messages kept for that height are checked
     /// against the right set).
     fn next_membership(&mut self, height: Height) -> Option<accord_consensus::Membership> {
-        let chain = self.h.importer.chain();
+        let chain = self.h.importer.chain().clone();
+        // The chain-wide timeout governance may have set for the next height (else this node's own).
+        match chain.next_rules() {
+            Ok(rules) if rules.config.consensus_timeout_ms != 0 => {
+                self.state.set_base_timeout(rules.config.consensus_timeout_ms)
+            }
+            Ok(_) => self.state.set_base_timeout(self.local_timeout),
+            Err(e) => tracing::error!(error = %e, "cannot read the chain's rules"),
+        }
         let validators = match chain.validators_at(height + 1) {
             Ok(v) => v,
             Err(e) => {

@@ -78,6 +78,8 @@ pub fn register(m: &mut RpcModule<std::sync::Arc<RpcContext>>) -> anyhow::Result
                     Param::BlockGasLimit => config.block_gas_limit,
                     Param::MaxBlockTransactions => config.max_block_transactions,
                     Param::MaxTxBytes => config.max_tx_bytes,
+                    Param::MaxContractMemoryBytes => config.max_contract_memory_bytes,
+                    Param::ConsensusTimeoutMs => config.consensus_timeout_ms,
                 };
                 (p.key().to_string(), json!(v))
             })

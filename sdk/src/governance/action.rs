@@ -15,11 +15,22 @@ pub enum Param {
     MaxBlockTransactions,
     /// `maxTxBytes`: largest accepted transaction encoding.
     MaxTxBytes,
+    /// `maxContractMemoryBytes`: largest linear memory one contract call may use.
+    MaxContractMemoryBytes,
+    /// `consensusTimeoutMs`: PBFT's first-view timeout on every validator (until set, each node's own
+    /// `consensus.timeout_ms`).
+    ConsensusTimeoutMs,
 }
 
 impl Param {
     /// Every settable parameter.
-    pub const ALL: [Param; 3] = [Param::BlockGasLimit, Param::MaxBlockTransactions, Param::MaxTxBytes];
+    pub const ALL: [Param; 5] = [
+        Param::BlockGasLimit,
+        Param::MaxBlockTransactions,
+        Param::MaxTxBytes,
+        Param::MaxContractMemoryBytes,
+        Param::ConsensusTimeoutMs,
+    ];
 
     /// The key `set-param` takes (the genesis `params` field of the same name).
     pub fn key(self) -> &'static str {
@@ -27,6 +38,8 @@ impl Param {
             Self::BlockGasLimit => "blockGasLimit",
             Self::MaxBlockTransactions => "maxBlockTransactions",
             Self::MaxTxBytes => "maxTxBytes",
+            Self::MaxContractMemoryBytes => "maxContractMemoryBytes",
+            Self::ConsensusTimeoutMs => "consensusTimeoutMs",
         }
     }
 
@@ -37,6 +50,10 @@ impl Param {
             Self::BlockGasLimit => 1_000_000..=2_000_000_000,
             Self::MaxBlockTransactions => 1..=100_000,
             Self::MaxTxBytes => 1_024..=4 * 1024 * 1024,
+            Self::MaxContractMemoryBytes => 64 * 1024..=256 * 1024 * 1024,
+            // Above a heartbeat plus a block interval of any sane node config; below what makes a dead leader cost
+            // more than a minute.
+            Self::ConsensusTimeoutMs => 2_000..=60_000,
         }
     }
 

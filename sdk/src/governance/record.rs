@@ -142,6 +142,10 @@ pub struct SystemConfig {
     pub max_block_transactions: u64,
     /// Largest accepted transaction encoding in bytes.
     pub max_tx_bytes: u64,
+    /// Largest linear memory one contract call may use, in bytes.
+    pub max_contract_memory_bytes: u64,
+    /// PBFT's first-view timeout in ms; 0 until governance sets one (each node's `consensus.timeout_ms` holds).
+    pub consensus_timeout_ms: u64,
     /// Who may deploy contracts ([`Policy::code`]).
     pub deploy_policy: u8,
     /// Who may send transactions ([`Policy::code`]).
