@@ -8,8 +8,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use accord_sdk::block::commit_digest;
@@ -17,35 +16,12 @@ use accord_sdk::client::AccordClient;
 use accord_sdk::{Address, B256};
 use common::*;
 
-fn gov(node: &TestNode, key: &Path, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(accord_bin())
-        .arg("gov")
-        .args(args)
-        .args(["--rpc", &node.rpc_url, "--json", "--key"])
-        .arg(key)
-        .output()
-        .expect("run accord gov");
-    assert!(
-        out.status.success(),
-        "accord gov {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json")
-}
-
-fn key_file(node: &TestNode, i: usize) -> PathBuf {
-    let path = node.dir.path().join(format!("gov{i}.key"));
-    std::fs::write(&path, &node.accounts[i].private_key).expect("key file");
-    path
-}
-
 /// Proposes with governor 0 through node0's RPC, agrees with governor 1: returns the effective height.
 fn pass(node: &TestNode, keys: &[PathBuf], kind: &str, arg: &str) -> u64 {
-    let created = gov(node, &keys[0], &["propose", kind, arg]);
+    let created = gov_json(node, &keys[0], &["propose", kind, arg]);
     assert_eq!(created["status"], "open", "{kind}: the proposer alone is below 50 % participation");
     let id = created["id"].as_u64().expect("id").to_string();
-    let decided = gov(node, &keys[1], &["vote", &id, "--agree"]);
+    let decided = gov_json(node, &keys[1], &["vote", &id, "--agree"]);
     assert_eq!(decided["status"], "passed", "{kind}");
     decided["effectiveHeight"].as_u64().expect("effective height")
 }

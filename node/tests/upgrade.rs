@@ -12,18 +12,6 @@ use std::time::Duration;
 
 use common::*;
 
-fn gov(node: &TestNode, key: &std::path::Path, args: &[&str]) -> serde_json::Value {
-    let out = std::process::Command::new(accord_bin())
-        .arg("gov")
-        .args(args)
-        .args(["--rpc", &node.rpc_url, "--json", "--key"])
-        .arg(key)
-        .output()
-        .expect("run accord gov");
-    assert!(out.status.success(), "accord gov {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("json")
-}
-
 async fn version_of(node: &TestNode, n: u64) -> u64 {
     let h: serde_json::Value =
         rpc(&node.rpc_url, "accord_getBlockCertificate", serde_json::json!([format!("{n:#x}")])).await.expect("rpc");
@@ -63,16 +51,10 @@ async fn binaries_first_then_the_version() {
     assert_eq!(config["supportedVersion"].as_u64(), Some(2), "node0 runs the new build");
 
     // Raise the version with node3 still on the old build.
-    let keys: Vec<std::path::PathBuf> = (0..2)
-        .map(|i| {
-            let p = nodes[0].dir.path().join(format!("gov{i}.key"));
-            std::fs::write(&p, &nodes[0].accounts[i].private_key).expect("key");
-            p
-        })
-        .collect();
-    let created = gov(&nodes[0], &keys[0], &["propose", "set-version", "2"]);
+    let keys: Vec<std::path::PathBuf> = (0..2).map(|i| key_file(&nodes[0], i)).collect();
+    let created = gov_json(&nodes[0], &keys[0], &["propose", "set-version", "2"]);
     let id = created["id"].as_u64().expect("id").to_string();
-    let decided = gov(&nodes[0], &keys[1], &["vote", &id, "--agree"]);
+    let decided = gov_json(&nodes[0], &keys[1], &["vote", &id, "--agree"]);
     let effective = decided["effectiveHeight"].as_u64().expect("effective height");
     println!("version 2 from block {effective}");
 

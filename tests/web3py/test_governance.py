@@ -5,15 +5,10 @@ Run by scripts/test.sh after the Rust tests; ACCORD_BIN points at the built `acc
 """
 
 import json
-import os
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from eth_account import Account
-from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.logs import DISCARD
 
@@ -23,34 +18,10 @@ NODES = "0x0000000000000000000000000000000000001002"
 ACCOUNTS = "0x0000000000000000000000000000000000001003"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def chain(tmp_path_factory):
-    binary = os.environ.get("ACCORD_BIN", "accord")
-    out = tmp_path_factory.mktemp("gov")
-    rpc, metrics, p2p = free_port(), free_port(), free_port()
-    subprocess.run(
-        [binary, "testnet", "--validators", "1", "--out", str(out / "net"), "--rpc-port", str(rpc),
-         "--metrics-port", str(metrics), "--p2p-port", str(p2p)],
-        check=True, capture_output=True,
-    )
-    log = open(out / "node.log", "w")
-    proc = subprocess.Popen([binary, "start", "--home", str(out / "net" / "node0")], stdout=log, stderr=log)
-    w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{rpc}"))
-    deadline = time.time() + 60
-    while not w3.is_connected():
-        assert proc.poll() is None, "node exited: " + (out / "node.log").read_text()
-        assert time.time() < deadline, "node did not start"
-        time.sleep(0.1)
-    accounts = [Account.from_key(a["private_key"]) for a in json.loads((out / "net" / "accounts.json").read_text())]
-    yield w3, accounts
-    proc.terminate()
-    assert proc.wait(timeout=30) == 0, "clean shutdown"
+def chain(node):
+    w3, accounts = node
+    return w3, [Account.from_key(a["private_key"]) for a in accounts]
 
 
 def contract(w3, address):

@@ -119,11 +119,10 @@ pub fn proposal(read: &mut SlotReader<'_>, id: u64) -> Result<Option<Proposal>, 
     Proposal::decode(&bytes).map(Some).ok_or_else(|| corrupt("proposal"))
 }
 
-/// The governed state a genesis starts with: the committee, the system config from its parameters (send and deploy
-/// open) and the node lists, as `(address, slot, word)` writes. Empty for an ungoverned chain.
-pub fn genesis_records(genesis: &Genesis) -> Vec<(Address, B256, B256)> {
-    let Some(committee) = &genesis.committee else { return Vec::new() };
-    let config = SystemConfig {
+/// The system config a genesis starts with: its parameters, compatibility version 1, send and deploy open, each
+/// node's own consensus timeout.
+pub fn genesis_config(genesis: &Genesis) -> SystemConfig {
+    SystemConfig {
         version: accord_sdk::FORMAT_VERSION,
         block_gas_limit: genesis.params.block_gas_limit,
         max_block_transactions: genesis.params.max_block_transactions,
@@ -132,7 +131,14 @@ pub fn genesis_records(genesis: &Genesis) -> Vec<(Address, B256, B256)> {
         consensus_timeout_ms: 0,
         deploy_policy: Policy::Open.code(),
         send_policy: Policy::Open.code(),
-    };
+    }
+}
+
+/// The governed state a genesis starts with: the committee, the system config from its parameters (send and deploy
+/// open) and the node lists, as `(address, slot, word)` writes. Empty for an ungoverned chain.
+pub fn genesis_records(genesis: &Genesis) -> Vec<(Address, B256, B256)> {
+    let Some(committee) = &genesis.committee else { return Vec::new() };
+    let config = genesis_config(genesis);
     let entry = |v: &accord_sdk::block::Validator| NodeEntry { address: v.address, since: 0 };
     let nodes = NodeLists {
         validators: genesis.validators.iter().map(entry).collect(),
@@ -178,20 +184,7 @@ impl BlockRules {
 
     /// The rules of a chain without a committee.
     pub fn ungoverned(genesis: &Genesis) -> Self {
-        Self {
-            config: SystemConfig {
-                version: accord_sdk::FORMAT_VERSION,
-                block_gas_limit: genesis.params.block_gas_limit,
-                max_block_transactions: genesis.params.max_block_transactions,
-                max_tx_bytes: genesis.params.max_tx_bytes as u64,
-                max_contract_memory_bytes: genesis.params.max_contract_memory_bytes,
-                consensus_timeout_ms: 0,
-                deploy_policy: Policy::Open.code(),
-                send_policy: Policy::Open.code(),
-            },
-            governors: BTreeSet::new(),
-            governed: false,
-        }
+        Self { config: genesis_config(genesis), governors: BTreeSet::new(), governed: false }
     }
 
     /// Why `sender` may not send this transaction (to `to` with `input`, or a creation) in the block at `height`,

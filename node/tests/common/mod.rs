@@ -474,3 +474,28 @@ pub async fn started_testnet(validators: usize, observers: usize) -> Vec<TestNod
     }
     nodes
 }
+
+/// Runs `accord gov ARGS… --json` against `node` signed with the key file `key`; panics on failure, returns the JSON.
+pub fn gov_json(node: &TestNode, key: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(accord_bin())
+        .arg("gov")
+        .args(args)
+        .args(["--rpc", &node.rpc_url, "--json", "--key"])
+        .arg(key)
+        .output()
+        .expect("run accord gov");
+    assert!(
+        out.status.success(),
+        "accord gov {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+/// Writes dev account `i`'s secret key to a file in the network's directory (as `accord keygen --out` would).
+pub fn key_file(node: &TestNode, i: usize) -> PathBuf {
+    let path = node.dir.path().join(format!("account{i}.key"));
+    std::fs::write(&path, &node.accounts[i].private_key).expect("key file");
+    path
+}
