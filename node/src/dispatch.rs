@@ -76,11 +76,11 @@ impl Dispatch {
                         continue;
                     }
                     let Some(inbox) = &self.consensus else { continue };
+                    // Over its budget a member's messages are dropped, which bounds what a flood costs; it is not
+                    // scored: validly signed messages are no protocol violation, and banning a validator for its rate
+                    // would cost the chain its votes. Bans are for bytes that prove a fault.
                     if let Err(refused) = inbox.push(from, bytes, Instant::now()) {
                         self.metrics.consensus_dropped.with_label_values(&[refused.label()]).inc();
-                        if refused == crate::pbft::inbox::Refused::RateLimited {
-                            self.scores.strike(from, refused.label());
-                        }
                     }
                 }
                 NetworkEvent::Transactions { from, txs } => {

@@ -2,8 +2,9 @@
 //! load. An observer is promoted to a fifth validator (from the effective height the quorum counts five: with one
 //! validator stopped the chain still commits, and the promoted node's votes are in the certificates); then a
 //! validator is removed (disconnected and refused by every member, its votes no longer count). Every acknowledged
-//! transaction is in the chain exactly once, the nodes agree block by block, and a fresh observer started afterwards
-//! syncs the whole chain, each certificate checked against the set of its height.
+//! transaction is in the chain exactly once, the nodes agree block by block, a parameter change (must-show 6) holds
+//! from its height on every node, and a fresh observer started afterwards syncs the whole chain, each certificate
+//! checked against the set of its height.
 
 mod common;
 
@@ -18,7 +19,10 @@ use common::*;
 
 /// Proposes with governor 0 through node0's RPC, agrees with governor 1: returns the effective height.
 fn pass(node: &TestNode, keys: &[PathBuf], kind: &str, arg: &str) -> u64 {
-    let created = gov_json(node, &keys[0], &["propose", kind, arg]);
+    // `KEY=VALUE` stands for the two arguments of set-param.
+    let mut propose = vec!["propose", kind];
+    propose.extend(arg.split('='));
+    let created = gov_json(node, &keys[0], &propose);
     assert_eq!(created["status"], "open", "{kind}: the proposer alone is below 50 % participation");
     let id = created["id"].as_u64().expect("id").to_string();
     let decided = gov_json(node, &keys[1], &["vote", &id, "--agree"]);
@@ -143,6 +147,24 @@ async fn validators_are_added_and_removed_by_proposal_under_load() {
     let now = height(&nodes[0]).await.expect("height");
     wait_height(&rest, now + 3, Duration::from_secs(90), "the rest go on").await;
     assert!(height(&nodes[3]).await.expect("height") <= stuck + 1, "node3 is refused by every member");
+
+    // A parameter change under the same load takes effect at its height on every node.
+    let limited = pass(&nodes[0], &keys, "set-param", "maxBlockTransactions=3");
+    wait_height(&rest, limited + 3, Duration::from_secs(90), "after the parameter change").await;
+    for n in &rest {
+        let c = rpc(&n.rpc_url, "accord_systemConfig", serde_json::json!([])).await.expect("config");
+        assert_eq!(
+            (c["params"]["maxBlockTransactions"].as_u64(), c["since"].as_str()),
+            (Some(3), Some(&*format!("{limited:#x}"))),
+            "{}",
+            n.name
+        );
+        for h in limited..limited + 3 {
+            let b =
+                AccordClient::new(&n.rpc_url).expect("client").block_by_number(h).await.expect("rpc").expect("block");
+            assert!(b.transactions.len() <= 3, "{}: block {h} holds {} transactions", n.name, b.transactions.len());
+        }
+    }
 
     load.stop().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
