@@ -39,13 +39,29 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
-/// `n` consecutive free loopback ports (a network's nodes use base + I).
+/// `n` consecutive free loopback ports (a network's nodes use base + I). Ranges are handed out in turn from one
+/// cursor per test process, so tests running in parallel never pick the same port between checking it and a node
+/// binding it; each range is also checked free (another process may hold a port).
 fn free_port_range(n: usize) -> u16 {
-    use rand::Rng;
-    let mut rng = rand::thread_rng();
+    use std::sync::atomic::{AtomicU32, Ordering};
+    // Below the kernel's ephemeral range (32768+), so an outgoing connection cannot take a port before its node
+    // binds it. The first range of a process starts at a random place, so test processes rarely overlap either.
+    static CURSOR: AtomicU32 = AtomicU32::new(0);
+    const LOW: u32 = 10_000;
+    const HIGH: u32 = 32_000;
+    let _ = CURSOR.compare_exchange(
+        0,
+        rand::Rng::gen_range(&mut rand::thread_rng(), LOW..HIGH),
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
     loop {
-        // Below the kernel's ephemeral range (32768+), so an outgoing connection cannot take a port before its node binds it.
-        let base: u16 = rng.gen_range(10_000..32_000);
+        let mut base = CURSOR.fetch_add(n as u32, Ordering::SeqCst);
+        if base + n as u32 >= HIGH {
+            CURSOR.store(LOW + n as u32, Ordering::SeqCst);
+            base = LOW;
+        }
+        let base = base as u16;
         let ok = (0..n as u16).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
         if ok {
             return base;
