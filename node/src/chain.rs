@@ -265,21 +265,23 @@ impl Chain {
     /// Validators and observers at `height` (see [`Self::validators_at`]) with the heights they took their roles.
     pub fn nodes_at(&self, height: u64) -> Result<NodeLists, ChainError> {
         let lists = self.nodes_from(&self.state.latest(), height)?;
-        Ok(self.with_emergency(lists, height, |at| height == at))
+        Ok(self.with_emergency(lists, height, false))
     }
 
-    /// `lists` as the emergency transition makes them at `height`: on a governed chain it is written into state at
-    /// its height, so only that height (whose set the state before it cannot know) is overridden; an ungoverned
-    /// chain has no state to write, so every height from it on is.
-    fn with_emergency(&self, lists: NodeLists, height: u64, governed_applies: impl Fn(u64) -> bool) -> NodeLists {
-        match &self.emergency {
-            Some(e) if e.validators.is_some() => {
-                let applies =
-                    if self.genesis.committee.is_some() { governed_applies(e.height) } else { height >= e.height };
-                if applies { e.lists(lists) } else { lists }
-            }
-            _ => lists,
-        }
+    /// `lists` as the emergency transition makes them at `height`. On a governed chain the transition is written
+    /// into state at the start of its block, so only its own height (which the state before it cannot know) is
+    /// overridden, and never in a header (`in_header`: headers commit to what the state names; the header just
+    /// before the transition was committed before anyone decided it). An ungoverned chain has no state to write:
+    /// every height from the transition on is overridden, in headers from the one after it.
+    fn with_emergency(&self, lists: NodeLists, height: u64, in_header: bool) -> NodeLists {
+        let Some(e) = self.emergency.as_ref().filter(|e| e.validators.is_some()) else { return lists };
+        let applies = match (self.genesis.committee.is_some(), in_header) {
+            (true, false) => height == e.height,
+            (true, true) => false,
+            (false, false) => height >= e.height,
+            (false, true) => height > e.height,
+        };
+        if applies { e.lists(lists) } else { lists }
     }
 
     /// Refuses a transition at a height this node already committed with another set: it can only name the future.
@@ -291,7 +293,7 @@ impl Chain {
         }
         let header = self.store.header(e.height)?.ok_or(ChainError::MissingBlock(e.height))?;
         let cert = self.store.certificate(e.height)?;
-        let set = self.validators_at_stored(e.height)?;
+        let set = self.named(e.lists(NodeLists::default()).validators);
         let applied = cert.is_some_and(|c| c.verify(self.genesis.chain_id, &header, &set, self.genesis.crypto).is_ok());
         if applied {
             Ok(self)
@@ -301,12 +303,6 @@ impl Chain {
                 e.height
             )))
         }
-    }
-
-    /// The emergency set a transition at an already committed height names (for [`Self::check_emergency`]).
-    fn validators_at_stored(&self, height: u64) -> Result<ValidatorSet, ChainError> {
-        let e = self.emergency.as_ref().and_then(|e| e.validators.clone()).unwrap_or_default();
-        Ok(self.named(e.into_iter().map(|address| NodeEntry { address, since: height }).collect()))
     }
 
     fn nodes_from(&self, view: &impl StateView, height: u64) -> Result<NodeLists, ChainError> {
@@ -350,7 +346,7 @@ impl Chain {
         let after = crate::state::ChangedView { base: self.state.latest(), changes };
         // A block already committed before a transition keeps the hash it had (the transition cannot rewrite it);
         // blocks after it commit to the sets it made.
-        let lists = self.with_emergency(self.nodes_from(&after, number + 1)?, number + 1, |at| number >= at);
+        let lists = self.with_emergency(self.nodes_from(&after, number + 1)?, number + 1, true);
         Ok(self.named(lists.validators).hash())
     }
 

@@ -35,10 +35,6 @@ impl DevAccount {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
 /// `n` consecutive free loopback ports (a network's nodes use base + I). Ranges are handed out in turn from one
 /// cursor per test process, so tests running in parallel never pick the same port between checking it and a node
 /// binding it; each range is also checked free (another process may hold a port).
@@ -56,11 +52,13 @@ fn free_port_range(n: usize) -> u16 {
         Ordering::SeqCst,
     );
     loop {
-        let mut base = CURSOR.fetch_add(n as u32, Ordering::SeqCst);
-        if base + n as u32 >= HIGH {
-            CURSOR.store(LOW + n as u32, Ordering::SeqCst);
-            base = LOW;
-        }
+        // Take [base, base + n) and move the cursor past it, wrapping to LOW, in one atomic step: two tests never
+        // get the same range.
+        let mut base = 0;
+        let _ = CURSOR.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
+            base = if c + n as u32 >= HIGH { LOW } else { c };
+            Some(base + n as u32)
+        });
         let base = base as u16;
         let ok = (0..n as u16).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
         if ok {
@@ -514,4 +512,42 @@ pub fn key_file(node: &TestNode, i: usize) -> PathBuf {
     let path = node.dir.path().join(format!("account{i}.key"));
     std::fs::write(&path, &node.accounts[i].private_key).expect("key file");
     path
+}
+
+/// Passes a proposal through `node`'s RPC with the CLI: the key in `keys[0]` proposes `kind args…` (alone below
+/// 50 % participation: open), the key in `keys[1]` agrees (passed). Returns the height the change holds from, as the
+/// deciding vote's event announces it.
+pub fn pass_proposal(node: &TestNode, keys: &[PathBuf], kind: &str, args: &[&str]) -> u64 {
+    let mut propose = vec!["propose", kind];
+    propose.extend_from_slice(args);
+    let created = gov_json(node, &keys[0], &propose);
+    assert_eq!(created["status"], "open", "{kind}: the proposer alone is below 50 % participation");
+    let id = created["id"].as_u64().expect("id").to_string();
+    let decided = gov_json(node, &keys[1], &["vote", &id, "--agree"]);
+    assert_eq!(decided["status"], "passed", "{kind}");
+    decided["effectiveHeight"].as_u64().expect("effective height")
+}
+
+/// The node address `accord status` prints for `node`.
+pub async fn node_address(node: &TestNode) -> Address {
+    let s = rpc(&node.rpc_url, "accord_nodeStatus", serde_json::json!([])).await.expect("status");
+    s["nodeAddress"].as_str().expect("nodeAddress").parse().expect("address")
+}
+
+/// The hash a header commits to for a validator set of these node addresses (the set's hash covers addresses only).
+pub fn set_hash(nodes: &[Address]) -> B256 {
+    let validator = |address: &Address| accord_sdk::block::Validator {
+        name: String::new(),
+        address: *address,
+        public_key: Default::default(),
+        p2p_address: String::new(),
+    };
+    accord_sdk::block::ValidatorSet { validators: nodes.iter().map(validator).collect() }.hash()
+}
+
+/// The `nextValidatorsHash` of block `n` at `node`.
+pub async fn next_validators_hash(node: &TestNode, n: u64) -> B256 {
+    let h =
+        rpc(&node.rpc_url, "accord_getBlockCertificate", serde_json::json!([format!("{n:#x}")])).await.expect("rpc");
+    h["header"]["nextValidatorsHash"].as_str().expect("nextValidatorsHash").parse().expect("hash")
 }
