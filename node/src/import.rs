@@ -163,7 +163,7 @@ impl BlockImporter {
         let most = if self.chain.genesis().committee.is_some() {
             *accord_sdk::governance::Param::MaxBlockTransactions.range().end()
         } else {
-            params.max_block_transactions.min(params.block_gas_limit / TX_BASE_GAS)
+            params.block_transactions_bound(false).min(params.block_gas_limit / TX_BASE_GAS)
         };
         if raw.len() as u64 > most {
             return Err(ImportError::TooManyTransactions { count: raw.len(), most });

@@ -34,14 +34,23 @@ pub struct ChainParams {
     /// travel.
     #[serde(default = "default_max_block_bytes")]
     pub max_block_bytes: usize,
-    /// Most transactions in one block (each node's `producer.max_block_txs` may fill fewer). Governance may change
-    /// it (`set-param maxBlockTransactions`).
-    #[serde(default = "default_max_block_transactions")]
-    pub max_block_transactions: u64,
+    /// Most transactions in one block (each node's `producer.max_block_txs` may fill fewer); governance may change
+    /// it (`set-param maxBlockTransactions`). Unset, a governed chain starts at [`DEFAULT_MAX_BLOCK_TRANSACTIONS`]
+    /// and an ungoverned one has no bound but its gas limit, as chains had before the parameter existed (a stored
+    /// block above a new bound would no longer replay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_block_transactions: Option<u64>,
 }
 
-fn default_max_block_transactions() -> u64 {
-    10_000
+/// `maxBlockTransactions` of a governed chain whose genesis does not set it.
+pub const DEFAULT_MAX_BLOCK_TRANSACTIONS: u64 = 10_000;
+
+impl ChainParams {
+    /// The transaction-count bound of a block: the genesis value, else [`DEFAULT_MAX_BLOCK_TRANSACTIONS`] on a
+    /// governed chain, else none (`u64::MAX`).
+    pub fn block_transactions_bound(&self, governed: bool) -> u64 {
+        self.max_block_transactions.unwrap_or(if governed { DEFAULT_MAX_BLOCK_TRANSACTIONS } else { u64::MAX })
+    }
 }
 
 fn default_max_block_bytes() -> usize {
@@ -69,7 +78,7 @@ impl Default for ChainParams {
             max_contract_memory_bytes: default_max_contract_memory_bytes(),
             max_call_depth: default_max_call_depth(),
             max_block_bytes: default_max_block_bytes(),
-            max_block_transactions: default_max_block_transactions(),
+            max_block_transactions: None,
         }
     }
 }
@@ -178,7 +187,7 @@ impl Genesis {
             ));
         }
         let txs = crate::governance::Param::MaxBlockTransactions.range();
-        if !txs.contains(&self.params.max_block_transactions) {
+        if self.params.max_block_transactions.is_some_and(|m| !txs.contains(&m)) {
             return bad(format!("params.maxBlockTransactions must be between {} and {}", txs.start(), txs.end()));
         }
         if self.committee.is_some() {

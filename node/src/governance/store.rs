@@ -125,7 +125,7 @@ pub fn genesis_config(genesis: &Genesis) -> SystemConfig {
     SystemConfig {
         version: accord_sdk::FORMAT_VERSION,
         block_gas_limit: genesis.params.block_gas_limit,
-        max_block_transactions: genesis.params.max_block_transactions,
+        max_block_transactions: genesis.params.block_transactions_bound(genesis.committee.is_some()),
         max_tx_bytes: genesis.params.max_tx_bytes as u64,
         max_contract_memory_bytes: genesis.params.max_contract_memory_bytes,
         consensus_timeout_ms: 0,
