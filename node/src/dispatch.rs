@@ -35,6 +35,8 @@ pub struct Dispatch {
     pub consensus: Option<Arc<ConsensusInbox>>,
     /// The node lists of the next block: only its validators' consensus messages are accepted.
     pub members: Arc<crate::membership::MembershipView>,
+    /// Who each peer is, by node address.
+    pub book: Arc<crate::network::AddressBook>,
     /// Where protocol violations are scored.
     pub scores: Arc<PeerScores>,
     /// Bounds the gossip batches being verified at once (each costs a signature recovery per transaction).
@@ -69,7 +71,7 @@ impl Dispatch {
                 NetworkEvent::PeerRefused { .. } => self.metrics.peers_refused.inc(),
                 NetworkEvent::Consensus { from, bytes } => {
                     self.metrics.consensus_received.inc();
-                    if !crate::network::node_address_of(&from).is_some_and(|a| self.members.is_validator(&a)) {
+                    if !self.book.node(&from).is_some_and(|a| self.members.is_validator(&a)) {
                         // An observer (or a removed validator) has no say in consensus. Not scored: around a change
                         // of the set, an honest validator's messages may arrive before this node's view moves.
                         self.metrics.consensus_dropped.with_label_values(&["not_validator"]).inc();

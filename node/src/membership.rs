@@ -49,12 +49,6 @@ impl MembershipView {
         self.0.read().validators.contains(node)
     }
 
-    /// True when `node` is on either list.
-    pub fn is_member(&self, node: &Address) -> bool {
-        let m = self.0.read();
-        m.validators.contains(node) || m.observers.contains(node)
-    }
-
     /// A copy of the lists.
     pub fn get(&self) -> Members {
         self.0.read().clone()
@@ -86,24 +80,29 @@ pub async fn admit_current(net: &NetworkSender, genesis_members: &[Address], mem
 /// Follows the chain's node lists until the chain stops: after each commit, acts on what changed for the next
 /// block.
 pub async fn follow(chain: Arc<Chain>, net: NetworkSender, view: Arc<MembershipView>, metrics: Metrics) {
+    // Subscribed before the first look, so a block committed between the view's creation and this task's start is
+    // not missed.
     let mut heads = chain.subscribe_heads();
     loop {
+        refresh(&chain, &net, &view, &metrics).await;
         match heads.recv().await {
             Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
             Err(broadcast::error::RecvError::Closed) => return,
         }
-        let next = match read(&chain) {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the node lists");
-                continue;
-            }
-        };
-        let before = view.get();
-        if before.validators == next.validators && before.observers == next.observers {
-            *view.0.write() = next;
-            continue;
+    }
+}
+
+/// Reads the lists of the block after the head and acts on what changed since the view last moved.
+async fn refresh(chain: &Chain, net: &NetworkSender, view: &MembershipView, metrics: &Metrics) {
+    let next = match read(chain) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the node lists");
+            return;
         }
+    };
+    let before = view.get();
+    if before.validators != next.validators || before.observers != next.observers {
         let (old, new) = (before.all(), next.all());
         for node in new.difference(&old) {
             tracing::info!(%node, height = next.height, "node admitted by governance");
@@ -119,6 +118,6 @@ pub async fn follow(chain: Arc<Chain>, net: NetworkSender, view: Arc<MembershipV
         metrics.membership_changes.inc();
         metrics.validators.set(next.validators.len() as i64);
         metrics.observers.set(next.observers.len() as i64);
-        *view.0.write() = next;
     }
+    *view.0.write() = next;
 }

@@ -128,6 +128,7 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
     let pbft = genesis.validators.len() > 1;
     let n_validators = lists.validators.len();
     // The network's bound must fit the largest set governance may form.
+    // (A genesis may name more validators than governance may form, and then the genesis count bounds it.)
     let message_limit = accord_consensus::message_limit(
         genesis.params.max_block_bytes,
         n_validators.max(accord_sdk::governance::MAX_VALIDATORS),
@@ -183,14 +184,13 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
     )));
     metrics.validators.set(lists.validators.len() as i64);
     metrics.observers.set(lists.observers.len() as i64);
-    let votes = pbft && matches!(role, Role::Validator(_));
     let sync = BlockSync {
         importer: importer.clone(),
         net: net.clone(),
         status: status.clone(),
         trigger: sync_trigger.clone(),
         config: config.sync,
-        validator: votes,
+        validator: pbft.then(|| (key.address(), members_now.clone())),
     };
     tasks.push(tokio::spawn(sync.run()));
     let inbox = Arc::new(ConsensusInbox::new(InboxLimits::for_chain(n_validators, message_limit)));
@@ -238,6 +238,7 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
         sync_trigger,
         consensus: pbft.then_some(inbox),
         members: members_now.clone(),
+        book: network.book.clone(),
         scores,
         gossip_workers: Arc::new(tokio::sync::Semaphore::new(crate::dispatch::GOSSIP_WORKERS)),
         sync_workers: Arc::new(tokio::sync::Semaphore::new(crate::dispatch::SYNC_WORKERS)),

@@ -134,8 +134,9 @@ pub struct BlockSync {
     pub trigger: Arc<Notify>,
     /// Timing.
     pub config: SyncConfig,
-    /// Validators leave the newest block to consensus while it is moving.
-    pub validator: bool,
+    /// Validators leave the newest block to consensus while it is moving. The role follows governance: this node's
+    /// address, asked of the next block's lists each round; `None` on chains without PBFT.
+    pub validator: Option<(accord_sdk::Address, Arc<crate::membership::MembershipView>)>,
 }
 
 impl BlockSync {
@@ -187,7 +188,8 @@ impl BlockSync {
             };
             self.status().set_target(target);
             let start = chain.head().number;
-            if target <= start || (self.validator && target == start + 1 && head_moved.elapsed() < TIP_GRACE) {
+            let validator = self.validator.as_ref().is_some_and(|(me, members)| members.is_validator(me));
+            if target <= start || (validator && target == start + 1 && head_moved.elapsed() < TIP_GRACE) {
                 self.status().stop();
                 continue;
             }

@@ -35,21 +35,38 @@ pub fn node_address_of(peer: &PeerId) -> Option<Address> {
     Some(Address::from_slice(&keccak256(&uncompressed[1..])[12..]))
 }
 
-/// Node address → peer id of every member seen (the genesis members from the start, others once they connect):
-/// how consensus and sync reach a node the chain names by address.
+/// Node address ↔ peer id of every member seen (the genesis members from the start, others once they connect),
+/// derived once per peer: how consensus reaches a node the chain names by address, and how dispatch and the
+/// driver tell who sent a message without decoding the key again for every message.
 #[derive(Debug, Default)]
-pub struct AddressBook(RwLock<HashMap<Address, PeerId>>);
+pub struct AddressBook(RwLock<Entries>);
+
+#[derive(Debug, Default)]
+struct Entries {
+    peers: HashMap<Address, PeerId>,
+    nodes: HashMap<PeerId, Address>,
+}
 
 impl AddressBook {
     /// The peer id of `node`, if known.
     pub fn peer(&self, node: &Address) -> Option<PeerId> {
-        self.0.read().get(node).copied()
+        self.0.read().peers.get(node).copied()
+    }
+
+    /// The node address of `peer`: known for every peer that ever connected, derived otherwise.
+    pub fn node(&self, peer: &PeerId) -> Option<Address> {
+        if let Some(a) = self.0.read().nodes.get(peer) {
+            return Some(*a);
+        }
+        self.learn(*peer)
     }
 
     /// Records `peer` (under the address its id embeds).
     pub fn learn(&self, peer: PeerId) -> Option<Address> {
         let address = node_address_of(&peer)?;
-        self.0.write().insert(address, peer);
+        let mut e = self.0.write();
+        e.peers.insert(address, peer);
+        e.nodes.insert(peer, address);
         Some(address)
     }
 }

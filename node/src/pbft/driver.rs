@@ -28,9 +28,7 @@ use tokio::sync::{Notify, broadcast, mpsc};
 use crate::chain::ExecutedBlock;
 use crate::import::{BlockImporter, now_secs};
 use crate::metrics::Metrics;
-use crate::network::{
-    AddressBook, NetworkCommand, NetworkSender, PeerScores, SyncRequest, SyncResponse, node_address_of,
-};
+use crate::network::{AddressBook, NetworkCommand, NetworkSender, PeerScores, SyncRequest, SyncResponse};
 use crate::pbft::inbox::ConsensusInbox;
 use crate::pbft::{NodeKeyCrypto, SafetyStore};
 use crate::status::NodeStatus;
@@ -101,8 +99,6 @@ pub struct ConsensusDriver {
     set: Vec<Address>,
     /// The signature checker's handle on the set (shared with the state machine's copy).
     crypto: NodeKeyCrypto,
-    /// Node addresses of the peers messages came from (a peer id embeds its key).
-    senders: HashMap<PeerId, Option<Address>>,
     /// This node's `consensus.timeout_ms`: the first-view timeout until governance sets one for the chain.
     local_timeout: u64,
     message_limit: usize,
@@ -174,7 +170,6 @@ impl ConsensusDriver {
             me,
             set,
             crypto,
-            senders: HashMap::new(),
             local_timeout,
             message_limit,
             pacing,
@@ -230,11 +225,6 @@ impl ConsensusDriver {
         Some(accord_consensus::Membership { n: self.set.len(), me: self.me })
     }
 
-    /// The node address `peer`'s id embeds (remembered).
-    fn sender(&mut self, peer: PeerId) -> Option<Address> {
-        *self.senders.entry(peer).or_insert_with(|| node_address_of(&peer))
-    }
-
     /// Peer ids of the other validators of the height being decided (those ever seen).
     fn other_validators(&self) -> Vec<PeerId> {
         let mine = self.key.address();
@@ -254,13 +244,13 @@ impl ConsensusDriver {
             }
         };
         // Every message travels directly from its author: one signed under another validator's index is forged.
-        // A message for a later height may be signed under an index of a set that changes when this height is
-        // committed: dropped then (the sender re-sends), never scored.
-        let sender = self.sender(from);
-        let m = &self.h.metrics;
-        let index = sender.and_then(|a| self.set.iter().position(|v| *v == a));
+        // Indexes name validators only within the set of the message's height, and the set may change between
+        // heights: a message for another height whose index does not match here is dropped unscored (a late vote
+        // of a removed validator, or a next-height vote under a reordered set; the latter is lost, and the state
+        // machine's timers recover from it).
+        let index = self.h.book.node(&from).and_then(|a| self.set.iter().position(|v| *v == a));
         if index != Some(message.signer()) {
-            if message.height() > self.state.height() {
+            if message.height() != self.state.height() {
                 m.consensus_dropped.with_label_values(&["unknown_signer"]).inc();
                 return None;
             }
