@@ -312,13 +312,7 @@ impl Chain {
         } else {
             None
         };
-        Ok(governed.map(|(lists, _)| lists).unwrap_or_else(|| {
-            let entry = |v: &accord_sdk::block::Validator| NodeEntry { address: v.address, since: 0 };
-            NodeLists {
-                validators: self.genesis.validators.iter().map(entry).collect(),
-                observers: self.genesis.observers.iter().map(entry).collect(),
-            }
-        }))
+        Ok(governed.map(|(lists, _)| lists).unwrap_or_else(|| crate::governance::store::genesis_nodes(&self.genesis)))
     }
 
     /// A validator set from node entries, with each genesis member's name, key and address filled in (nodes
@@ -375,47 +369,46 @@ impl Chain {
     /// No lock is needed: every governed record is indexed by height, and a commit racing this read only schedules
     /// changes for later heights, so the state before or after it answers the same.
     pub fn next_rules(&self) -> Result<Arc<BlockRules>, ChainError> {
-        let next = self.head().number + 1;
+        self.rules_for(self.head().number + 1)
+    }
+
+    /// The rules of block `number`, which executes on the latest state (the block after the head), cached per
+    /// height: the pool asks for every transaction, and building or verifying the block asks again.
+    fn rules_for(&self, number: u64) -> Result<Arc<BlockRules>, ChainError> {
         if let Some((h, r)) = &*self.next_rules.read()
-            && *h == next
+            && *h == number
         {
             return Ok(r.clone());
         }
-        let rules = Arc::new(self.rules_on_latest(next)?);
-        *self.next_rules.write() = Some((next, rules.clone()));
+        let writes = self.emergency_writes(number)?;
+        let changes = writes
+            .iter()
+            .map(|(a, slot, w)| (StateKey::Storage(*a, *slot), (!w.is_zero()).then(|| w.to_vec())))
+            .collect();
+        let view = crate::state::ChangedView { base: self.state.latest(), changes: &changes };
+        let rules =
+            Arc::new(BlockRules::at(&view, &self.genesis, number).map_err(|e| ChainError::Execution(e.into()))?);
+        *self.next_rules.write() = Some((number, rules.clone()));
         Ok(rules)
     }
 
-    /// The rules of the block at `height`, read from the latest state (which must be the state it executes on).
-    fn rules_on_latest(&self, height: u64) -> Result<BlockRules, ChainError> {
-        if self.genesis.committee.is_none() {
-            return Ok(BlockRules::ungoverned(&self.genesis));
+    /// What the emergency transition writes into governed state at the start of block `number`: nothing but at its
+    /// height on a governed chain.
+    fn emergency_writes(&self, number: u64) -> Result<Vec<(Address, B256, B256)>, ChainError> {
+        match &self.emergency {
+            Some(e) if e.height == number && self.genesis.committee.is_some() => {
+                Ok(e.writes(self.nodes_from(&self.state.latest(), number)?))
+            }
+            _ => Ok(Vec::new()),
         }
-        BlockRules::at(&self.state.latest(), &self.genesis, height).map_err(|e| ChainError::Execution(e.into()))
     }
 
     fn env(&self, parent: &Header, timestamp: u64, proposer: Address) -> Result<BlockEnv, ChainError> {
         let number = parent.number + 1;
-        // The emergency transition enters governed state at the start of its block.
-        let system_writes = match &self.emergency {
-            Some(e) if e.height == number && self.genesis.committee.is_some() => {
-                e.writes(self.nodes_from(&self.state.latest(), number)?)
-            }
-            _ => Vec::new(),
-        };
-        let rules = if system_writes.is_empty() {
-            Arc::new(self.rules_on_latest(number)?)
-        } else {
-            let changes = system_writes
-                .iter()
-                .map(|(a, slot, w)| (StateKey::Storage(*a, *slot), (!w.is_zero()).then(|| w.to_vec())))
-                .collect();
-            let after = crate::state::ChangedView { base: self.state.latest(), changes: &changes };
-            Arc::new(BlockRules::at(&after, &self.genesis, number).map_err(|e| ChainError::Execution(e.into()))?)
-        };
+        let rules = self.rules_for(number)?;
         Ok(BlockEnv {
-            system_writes,
-            number: parent.number + 1,
+            system_writes: self.emergency_writes(number)?,
+            number,
             timestamp: timestamp.max(parent.timestamp),
             proposer,
             base_fee: self.genesis.params.base_fee,

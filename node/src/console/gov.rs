@@ -65,15 +65,12 @@ const LIVENESS_WINDOW: u64 = 8;
 /// Refuses a validator removal that would leave the new set without a live quorum, judging by who signed the last
 /// [`LIVENESS_WINDOW`] certificates: the chain itself only refuses to go below one validator.
 async fn check_live_quorum(c: &Console, node: accord_sdk::Address) -> Result<(), ConsoleError> {
-    let set: Value = c.request("accord_validators", rpc_params![]).await?;
-    let validators: Vec<accord_sdk::Address> = set["validators"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v["address"].as_str()?.parse().ok())
-        .collect();
+    // `accord_validators` is a validator set with a few fields added; the set's own quorum rule applies.
+    let set: accord_sdk::block::ValidatorSet = c.request("accord_validators", rpc_params![]).await?;
     let chain_id = c.client.chain_id().await.map_err(|e| c.node_error(e))?;
     let head = c.client.block_number().await.map_err(|e| c.node_error(e))?;
+    // The chain's signature scheme (the only one there is); the console has no genesis to read it from.
+    let suite = accord_sdk::crypto::CryptoSuite::default();
     let mut live = std::collections::BTreeSet::new();
     for n in head.saturating_sub(LIVENESS_WINDOW - 1).max(1)..=head {
         let Some(cert) = c.client.certified_header(n).await.map_err(|e| c.node_error(e))?.and_then(|h| h.certificate)
@@ -83,15 +80,17 @@ async fn check_live_quorum(c: &Console, node: accord_sdk::Address) -> Result<(),
         let digest = accord_sdk::block::commit_digest(chain_id, cert.height, cert.view, &cert.block_hash);
         for sig in &cert.signatures {
             if let Ok(s) = alloy_primitives::Signature::try_from(sig.as_ref())
-                && let Ok(a) = s.recover_address_from_prehash(&digest)
+                && let Ok(a) = suite.recover(&digest, &s)
             {
                 live.insert(a);
             }
         }
     }
-    let remaining: Vec<_> = validators.iter().filter(|v| **v != node).collect();
-    let quorum = 2 * remaining.len() / 3 + 1;
-    let live_remaining = remaining.iter().filter(|v| live.contains(**v)).count();
+    let remaining = accord_sdk::block::ValidatorSet {
+        validators: set.validators.into_iter().filter(|v| v.address != node).collect(),
+    };
+    let quorum = remaining.quorum();
+    let live_remaining = remaining.validators.iter().filter(|v| live.contains(&v.address)).count();
     if live_remaining < quorum {
         return Err(ConsoleError::Refused(format!(
             "removing {node} leaves {} validators of which {live_remaining} signed any of the last {LIVENESS_WINDOW} certificates, below the {quorum} the new set needs to commit; bring validators back first, or pass --force",

@@ -14,7 +14,6 @@ use accord_sdk::Address;
 use accord_sdk::B256;
 use accord_sdk::governance::{
     COMMITTEE_ADDRESS, COMMITTEE_TAG, Committee, MAX_VALIDATORS, NODES_ADDRESS, NODES_TAG, NodeEntry, NodeLists,
-    Scheduled, record_slots,
 };
 use serde::{Deserialize, Serialize};
 
@@ -78,15 +77,16 @@ impl EmergencyTransition {
     /// height.
     pub fn writes(&self, lists: NodeLists) -> Vec<(Address, B256, B256)> {
         let mut out = Vec::new();
-        let mut record = |address: Address, tag: &[u8], value: Vec<u8>| {
-            let bytes = Scheduled::new(self.height, value).encode();
-            out.extend(record_slots(tag, &bytes).into_iter().map(|(slot, word)| (address, slot, word)));
-        };
         if self.validators.is_some() {
-            record(NODES_ADDRESS, NODES_TAG, self.lists(lists).encode());
+            out.extend(super::store::scheduled_writes(
+                NODES_ADDRESS,
+                NODES_TAG,
+                self.height,
+                self.lists(lists).encode(),
+            ));
         }
         if let Some(c) = &self.committee {
-            record(COMMITTEE_ADDRESS, COMMITTEE_TAG, c.encode());
+            out.extend(super::store::scheduled_writes(COMMITTEE_ADDRESS, COMMITTEE_TAG, self.height, c.encode()));
         }
         out
     }

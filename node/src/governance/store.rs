@@ -139,23 +139,29 @@ pub fn genesis_config(genesis: &Genesis) -> SystemConfig {
 pub fn genesis_records(genesis: &Genesis) -> Vec<(Address, B256, B256)> {
     let Some(committee) = &genesis.committee else { return Vec::new() };
     let config = genesis_config(genesis);
-    let entry = |v: &accord_sdk::block::Validator| NodeEntry { address: v.address, since: 0 };
-    let nodes = NodeLists {
-        validators: genesis.validators.iter().map(entry).collect(),
-        observers: genesis.observers.iter().map(entry).collect(),
-    };
+    let nodes = genesis_nodes(genesis);
     let records = [
         (COMMITTEE_ADDRESS, COMMITTEE_TAG, committee.encode()),
         (SYSTEM_CONFIG_ADDRESS, CONFIG_TAG, config.encode()),
         (NODES_ADDRESS, NODES_TAG, nodes.encode()),
     ];
-    records
-        .into_iter()
-        .flat_map(|(address, tag, value)| {
-            let bytes = Scheduled::new(0, value).encode();
-            accord_sdk::governance::record_slots(tag, &bytes).into_iter().map(move |(slot, word)| (address, slot, word))
-        })
-        .collect()
+    records.into_iter().flat_map(|(address, tag, value)| scheduled_writes(address, tag, 0, value)).collect()
+}
+
+/// The node lists the genesis names, in force from height 0.
+pub fn genesis_nodes(genesis: &Genesis) -> NodeLists {
+    let entry = |v: &accord_sdk::block::Validator| NodeEntry { address: v.address, since: 0 };
+    NodeLists {
+        validators: genesis.validators.iter().map(entry).collect(),
+        observers: genesis.observers.iter().map(entry).collect(),
+    }
+}
+
+/// The `(address, slot, word)` writes that store `value` as a record under `tag` in `address`, in force from
+/// `since` with nothing scheduled (the genesis, an emergency transition).
+pub fn scheduled_writes(address: Address, tag: &[u8], since: u64, value: Vec<u8>) -> Vec<(Address, B256, B256)> {
+    let bytes = Scheduled::new(since, value).encode();
+    accord_sdk::governance::record_slots(tag, &bytes).into_iter().map(|(slot, word)| (address, slot, word)).collect()
 }
 
 /// What the chain's rules are for one block: its parameters and policies, and who governs.
@@ -163,20 +169,22 @@ pub fn genesis_records(genesis: &Genesis) -> Vec<(Address, B256, B256)> {
 pub struct BlockRules {
     /// Version, parameters, policies.
     pub config: SystemConfig,
-    /// Governors (they may always send). Empty on an ungoverned chain.
+    /// Governors (they may always send). Empty exactly on an ungoverned chain (a committee has at least one), where
+    /// nothing is refused.
     pub governors: BTreeSet<Address>,
-    /// True on a governed chain: permissions are checked.
-    pub governed: bool,
 }
 
 impl BlockRules {
     /// The rules of the block at `height`, read from the state it executes on (changes made up to `height - 1`
     /// are in force). An ungoverned chain's rules are its genesis parameters, everyone permitted.
     pub fn at(view: &impl StateView, genesis: &Genesis, height: u64) -> Result<Self, GovernedStateError> {
+        if genesis.committee.is_none() {
+            return Ok(Self::ungoverned(genesis));
+        }
         let mut read = view_reader(view);
         match (committee_at(&mut read, height)?, config_at(&mut read, height)?) {
             (Some((committee, _)), Some((config, _))) => {
-                Ok(Self { config, governors: committee.governors.keys().copied().collect(), governed: true })
+                Ok(Self { config, governors: committee.governors.keys().copied().collect() })
             }
             _ => Ok(Self::ungoverned(genesis)),
         }
@@ -184,7 +192,7 @@ impl BlockRules {
 
     /// The rules of a chain without a committee.
     pub fn ungoverned(genesis: &Genesis) -> Self {
-        Self { config: genesis_config(genesis), governors: BTreeSet::new(), governed: false }
+        Self { config: genesis_config(genesis), governors: BTreeSet::new() }
     }
 
     /// Why `sender` may not send this transaction (to `to` with `input`, or a creation) in the block at `height`,
@@ -197,7 +205,7 @@ impl BlockRules {
         input: &[u8],
         height: u64,
     ) -> Result<Option<Refusal>, GovernedStateError> {
-        if !self.governed {
+        if self.governors.is_empty() {
             return Ok(None);
         }
         let rights = rights_word(read, sender)?.at(height).0;

@@ -367,17 +367,13 @@ impl SystemContracts {
                 let mut c = SystemConfig::decode(s.latest())
                     .ok_or_else(|| Stop::Host(HostError("the system config record does not decode".into())))?;
                 match action {
-                    Action::SetParam(Param::BlockGasLimit, v) => c.block_gas_limit = *v,
-                    Action::SetParam(Param::MaxBlockTransactions, v) => c.max_block_transactions = *v,
-                    Action::SetParam(Param::MaxContractMemoryBytes, v) => c.max_contract_memory_bytes = *v,
-                    Action::SetParam(Param::ConsensusTimeoutMs, v) => c.consensus_timeout_ms = *v,
-                    Action::SetParam(Param::MaxTxBytes, v) => {
-                        let most = self.max_block_bytes.saturating_sub(accord_sdk::genesis::BLOCK_HEADER_ALLOWANCE);
-                        if *v as usize > most {
-                            return revert(format!("maxTxBytes {v} would not fit in a block of maxBlockBytes"));
-                        }
-                        c.max_tx_bytes = *v;
+                    Action::SetParam(Param::MaxTxBytes, v)
+                        if *v as usize
+                            > self.max_block_bytes.saturating_sub(accord_sdk::genesis::BLOCK_HEADER_ALLOWANCE) =>
+                    {
+                        return revert(format!("maxTxBytes {v} would not fit in a block of maxBlockBytes"));
                     }
+                    Action::SetParam(param, v) => c.set(*param, *v),
                     Action::DeployPolicy(p) => c.deploy_policy = p.code(),
                     Action::SendPolicy(p) => c.send_policy = p.code(),
                     Action::SetVersion(v) => {
@@ -522,14 +518,7 @@ fn config_call<H: Host>(ctx: &mut Ctx<'_, H>, selector: [u8; 4], input: &[u8]) -
             let key = decode::<ISystemConfig::getParamCall>(input)?.key;
             let Some(param) = Param::from_key(&key) else { return revert(format!("unknown parameter {key:?}")) };
             let (c, since) = read(ctx)?;
-            let value = match param {
-                Param::BlockGasLimit => c.block_gas_limit,
-                Param::MaxBlockTransactions => c.max_block_transactions,
-                Param::MaxTxBytes => c.max_tx_bytes,
-                Param::MaxContractMemoryBytes => c.max_contract_memory_bytes,
-                Param::ConsensusTimeoutMs => c.consensus_timeout_ms,
-            };
-            Ok(ISystemConfig::getParamCall::abi_encode_returns_tuple(&(value, since)))
+            Ok(ISystemConfig::getParamCall::abi_encode_returns_tuple(&(c.get(param), since)))
         }
         ISystemConfig::policiesCall::SELECTOR => {
             let (c, _) = read(ctx)?;
@@ -605,12 +594,7 @@ fn admin_call<H: Host>(
         }
         Ok(())
     };
-    let policy = |word: &str| -> Result<Policy, Stop> {
-        [Policy::Open, Policy::Allowlist, Policy::Denylist]
-            .into_iter()
-            .find(|p| p.word() == word)
-            .ok_or_else(|| Stop::Revert(format!("access mode {word:?} is not one of open, allowlist, denylist")))
-    };
+    let policy = |word: &str| Policy::parse(word, &Policy::ALL).map_err(Stop::Revert);
     match selector {
         IContractAdmin::adminOfCall::SELECTOR => {
             let c = decode::<IContractAdmin::adminOfCall>(input)?.contract_;
@@ -640,12 +624,9 @@ fn admin_call<H: Host>(
             let call = decode::<IContractAdmin::setContractStatusCall>(input)?;
             let c = call.contract_;
             must_be_admin(ctx, c)?;
-            let status = [AccountStatus::Normal, AccountStatus::Frozen, AccountStatus::Abolished]
-                .into_iter()
-                .find(|s| s.word() == call.status)
-                .ok_or_else(|| {
-                    Stop::Revert(format!("status {:?} is not one of normal, frozen, abolished", call.status))
-                })?;
+            let status = AccountStatus::from_word(&call.status).ok_or_else(|| {
+                Stop::Revert(format!("status {:?} is not one of normal, frozen, abolished", call.status))
+            })?;
             let w = word(ctx, contract_status_slot(c))?;
             if status_of_code(w.now) == AccountStatus::Abolished {
                 return revert(format!("contract {c} is abolished, which is final"));

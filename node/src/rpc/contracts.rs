@@ -135,11 +135,7 @@ fn simulate(c: &RpcContext, req: &TransactionRequest, n: u64, gas: u64) -> RpcRe
     }
     let header = c.chain.store().header(n).map_err(internal)?.ok_or_else(|| internal(format!("block {n} missing")))?;
     let state = c.chain.state().at(n);
-    let rules = if c.chain.genesis().committee.is_some() {
-        crate::governance::BlockRules::at(&state, c.chain.genesis(), n + 1).map_err(internal)?
-    } else {
-        crate::governance::BlockRules::ungoverned(c.chain.genesis())
-    };
+    let rules = crate::governance::BlockRules::at(&state, c.chain.genesis(), n + 1).map_err(internal)?;
     // A call on the state after block n runs as a transaction would in block n + 1: governed values (in force from
     // the block after the one that changed them) read as a transaction sent now would see them.
     let env = BlockEnv {
@@ -147,7 +143,7 @@ fn simulate(c: &RpcContext, req: &TransactionRequest, n: u64, gas: u64) -> RpcRe
         timestamp: header.timestamp,
         proposer: header.proposer,
         base_fee: header.base_fee,
-        gas_limit: header.gas_limit,
+        gas_limit: rules.config.block_gas_limit,
         rules: Arc::new(rules),
         system_writes: Vec::new(),
     };

@@ -71,19 +71,8 @@ pub fn register(m: &mut RpcModule<std::sync::Arc<RpcContext>>) -> anyhow::Result
             Some(found) => found,
             None => (crate::governance::BlockRules::ungoverned(c.chain.genesis()).config, 0),
         };
-        let params: serde_json::Map<String, Value> = Param::ALL
-            .iter()
-            .map(|p| {
-                let v = match p {
-                    Param::BlockGasLimit => config.block_gas_limit,
-                    Param::MaxBlockTransactions => config.max_block_transactions,
-                    Param::MaxTxBytes => config.max_tx_bytes,
-                    Param::MaxContractMemoryBytes => config.max_contract_memory_bytes,
-                    Param::ConsensusTimeoutMs => config.consensus_timeout_ms,
-                };
-                (p.key().to_string(), json!(v))
-            })
-            .collect();
+        let params: serde_json::Map<String, Value> =
+            Param::ALL.iter().map(|p| (p.key().to_string(), json!(config.get(*p)))).collect();
         Ok(json!({
             "height": U64::from(head),
             "since": U64::from(since),

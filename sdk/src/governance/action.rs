@@ -91,15 +91,19 @@ impl Policy {
 
     /// The policy with code `c`.
     pub fn from_code(c: u8) -> Option<Self> {
-        [Self::Open, Self::Allowlist, Self::Denylist].into_iter().find(|p| p.code() == c)
+        Self::ALL.into_iter().find(|p| p.code() == c)
     }
 
-    fn parse(word: &str, allowed: &[Policy]) -> Result<Self, String> {
+    /// The policy named `word`, among `allowed` (the send policy has no denylist); the error lists the words.
+    pub fn parse(word: &str, allowed: &[Policy]) -> Result<Self, String> {
         allowed.iter().copied().find(|p| p.word() == word).ok_or_else(|| {
             let words: Vec<&str> = allowed.iter().map(|p| p.word()).collect();
             format!("policy {word:?} is not one of {}", words.join(", "))
         })
     }
+
+    /// Every policy.
+    pub const ALL: [Policy; 3] = [Policy::Open, Policy::Allowlist, Policy::Denylist];
 }
 
 /// What a proposal does when it passes.
@@ -222,7 +226,7 @@ impl Action {
             }
             "deploy-policy" => {
                 want(1, "open|allowlist|denylist")?;
-                Ok(Action::DeployPolicy(Policy::parse(&args[0], &[Policy::Open, Policy::Allowlist, Policy::Denylist])?))
+                Ok(Action::DeployPolicy(Policy::parse(&args[0], &Policy::ALL)?))
             }
             "send-policy" => {
                 want(1, "open|allowlist")?;
@@ -365,12 +369,19 @@ mod tests {
             ("set-version", vec!["2"]),
             ("set-admin", vec![a, a]),
         ];
-        assert_eq!(cases.len(), KINDS.len());
+        let kinds: Vec<&str> = cases.iter().map(|(k, _)| *k).collect();
+        assert_eq!(kinds, KINDS, "every kind, once, in order");
         for (kind, args) in cases {
             let action = parse(kind, &args).unwrap_or_else(|e| panic!("{kind}: {e}"));
             assert_eq!(action.kind(), kind);
             assert_eq!(Action::parse(kind, &action.args()), Ok(action.clone()), "{kind} round-trips");
-            assert_eq!(action.args().len(), args.len());
+            let lower = |v: &[String]| v.iter().map(|a| a.to_lowercase()).collect::<Vec<_>>();
+            let given: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            assert_eq!(
+                lower(&action.args()),
+                lower(&given),
+                "{kind} renders its arguments as given (addresses checksummed)"
+            );
         }
     }
 

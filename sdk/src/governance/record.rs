@@ -153,6 +153,29 @@ pub struct SystemConfig {
 }
 
 impl SystemConfig {
+    /// The value of `param`.
+    pub fn get(&self, param: super::Param) -> u64 {
+        match param {
+            super::Param::BlockGasLimit => self.block_gas_limit,
+            super::Param::MaxBlockTransactions => self.max_block_transactions,
+            super::Param::MaxTxBytes => self.max_tx_bytes,
+            super::Param::MaxContractMemoryBytes => self.max_contract_memory_bytes,
+            super::Param::ConsensusTimeoutMs => self.consensus_timeout_ms,
+        }
+    }
+
+    /// Sets `param` to `value` (the range is the caller's to check: [`super::Param::range`]).
+    pub fn set(&mut self, param: super::Param, value: u64) {
+        let field = match param {
+            super::Param::BlockGasLimit => &mut self.block_gas_limit,
+            super::Param::MaxBlockTransactions => &mut self.max_block_transactions,
+            super::Param::MaxTxBytes => &mut self.max_tx_bytes,
+            super::Param::MaxContractMemoryBytes => &mut self.max_contract_memory_bytes,
+            super::Param::ConsensusTimeoutMs => &mut self.consensus_timeout_ms,
+        };
+        *field = value;
+    }
+
     /// Canonical bytes.
     pub fn encode(&self) -> Vec<u8> {
         alloy_rlp::encode(self)
@@ -234,6 +257,11 @@ pub enum AccountStatus {
 }
 
 impl AccountStatus {
+    /// The status named `word` (`normal`, `frozen`, `abolished`).
+    pub fn from_word(word: &str) -> Option<Self> {
+        [Self::Normal, Self::Frozen, Self::Abolished].into_iter().find(|s| s.word() == word)
+    }
+
     /// The word the contracts and RPC use.
     pub fn word(self) -> &'static str {
         match self {
