@@ -30,7 +30,8 @@ fn ok(o: Output) -> String {
     stdout(&o)
 }
 
-fn key_file(node: &TestNode, account: &DevAccount) -> PathBuf {
+/// A key file as `accord keygen --out` writes it (with its trailing newline, which the CLI must accept).
+fn keygen_file(node: &TestNode, account: &DevAccount) -> PathBuf {
     let path = node.dir.path().join(format!("{}.key", account.address));
     std::fs::write(&path, format!("{}\n", account.private_key)).expect("write key");
     path
@@ -40,9 +41,9 @@ fn key_file(node: &TestNode, account: &DevAccount) -> PathBuf {
 async fn operators_govern_through_the_cli() {
     let mut node = TestNode::new();
     let client = node.start().await;
-    let governors: Vec<PathBuf> = node.accounts[..3].iter().map(|a| key_file(&node, a)).collect();
+    let governors: Vec<PathBuf> = node.accounts[..3].iter().map(|a| keygen_file(&node, a)).collect();
     let outsider_account = node.accounts[5].clone();
-    let outsider = key_file(&node, &outsider_account);
+    let outsider = keygen_file(&node, &outsider_account);
     let target = node.accounts[6].address.to_string();
 
     // The proposer's vote alone (1 of 3) is below 50 % participation: open.
@@ -62,6 +63,7 @@ async fn operators_govern_through_the_cli() {
     assert_eq!(o.status.code(), Some(4));
     assert!(stderr(&o).contains("is not frozen"), "{}", stderr(&o));
     let o = gov(&node, Some(&governors[1]), &["propose", "abolish", &target]);
+    assert_eq!(o.status.code(), Some(4));
     assert!(stderr(&o).contains(&format!("proposal {id} on status")), "one open proposal per target: {}", stderr(&o));
     let o = gov(&node, Some(&governors[0]), &["propose", "set-param", "gasPrice", "1"]);
     assert_eq!(o.status.code(), Some(2));

@@ -14,26 +14,8 @@ use std::time::Duration;
 
 use accord_sdk::block::commit_digest;
 use accord_sdk::client::AccordClient;
-use accord_sdk::{Address, B256};
+use accord_sdk::{Address, B256, U256};
 use common::*;
-
-/// Proposes with governor 0 through node0's RPC, agrees with governor 1: returns the effective height.
-fn pass(node: &TestNode, keys: &[PathBuf], kind: &str, arg: &str) -> u64 {
-    // `KEY=VALUE` stands for the two arguments of set-param.
-    let mut propose = vec!["propose", kind];
-    propose.extend(arg.split('='));
-    let created = gov_json(node, &keys[0], &propose);
-    assert_eq!(created["status"], "open", "{kind}: the proposer alone is below 50 % participation");
-    let id = created["id"].as_u64().expect("id").to_string();
-    let decided = gov_json(node, &keys[1], &["vote", &id, "--agree"]);
-    assert_eq!(decided["status"], "passed", "{kind}");
-    decided["effectiveHeight"].as_u64().expect("effective height")
-}
-
-async fn node_address(node: &TestNode) -> Address {
-    let s: serde_json::Value = rpc(&node.rpc_url, "accord_nodeStatus", serde_json::json!([])).await.expect("status");
-    s["nodeAddress"].as_str().expect("nodeAddress").parse().expect("address")
-}
 
 /// The node addresses whose commit votes certify block `n` (recovered from the certificate's signatures).
 async fn signers(client: &AccordClient, n: u64) -> BTreeSet<Address> {
@@ -84,17 +66,27 @@ async fn validators_are_added_and_removed_by_proposal_under_load() {
     };
     let client = AccordClient::new(&nodes[0].rpc_url).expect("client");
 
-    let view_changes = |nodes: &[TestNode]| -> f64 {
-        nodes.iter().filter(|n| n.is_running()).filter_map(|n| n.metric("accord_consensus_view_changes_total")).sum()
+    // View changes per node (0 for a node not running): a stall beyond one view change would show as two or more.
+    let view_changes = |nodes: &[TestNode]| -> Vec<f64> {
+        nodes
+            .iter()
+            .map(|n| if n.is_running() { n.metric("accord_consensus_view_changes_total").unwrap_or(0.0) } else { 0.0 })
+            .collect()
     };
+    let most = |after: Vec<f64>, before: &[f64]| after.iter().zip(before).map(|(a, b)| a - b).fold(0.0, f64::max);
     // Promote node4.
     let before = view_changes(&nodes);
-    let promoted = pass(&nodes[0], &keys, "add-validator", &addr[4].to_string());
+    let promoted = pass_proposal(&nodes[0], &keys, "add-validator", &[&addr[4].to_string()]);
     println!("node4 validates from block {promoted}");
     wait_height(&running, promoted + 4, Duration::from_secs(90), "after the promotion").await;
-    let changes = view_changes(&nodes) - before;
-    println!("view changes across the promotion, all nodes: {changes}");
-    assert!(changes <= 5.0, "no stall beyond one view change: {changes} view changes over 5 nodes");
+    let changes = most(view_changes(&nodes), &before);
+    println!("most view changes at one node across the promotion: {changes}");
+    assert!(changes <= 1.0, "no stall beyond one view change: {changes} at one node");
+    assert_eq!(
+        next_validators_hash(&nodes[0], promoted - 1).await,
+        set_hash(&addr[..5]),
+        "the block before the promotion commits to the five"
+    );
     for n in &running {
         assert_eq!(validators(n).await, addr[..5].to_vec(), "{} counts five validators", n.name);
     }
@@ -115,20 +107,20 @@ async fn validators_are_added_and_removed_by_proposal_under_load() {
         assert!(s.contains(&addr[4]) && s.len() >= 4, "block {h} certified by {s:?}");
     }
     nodes[1].start().await;
-    set_live(&live, &nodes[..4]);
 
     // Remove node3: no client sends to it any more, and from the effective height every member refuses it.
     let live_without_3: Vec<String> = [0, 1, 2, 4].iter().map(|i| nodes[*i].rpc_url.clone()).collect();
     *live.lock() = live_without_3;
     let refused_before = nodes[0].metric("accord_peers_refused_total").unwrap_or(0.0);
     let before = view_changes(&nodes);
-    let removed = pass(&nodes[0], &keys, "remove-validator", &addr[3].to_string());
+    let removed = pass_proposal(&nodes[0], &keys, "remove-validator", &[&addr[3].to_string()]);
     println!("node3 removed from block {removed}");
     let rest: Vec<&TestNode> = [0, 1, 2, 4].iter().map(|i| &nodes[*i]).collect();
     wait_height(&rest, removed + 4, Duration::from_secs(90), "after the removal").await;
-    let changes = view_changes(&nodes) - before;
-    println!("view changes across the removal, all nodes: {changes}");
-    assert!(changes <= 5.0, "no stall beyond one view change: {changes} view changes over 5 nodes");
+    let changes = most(view_changes(&nodes), &before);
+    println!("most view changes at one node across the removal: {changes}");
+    assert!(changes <= 1.0, "no stall beyond one view change: {changes} at one node");
+    assert_eq!(next_validators_hash(&nodes[0], removed - 1).await, set_hash(&[addr[0], addr[1], addr[2], addr[4]]));
     for n in &rest {
         let v = validators(n).await;
         assert_eq!(v, vec![addr[0], addr[1], addr[2], addr[4]], "{} no longer counts node3", n.name);
@@ -148,9 +140,24 @@ async fn validators_are_added_and_removed_by_proposal_under_load() {
     wait_height(&rest, now + 3, Duration::from_secs(90), "the rest go on").await;
     assert!(height(&nodes[3]).await.expect("height") <= stuck + 1, "node3 is refused by every member");
 
-    // A parameter change under the same load takes effect at its height on every node.
-    let limited = pass(&nodes[0], &keys, "set-param", "maxBlockTransactions=3");
-    wait_height(&rest, limited + 3, Duration::from_secs(90), "after the parameter change").await;
+    // A parameter change under the same load takes effect at its height on every node. A burst of 9 transfers from
+    // one account after it must then spread over at least 3 blocks.
+    let limited = pass_proposal(&nodes[0], &keys, "set-param", &["maxBlockTransactions", "3"]);
+    let burst_signer = accounts[9].signer();
+    let mut burst = Vec::new();
+    for nonce in 0..9 {
+        let raw = legacy_transfer(&burst_signer, Some(CHAIN_ID), nonce, Address::repeat_byte(0xcd), U256::from(1u8), 0);
+        burst.push(client.send_raw_transaction(&raw).await.expect("pooled"));
+    }
+    let mut burst_blocks = BTreeSet::new();
+    for tx in burst {
+        let r = client.wait_for_receipt(tx, Duration::from_secs(60)).await.expect("rpc").expect("committed");
+        burst_blocks.insert(r.block_number.expect("block"));
+    }
+    assert!(burst_blocks.len() >= 3, "9 transfers at most 3 per block: blocks {burst_blocks:?}");
+    assert!(burst_blocks.first().is_some_and(|b| *b >= limited), "after the effective height");
+    let last = *burst_blocks.last().expect("blocks");
+    wait_height(&rest, last, Duration::from_secs(90), "after the parameter change").await;
     for n in &rest {
         let c = rpc(&n.rpc_url, "accord_systemConfig", serde_json::json!([])).await.expect("config");
         assert_eq!(
@@ -159,7 +166,7 @@ async fn validators_are_added_and_removed_by_proposal_under_load() {
             "{}",
             n.name
         );
-        for h in limited..limited + 3 {
+        for h in limited..=last {
             let b =
                 AccordClient::new(&n.rpc_url).expect("client").block_by_number(h).await.expect("rpc").expect("block");
             assert!(b.transactions.len() <= 3, "{}: block {h} holds {} transactions", n.name, b.transactions.len());
@@ -183,6 +190,7 @@ async fn validators_are_added_and_removed_by_proposal_under_load() {
         }
     }
     let acknowledged: Vec<B256> = seen.lock().keys().copied().collect();
+    assert!(!acknowledged.is_empty(), "the load was acknowledged");
     assert!(acknowledged.iter().all(|t| hashes.contains(t)), "an acknowledged transaction is missing");
     println!("{} acknowledged transactions, each in the chain once, over {head} blocks", acknowledged.len());
 

@@ -52,10 +52,7 @@ async fn binaries_first_then_the_version() {
 
     // Raise the version with node3 still on the old build.
     let keys: Vec<std::path::PathBuf> = (0..2).map(|i| key_file(&nodes[0], i)).collect();
-    let created = gov_json(&nodes[0], &keys[0], &["propose", "set-version", "2"]);
-    let id = created["id"].as_u64().expect("id").to_string();
-    let decided = gov_json(&nodes[0], &keys[1], &["vote", &id, "--agree"]);
-    let effective = decided["effectiveHeight"].as_u64().expect("effective height");
+    let effective = pass_proposal(&nodes[0], &keys, "set-version", &["2"]);
     println!("version 2 from block {effective}");
 
     // Clients stay off the old build from here (its pool would accept what it can never execute).

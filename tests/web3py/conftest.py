@@ -5,6 +5,7 @@ ACCORD_BIN points at the built `accord` binary (scripts/test.sh sets it).
 
 import json
 import os
+import random
 import socket
 import subprocess
 import time
@@ -14,9 +15,16 @@ from web3 import Web3
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the kernel's ephemeral range (32768+), so no outgoing connection takes it before the node
+    binds it (as node/tests/common picks ports)."""
+    while True:
+        port = random.randrange(10_000, 32_000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 @pytest.fixture(scope="module")
