@@ -20,8 +20,8 @@ pub const MAX_PROPOSALS: usize = 1_000;
 
 /// Adds the governance methods.
 pub fn register(m: &mut RpcModule<std::sync::Arc<RpcContext>>) -> anyhow::Result<()> {
-    m.register_method("accord_committee", |_, c, _| -> RpcResult<_> {
-        let (head, next) = heights(c);
+    m.register_blocking_method("accord_committee", |_, c, _| -> RpcResult<_> {
+        let (head, next) = heights(&c);
         let state = c.chain.state().at(head);
         let committee = store::committee_at(&mut view_reader(&state), next).map_err(internal)?;
         Ok(committee.map(|(k, since)| {
@@ -36,35 +36,36 @@ pub fn register(m: &mut RpcModule<std::sync::Arc<RpcContext>>) -> anyhow::Result
         }))
     })?;
 
-    m.register_method("accord_proposal", |p, c, _| -> RpcResult<_> {
+    m.register_blocking_method("accord_proposal", |p, c, _| -> RpcResult<_> {
         let id: U64 = p.one()?;
-        let (head, next) = heights(c);
-        let state = c.chain.state().at(head);
-        let proposal = store::proposal(&mut view_reader(&state), id.to()).map_err(internal)?;
-        proposal.map(|p| proposal_json(c, &p, head, next)).transpose()
-    })?;
-
-    m.register_method("accord_proposals", |p, c, _| -> RpcResult<_> {
-        let all: Option<bool> = p.sequence().optional_next()?;
-        let (head, next) = heights(c);
+        let (head, next) = heights(&c);
         let state = c.chain.state().at(head);
         let mut read = view_reader(&state);
+        let Some(proposal) = store::proposal(&mut read, id.to()).map_err(internal)? else { return Ok(None) };
+        let committee = committee(&mut read, next)?;
+        Ok(Some(proposal_json(&committee, &proposal, next)))
+    })?;
+
+    m.register_blocking_method("accord_proposals", |p, c, _| -> RpcResult<_> {
+        let all: Option<bool> = p.sequence().optional_next()?;
+        let (head, next) = heights(&c);
+        let state = c.chain.state().at(head);
+        let mut read = view_reader(&state);
+        let committee = committee(&mut read, next)?;
         let count = store::proposal_count(&mut read).map_err(internal)?;
         let mut out = Vec::new();
-        for id in (1..=count).rev() {
-            if out.len() >= MAX_PROPOSALS {
-                break;
-            }
+        // The newest MAX_PROPOSALS only: the work of one call is bounded however many proposals the chain holds.
+        for id in (1..=count).rev().take(MAX_PROPOSALS) {
             let Some(p) = store::proposal(&mut read, id).map_err(internal)? else { continue };
             if all.unwrap_or(false) || p.status_at(next) == accord_sdk::governance::ProposalStatus::Open {
-                out.push(proposal_json(c, &p, head, next)?);
+                out.push(proposal_json(&committee, &p, next));
             }
         }
         Ok(out)
     })?;
 
-    m.register_method("accord_systemConfig", |_, c, _| -> RpcResult<_> {
-        let (head, next) = heights(c);
+    m.register_blocking_method("accord_systemConfig", |_, c, _| -> RpcResult<_> {
+        let (head, next) = heights(&c);
         let state = c.chain.state().at(head);
         let config = store::config_at(&mut view_reader(&state), next).map_err(internal)?;
         let (config, since) = match config {
@@ -85,9 +86,9 @@ pub fn register(m: &mut RpcModule<std::sync::Arc<RpcContext>>) -> anyhow::Result
         }))
     })?;
 
-    m.register_method("accord_accountStatus", |p, c, _| -> RpcResult<_> {
+    m.register_blocking_method("accord_accountStatus", |p, c, _| -> RpcResult<_> {
         let account: Address = p.one()?;
-        let (head, next) = heights(c);
+        let (head, next) = heights(&c);
         let state = c.chain.state().at(head);
         let (rights, since) = store::rights_at(&state, account, next).map_err(internal)?;
         let rules = c.chain.next_rules().map_err(internal)?;
@@ -120,14 +121,15 @@ fn heights(c: &RpcContext) -> (u64, u64) {
     (head, head + 1)
 }
 
-fn proposal_json(c: &RpcContext, p: &Proposal, head: u64, next: u64) -> RpcResult<Value> {
-    let state = c.chain.state().at(head);
-    let committee = store::committee_at(&mut view_reader(&state), next)
-        .map_err(internal)?
-        .ok_or_else(|| invalid_params("this chain has no committee"))?
-        .0;
+/// The committee of the next block (it weighs the votes a tally shows).
+fn committee(read: &mut store::SlotReader<'_>, next: u64) -> RpcResult<accord_sdk::governance::Committee> {
+    let found = store::committee_at(read, next).map_err(internal)?;
+    found.map(|(c, _)| c).ok_or_else(|| invalid_params("this chain has no committee"))
+}
+
+fn proposal_json(committee: &accord_sdk::governance::Committee, p: &Proposal, next: u64) -> Value {
     let tally = committee.tally(&p.ballot.votes);
-    Ok(json!({
+    json!({
         "id": p.ballot.id,
         "proposer": p.ballot.proposer,
         "kind": p.action.kind(),
@@ -137,5 +139,5 @@ fn proposal_json(c: &RpcContext, p: &Proposal, head: u64, next: u64) -> RpcResul
         "expires": p.ballot.expires,
         "votes": p.ballot.votes.iter().map(|(v, a)| json!({ "voter": v, "agree": a })).collect::<Vec<_>>(),
         "tally": { "voted": tally.voted, "agreed": tally.agreed, "total": tally.total },
-    }))
+    })
 }
