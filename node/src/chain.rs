@@ -13,7 +13,7 @@ use accord_sdk::block::{CommitCertificate, Header, ValidatorSet, VerifiedCertifi
 use accord_sdk::genesis::Genesis;
 use accord_sdk::receipt::Receipt;
 use accord_sdk::tx::{SignedTransaction, TxLimits};
-use accord_sdk::{Address, B256, FORMAT_VERSION, merkle};
+use accord_sdk::{Address, B256, FORMAT_VERSION, keccak256, merkle};
 use alloy_primitives::Bloom;
 use parking_lot::RwLock;
 use tokio::sync::broadcast;
@@ -155,15 +155,7 @@ impl Chain {
         }
         let store = ChainStore::open(data_dir)?;
         let state = StateDb::new(store.clone());
-        let (genesis_block, genesis_writes) = Self::genesis_block(&state, &genesis)?;
-        let genesis_hash = genesis_block.header.hash();
-        match store.genesis_hash()? {
-            Some(stored) if stored != genesis_hash => {
-                return Err(ChainError::GenesisMismatch { stored, configured: genesis_hash });
-            }
-            Some(_) => {}
-            None => store.commit_block(&genesis_block, &genesis_writes, true)?,
-        }
+        let genesis_hash = Self::open_genesis(&store, &state, &genesis)?;
         let head_number = store.head_number()?.unwrap_or(0);
         let head = store.header(head_number)?.ok_or(ChainError::MissingBlock(head_number))?;
         let (heads, _) = broadcast::channel(256);
@@ -200,6 +192,30 @@ impl Chain {
     /// what clients simulate can never push the modules blocks need out of the block executor's cache.
     pub fn simulator(&self) -> &BlockExecutor {
         &self.simulator
+    }
+
+    /// The genesis block's hash, after writing the block into a new data directory or checking that a used one
+    /// belongs to `genesis`. Building the genesis block means building the state tree of every allocated account
+    /// (seconds and gigabytes for a million), so a restart with the very document that built the stored block
+    /// (same digest) takes the stored hash; any other document is built and compared, as on first start.
+    fn open_genesis(store: &ChainStore, state: &StateDb, genesis: &Genesis) -> Result<B256, ChainError> {
+        // An empty digest never matches a stored one: the document is then built and compared.
+        let document = keccak256(serde_json::to_vec(genesis).unwrap_or_default());
+        let stored = store.genesis_hash()?;
+        if let Some(stored) = stored
+            && store.genesis_document()? == Some(document)
+        {
+            return Ok(stored);
+        }
+        let (block, writes) = Self::genesis_block(state, genesis)?;
+        let built = block.header.hash();
+        match stored {
+            Some(stored) if stored != built => return Err(ChainError::GenesisMismatch { stored, configured: built }),
+            Some(_) => {}
+            None => store.commit_block(&block, &writes, true)?,
+        }
+        store.set_genesis_document(document)?;
+        Ok(built)
     }
 
     fn genesis_block(state: &StateDb, genesis: &Genesis) -> Result<(CommittedBlock, StateWrites), ChainError> {
@@ -771,6 +787,33 @@ mod tests {
         let mut other = f.chain.genesis().clone();
         other.chain_id = 6;
         drop(f.chain);
+        assert!(matches!(Chain::open(&path, other), Err(ChainError::GenesisMismatch { .. })));
+    }
+
+    #[test]
+    fn reopening_with_the_same_genesis_takes_the_stored_block_without_rebuilding_it() {
+        let f = fx();
+        let path = f._dir.path().to_path_buf();
+        let genesis = f.chain.genesis().clone();
+        let hash = f.chain.genesis_hash();
+        let store = f.chain.store().clone();
+        let document = keccak256(serde_json::to_vec(&genesis).expect("serialises"));
+        assert_eq!(store.genesis_document().expect("meta"), Some(document), "recorded on first start");
+        drop(f.chain);
+        drop(store);
+        assert_eq!(Chain::open(&path, genesis.clone()).expect("reopens").genesis_hash(), hash);
+
+        // Any other digest (a database written before digests were recorded, or an edited document) means: build,
+        // compare, and record the digest when the blocks agree; refuse when they do not.
+        let chain = Chain::open(&path, genesis.clone()).expect("reopens");
+        chain.store().set_genesis_document(B256::repeat_byte(7)).expect("writes");
+        drop(chain);
+        let reopened = Chain::open(&path, genesis.clone()).expect("rebuilt and compared");
+        assert_eq!(reopened.genesis_hash(), hash);
+        assert_eq!(reopened.store().genesis_document().expect("meta"), Some(document), "recorded again");
+        drop(reopened);
+        let mut other = genesis;
+        other.timestamp += 1;
         assert!(matches!(Chain::open(&path, other), Err(ChainError::GenesisMismatch { .. })));
     }
 }

@@ -89,6 +89,9 @@ pub enum Command {
         #[command(subcommand)]
         command: GovCommand,
     },
+    /// Measure committed throughput and latency under an open-loop load against the ceiling measured in the same
+    /// run (`docs/benchmarks.md`).
+    Bench(crate::bench::BenchArgs),
     /// Re-execute a stopped node's chain from genesis and check every stored block, root and certificate.
     Verify {
         /// Node home.

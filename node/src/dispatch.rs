@@ -93,12 +93,7 @@ impl Dispatch {
                     let pool = self.pool.clone();
                     tokio::task::spawn_blocking(move || {
                         let _permit = permit;
-                        let mut accepted = 0usize;
-                        for raw in &txs {
-                            if pool.submit_gossiped(raw).is_ok() {
-                                accepted += 1;
-                            }
-                        }
+                        let accepted = pool.submit_gossiped_batch(&txs);
                         tracing::trace!(peer = %from, received = txs.len(), accepted, "gossiped transactions");
                     });
                 }

@@ -176,17 +176,22 @@ impl BlockImporter {
     pub fn recover(&self, number: u64, raw: &[Bytes]) -> Result<Vec<SignedTransaction>, ImportError> {
         let limits = self.chain.tx_limits();
         // One pool lock for the whole block, not one per transaction.
-        let pooled: Vec<_> = self.pool.with(|p| raw.iter().map(|r| p.get(&keccak256(r))).collect());
+        let pooled: Vec<_> = self
+            .pool
+            .with(|p| raw.iter().map(|r| p.get(&keccak256(r)).filter(|pooled| pooled.encoded() == r)).collect());
+        // The ones the pool has not seen are recovered together, on all cores.
+        let unseen: Vec<&Bytes> = raw.iter().zip(&pooled).filter(|(_, p)| p.is_none()).map(|(r, _)| r).collect();
+        let mut recovered = SignedTransaction::decode_many(&unseen, &limits).into_iter();
         raw.iter()
             .zip(pooled)
             .enumerate()
             .map(|(index, (r, pooled))| match pooled {
-                Some(pooled) if pooled.encoded() == r => Ok((*pooled).clone()),
-                _ => SignedTransaction::decode(r, &limits).map_err(|source| ImportError::Transaction {
-                    number,
-                    index,
-                    source,
-                }),
+                Some(pooled) => Ok((*pooled).clone()),
+                // `recovered` holds exactly one result per transaction the pool did not hold, in order.
+                None => recovered
+                    .next()
+                    .unwrap_or_else(|| SignedTransaction::decode(r, &limits))
+                    .map_err(|source| ImportError::Transaction { number, index, source }),
             })
             .collect()
     }

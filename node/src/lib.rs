@@ -2,6 +2,7 @@
 //! building blocks. The `accord` binary (`main.rs`) is a thin shell over this library, which the tests and
 //! benchmarks also drive.
 
+pub mod bench;
 pub mod chain;
 pub mod cli;
 pub mod config;

@@ -136,6 +136,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let console = Console::new(&rpc, key.as_deref())?;
             Ok(run_gov(console, command, json).await?)
         }),
+        Command::Bench(args) => runtime()?.block_on(accord_node::bench::run(args)),
         Command::Verify { home } => {
             let config = NodeConfig::load(&home)?;
             let genesis_path = NodeConfig::resolve(&home, &config.node.genesis);

@@ -106,6 +106,32 @@ impl TxPool {
         self.submit_inner(raw)
     }
 
+    /// Pools a batch another member gossiped, recovering the senders of the ones not yet pooled on all cores at
+    /// once; returns how many were pooled.
+    pub fn submit_gossiped_batch<R: AsRef<[u8]> + Sync>(&self, raws: &[R]) -> usize {
+        let limits = self.chain.tx_limits();
+        // Already pooled (the same transaction gossiped by two members, or sent to us by the client too) and
+        // oversized ones cost no recovery.
+        let unseen: Vec<&[u8]> = {
+            let pool = self.pool.lock();
+            raws.iter()
+                .map(AsRef::as_ref)
+                .filter(|r| r.len() <= limits.max_tx_bytes && !pool.contains(&keccak256(r)))
+                .collect()
+        };
+        SignedTransaction::decode_many(&unseen, &limits)
+            .into_iter()
+            .map(|decoded| match decoded {
+                Ok(tx) => self.admit(tx).is_ok(),
+                Err(e) => {
+                    tracing::trace!(error = %e, "gossiped transaction refused");
+                    false
+                }
+            })
+            .filter(|pooled| *pooled)
+            .count()
+    }
+
     fn submit_inner(&self, raw: &[u8]) -> Result<B256, SubmitError> {
         let limits = self.chain.tx_limits();
         if raw.len() > limits.max_tx_bytes {
@@ -116,6 +142,11 @@ impl TxPool {
             return Err(MempoolError::AlreadyKnown.into());
         }
         let tx = SignedTransaction::decode(raw, &limits)?;
+        self.admit(tx)
+    }
+
+    /// The checks that need state (governance's permissions, the sender's committed account), then the pool.
+    fn admit(&self, tx: SignedTransaction) -> Result<B256, SubmitError> {
         let hash = tx.hash();
         // Governance's permission rule, against the rules of the next block (execution checks it again there).
         let rules = self.chain.next_rules().map_err(|e| SubmitError::Rules(e.to_string()))?;

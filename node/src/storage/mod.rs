@@ -133,6 +133,20 @@ impl ChainStore {
         Ok(self.get(schema::META, schema::META_GENESIS)?.map(|v| B256::from_slice(&v)))
     }
 
+    /// Digest of the genesis document the genesis block was built from, if recorded.
+    pub fn genesis_document(&self) -> Result<Option<B256>, StorageError> {
+        self.get(schema::META, schema::META_GENESIS_DOCUMENT)?
+            .map(|v| (v.len() == 32).then(|| B256::from_slice(&v)).ok_or_else(|| corrupt("meta", "genesis-document")))
+            .transpose()
+    }
+
+    /// Records the digest of the genesis document that builds this database's genesis block (synced).
+    pub fn set_genesis_document(&self, digest: B256) -> Result<(), StorageError> {
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        Ok(self.db.put_cf_opt(self.cf(schema::META), schema::META_GENESIS_DOCUMENT, digest, &wo)?)
+    }
+
     /// Header at `number`.
     pub fn header(&self, number: u64) -> Result<Option<Header>, StorageError> {
         self.get(schema::HEADERS, &schema::number_key(number))?

@@ -45,6 +45,9 @@ pub const ALL: &[&str] = &[
 pub const META_HEAD: &[u8] = b"head";
 /// Meta key of the genesis block hash, which ties a data directory to one chain.
 pub const META_GENESIS: &[u8] = b"genesis";
+/// Meta key of the digest of the genesis document that built the genesis block: a restart with the same document
+/// need not rebuild the genesis state (a tree of every allocated account) to know it belongs to this chain.
+pub const META_GENESIS_DOCUMENT: &[u8] = b"genesis-document";
 /// Meta key of the storage format version.
 pub const META_FORMAT: &[u8] = b"format";
 
