@@ -310,7 +310,8 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
     outcome
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

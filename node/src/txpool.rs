@@ -67,6 +67,9 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
+/// Shortest time between two re-gossips of the ready transactions ([`TxPool::regossip_ready`]).
+pub const REGOSSIP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The transaction pool as the node's tasks use it.
 #[derive(Debug)]
 pub struct TxPool {
@@ -75,12 +78,13 @@ pub struct TxPool {
     arrived: Notify,
     gossip: Option<mpsc::Sender<Vec<u8>>>,
     metrics: Metrics,
+    last_regossip: Mutex<Option<std::time::Instant>>,
 }
 
 impl TxPool {
     /// A pool over `chain`; client transactions go to `gossip` (none on a lone node).
     pub fn new(chain: Arc<Chain>, pool: Mempool, gossip: Option<mpsc::Sender<Vec<u8>>>, metrics: Metrics) -> Self {
-        Self { chain, pool: Mutex::new(pool), arrived: Notify::new(), gossip, metrics }
+        Self { chain, pool: Mutex::new(pool), arrived: Notify::new(), gossip, metrics, last_regossip: Mutex::new(None) }
     }
 
     /// Verifies and pools a raw transaction from a client, and gossips it to the other members; returns its hash.
@@ -172,6 +176,35 @@ impl TxPool {
         Ok(hash)
     }
 
+    /// Sends up to `limit` of the transactions that could run in the next block to the other members again;
+    /// returns how many. At most once per [`REGOSSIP_EVERY`].
+    ///
+    /// Gossip is best effort: a busy member drops a batch rather than queue without bound. A transaction only this
+    /// node holds is then proposed only when this node leads, and leaders rotate per committed height, which never
+    /// comes while every leader's pool is empty: the transaction would wait forever. A replica that sees the
+    /// leader idle (its heartbeat) while holding runnable work calls this, so the leader gets the work.
+    pub fn regossip_ready(&self, limit: usize) -> usize {
+        let Some(gossip) = &self.gossip else { return 0 };
+        {
+            let mut last = self.last_regossip.lock();
+            if last.is_some_and(|t| t.elapsed() < REGOSSIP_EVERY) {
+                return 0;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        let state = self.chain.state().latest();
+        let nonce_of = |a: Address| state.account(a).map(|acct| acct.nonce).unwrap_or(u64::MAX);
+        let ready = self.pool.lock().ready(nonce_of, limit, u64::MAX, usize::MAX);
+        let mut sent = 0;
+        for tx in ready {
+            if gossip.try_send(tx.encoded().to_vec()).is_err() {
+                break;
+            }
+            sent += 1;
+        }
+        sent
+    }
+
     /// Nonce for the sender's next transaction counting pooled ones.
     pub fn pending_nonce(&self, address: Address) -> Result<u64, StateError> {
         let committed = self.chain.state().latest().account(address)?.nonce;
@@ -228,5 +261,67 @@ impl TxPool {
             tick.tick().await;
             self.expire();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mempool::MempoolLimits;
+    use accord_sdk::U256;
+    use accord_sdk::genesis::ChainParams;
+    use accord_sdk::keys::KeyPair;
+    use alloy_consensus::{SignableTransaction, TxEnvelope, TxLegacy};
+    use alloy_primitives::TxKind;
+
+    fn pool_with_gossip() -> (tempfile::TempDir, TxPool, mpsc::Receiver<Vec<u8>>, KeyPair) {
+        let (validator, alice) = (KeyPair::generate(), KeyPair::generate());
+        let genesis = crate::test_genesis::genesis(
+            &validator,
+            &[(alice.address(), U256::from(10u64).pow(U256::from(24u8)))],
+            ChainParams::default(),
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let chain = Arc::new(Chain::open(dir.path(), genesis).expect("opens"));
+        let (tx, rx) = mpsc::channel(1_000);
+        let metrics = Metrics::new().expect("metrics");
+        let pool = TxPool::new(chain, Mempool::new(MempoolLimits::default(), 300_000_000, 0), Some(tx), metrics);
+        (dir, pool, rx, alice)
+    }
+
+    fn transfer(k: &KeyPair, chain_id: u64, nonce: u64) -> Vec<u8> {
+        let tx = TxLegacy {
+            chain_id: Some(chain_id),
+            nonce,
+            gas_price: 0,
+            gas_limit: 21_000,
+            to: TxKind::Call(Address::repeat_byte(0xee)),
+            value: U256::from(1u8),
+            input: Default::default(),
+        };
+        let sig = k.sign_prehash(&tx.signature_hash()).expect("sign");
+        alloy_eips::eip2718::Encodable2718::encoded_2718(&TxEnvelope::from(tx.into_signed(sig)))
+    }
+
+    #[test]
+    fn a_gossiped_batch_pools_the_valid_unseen_ones_and_runnable_work_is_regossiped_at_most_once_a_second() {
+        let (_dir, pool, mut gossip, alice) = pool_with_gossip();
+        let chain_id = pool.chain.genesis().chain_id;
+        let txs: Vec<Vec<u8>> = (0..20).map(|n| transfer(&alice, chain_id, n)).collect();
+        let mut batch = txs.clone();
+        batch.push(vec![0xc0]); // malformed
+        batch.push(transfer(&alice, chain_id + 1, 20)); // another chain
+        batch.push(txs[3].clone()); // a duplicate within the batch
+        assert_eq!(pool.submit_gossiped_batch(&batch), 20);
+        assert_eq!(pool.len(), 20);
+        assert_eq!(pool.submit_gossiped_batch(&txs), 0, "already pooled: refused before any recovery");
+        // Gossiped transactions are not forwarded again on arrival...
+        assert!(gossip.try_recv().is_err());
+        // ...but sent again when the leader shows it lacks them, in nonce order, and not again within a second.
+        assert_eq!(pool.regossip_ready(1_000), 20);
+        let resent: Vec<Vec<u8>> = std::iter::from_fn(|| gossip.try_recv().ok()).collect();
+        assert_eq!(resent, txs);
+        assert_eq!(pool.regossip_ready(1_000), 0);
+        assert!(gossip.try_recv().is_err());
     }
 }

@@ -110,6 +110,12 @@ def test_token_from_its_artifact(node):
     assert len(events) == 1
     assert (events[0].args["from"], events[0].args.to, events[0].args.value) == (owner.address, bob, 12345)
     assert events[0].transactionHash == moved.transactionHash
+    # eth_getBlockReceipts: every receipt of the block, each equal to its own eth_getTransactionReceipt (log
+    # indices run across the block); an unknown block is null, as the specification says.
+    block_receipts = w3.eth.get_block_receipts(moved.blockNumber)
+    assert [r.transactionHash for r in block_receipts] == list(w3.eth.get_block(moved.blockNumber).transactions)
+    assert all(r == w3.eth.get_transaction_receipt(r.transactionHash) for r in block_receipts)
+    assert w3.provider.make_request("eth_getBlockReceipts", [hex(10**9)])["result"] is None
 
     # A call that would revert reports Solidity's reason through eth_call, as geth does.
     with pytest.raises(ContractLogicError, match="transfer amount exceeds balance"):

@@ -274,21 +274,27 @@ pub async fn run(
         return Err(e.context("following the chain's heads"));
     }
 
-    // Only a receipt saying so counts a transaction as committed.
-    let hashes: Vec<(usize, B256)> =
-        committed.iter().enumerate().filter(|(_, c)| c.is_some()).map(|(i, _)| (i, txs[i].hash)).collect();
-    let receipts = nodes[0]
-        .batch("eth_getTransactionReceipt", hashes.iter().map(|(_, h)| serde_json::json!([h])).collect())
-        .await?;
-    let mut failed = 0;
-    for ((i, _), receipt) in hashes.iter().zip(receipts) {
-        match receipt.as_ref().map(|r| r["status"].as_str() == Some("0x1")) {
-            Some(true) => {}
-            Some(false) => {
-                failed += 1;
-                committed[*i] = None;
+    // Only a receipt saying so counts a transaction as committed: every block of the run's receipts, one call
+    // per block.
+    let numbers: Vec<Value> = blocks.iter().map(|b| serde_json::json!([format!("{:#x}", b.number)])).collect();
+    let mut confirmed: HashMap<B256, bool> = HashMap::with_capacity(txs.len());
+    for receipts in nodes[0].batch("eth_getBlockReceipts", numbers, 4).await? {
+        for r in receipts.as_ref().and_then(Value::as_array).into_iter().flatten() {
+            if let Some(hash) = r["transactionHash"].as_str().and_then(|h| h.parse::<B256>().ok()) {
+                confirmed.insert(hash, r["status"].as_str() == Some("0x1"));
             }
-            None => committed[*i] = None,
+        }
+    }
+    let mut failed = 0;
+    for (i, c) in committed.iter_mut().enumerate() {
+        match (c.is_some(), confirmed.get(&txs[i].hash)) {
+            (true, Some(true)) | (false, None) => {}
+            (true, Some(false)) => {
+                failed += 1;
+                *c = None;
+            }
+            // Seen in a block but without a receipt, or the reverse: not counted.
+            _ => *c = None,
         }
     }
     let mut pools = Vec::new();

@@ -68,8 +68,15 @@ pub struct BenchArgs {
     pub json: Option<PathBuf>,
 }
 
-/// Runs the benchmark and prints its table(s).
+/// Runs the benchmark and prints its table(s). Interrupted (Ctrl-C, SIGTERM), it stops the nodes it started.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    tokio::select! {
+        result = run_to_end(args) => result,
+        _ = crate::service::shutdown_signal() => anyhow::bail!("interrupted; the nodes it started are stopped"),
+    }
+}
+
+async fn run_to_end(args: BenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.duration > 0, "--duration must be at least 1 second");
     anyhow::ensure!(args.accounts > 0, "--accounts must be at least 1");
     anyhow::ensure!(args.rate.is_none_or(|r| r > 0.0) && args.sweep.iter().all(|r| *r > 0.0), "rates must be positive");

@@ -63,10 +63,16 @@ impl Node {
         Ok(out)
     }
 
-    /// Batched calls of one method with one parameter list each; `None` for a call that failed.
-    pub async fn batch(&self, method: &str, params: Vec<Value>) -> anyhow::Result<Vec<Option<Value>>> {
+    /// Calls of one method with one parameter list each, `per_request` to a JSON-RPC batch; `None` for a call that
+    /// failed.
+    pub async fn batch(
+        &self,
+        method: &str,
+        params: Vec<Value>,
+        per_request: usize,
+    ) -> anyhow::Result<Vec<Option<Value>>> {
         let mut out = Vec::with_capacity(params.len());
-        for chunk in params.chunks(BATCH) {
+        for chunk in params.chunks(per_request.max(1)) {
             let mut batch = BatchRequestBuilder::new();
             for p in chunk {
                 let mut list = jsonrpsee::core::params::ArrayParams::new();
@@ -94,7 +100,7 @@ impl Node {
     /// Committed nonces of many accounts.
     pub async fn committed_nonces(&self, addresses: &[Address]) -> anyhow::Result<Vec<u64>> {
         let params = addresses.iter().map(|a| serde_json::json!([a, "latest"])).collect();
-        self.batch("eth_getTransactionCount", params)
+        self.batch("eth_getTransactionCount", params, BATCH)
             .await?
             .into_iter()
             .zip(addresses)

@@ -48,6 +48,9 @@ pub enum DriverError {
     Chain(String),
 }
 
+/// Most ready transactions re-gossiped when an idle leader's heartbeat meets a replica holding work.
+const REGOSSIP_LIMIT: usize = 2_000;
+
 /// Pacing of block production.
 #[derive(Debug, Clone, Copy)]
 pub struct Pacing {
@@ -262,6 +265,15 @@ impl ConsensusDriver {
         // timer run out, so a leader cannot censor by heartbeating.
         if matches!(message, Message::Heartbeat(_)) && self.h.importer.pool().has_runnable() {
             m.consensus_dropped.with_label_values(&["heartbeat_with_work"]).inc();
+            // The leader may simply not have the work (gossip dropped it): send it again, so one replica's pool
+            // cannot hold transactions that no leader ever sees.
+            let pool = self.h.importer.pool().clone();
+            tokio::task::spawn_blocking(move || {
+                let sent = pool.regossip_ready(REGOSSIP_LIMIT);
+                if sent > 0 {
+                    tracing::debug!(sent, "leader idle while this node holds work: re-gossiped ready transactions");
+                }
+            });
             return None;
         }
         let message_height = message.height();

@@ -288,6 +288,32 @@ pub fn module(ctx: Arc<RpcContext>) -> anyhow::Result<RpcModule<Arc<RpcContext>>
         },
     )?;
 
+    // All receipts of one block from one read of it: a client confirming a block's transactions one receipt at a
+    // time makes the node read and decode the whole block once per transaction.
+    m.register_blocking_method(
+        "eth_getBlockReceipts",
+        |p, c, _| -> RpcResult<Option<Vec<alloy_rpc_types_eth::TransactionReceipt>>> {
+            let (id,): (BlockId,) = p.parse()?;
+            let n = match resolve_block(&c, Some(id)) {
+                Ok(n) => n,
+                // The specification answers null for a block that does not exist.
+                Err(e) if e.code() == NOT_FOUND => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let Some(StoredBlock { header: h, transactions: txs, receipts }) = c.chain.block(n).map_err(internal)?
+            else {
+                return Ok(None);
+            };
+            let mut first_log = 0u64;
+            let mut out = Vec::with_capacity(txs.len());
+            for (i, (tx, r)) in txs.iter().zip(&receipts).enumerate() {
+                out.push(convert::receipt(tx, r, position(&h, i as u32), first_log));
+                first_log += r.logs.len() as u64;
+            }
+            Ok(Some(out))
+        },
+    )?;
+
     m.register_blocking_method("eth_sendRawTransaction", |p, c, _| -> RpcResult<B256> {
         let (raw,): (Bytes,) = p.parse()?;
         c.pool.submit_raw(&raw).map_err(|e| error::submit_error(&e))
