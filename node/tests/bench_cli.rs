@@ -4,6 +4,8 @@
 
 use std::process::Command;
 
+mod common;
+
 fn bench(workload: &str, validators: &str) -> serde_json::Value {
     let dir = tempfile::tempdir().expect("tempdir");
     let json = dir.path().join("report.json");
@@ -45,4 +47,39 @@ fn bench_transfer_on_a_local_network_reports_counts_that_match_the_chain() {
 #[test]
 fn bench_token_runs_every_transaction_through_the_vm() {
     check(&bench("token", "1"), "token");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bench_drives_a_running_network_with_a_funder_key_and_the_nodes_pids() {
+    let nodes = common::started_testnet(4, 0).await;
+    let key = common::key_file(&nodes[0], 5);
+    let urls: Vec<&str> = nodes.iter().map(|n| n.rpc_url.as_str()).collect();
+    let pids: Vec<String> = nodes.iter().map(|n| n.pid().expect("running").to_string()).collect();
+    let json = nodes[0].dir.path().join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_accord"))
+        .args(["bench", "--rpc", &urls.join(","), "--pids", &pids.join(","), "--rate", "40", "--duration", "3"])
+        .args(["--warmup", "1", "--accounts", "20", "--json"])
+        .arg(&json)
+        .arg("--key")
+        .arg(&key)
+        .output()
+        .expect("runs accord bench");
+    assert!(
+        out.status.success(),
+        "accord bench --rpc failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("report written")).expect("report is JSON");
+    check(&report, "transfer");
+    assert_eq!(report["validators"], 4);
+
+    // Without a funder key it says what to give.
+    let out = Command::new(env!("CARGO_BIN_EXE_accord"))
+        .args(["bench", "--rpc", &urls.join(",")])
+        .output()
+        .expect("runs accord bench");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--key FILE"), "{}", String::from_utf8_lossy(&out.stderr));
 }

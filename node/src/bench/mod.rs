@@ -63,6 +63,9 @@ pub struct BenchArgs {
     /// Sending accounts (transactions are spread over them round-robin).
     #[arg(long, default_value_t = 2_000)]
     pub accounts: usize,
+    /// With --local: keep the nodes' homes and logs (printed at the end) instead of deleting them.
+    #[arg(long)]
+    pub keep: bool,
     /// Write the report as JSON (a sweep: every run under `runs`, the peak run's fields at the top).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -81,11 +84,11 @@ async fn run_to_end(args: BenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.accounts > 0, "--accounts must be at least 1");
     anyhow::ensure!(args.rate.is_none_or(|r| r > 0.0) && args.sweep.iter().all(|r| *r > 0.0), "rates must be positive");
     eprintln!("measuring the ceiling: single-thread sender recovery on this machine …");
-    let rates = tokio::task::spawn_blocking(|| ceiling::measure(Duration::from_millis(1_500))).await?;
+    let rates = tokio::task::spawn_blocking(|| ceiling::measure(Duration::from_secs(3))).await?;
     let mut target = match (args.local, &args.rpc) {
         (Some(n), _) => {
             eprintln!("starting {n} validators …");
-            network::start_local(n, 10).await?
+            network::start_local(n, 10, args.keep).await?
         }
         (None, Some(urls)) => network::remote(urls, &args.key, &args.pids, args.validators)?,
         (None, None) => anyhow::bail!("give --local N or --rpc URL,…"),

@@ -28,14 +28,15 @@ pub struct Target {
 /// Validators started by the benchmark.
 #[derive(Debug)]
 pub struct LocalNetwork {
-    dir: tempfile::TempDir,
+    dir: Option<tempfile::TempDir>,
     children: Vec<Child>,
+    keep: bool,
 }
 
 impl LocalNetwork {
     /// Where the nodes' homes and logs are.
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        self.dir.as_ref().map_or(Path::new(""), |d| d.path())
     }
 
     /// Checks that every node still runs; names the log of one that stopped.
@@ -44,7 +45,7 @@ impl LocalNetwork {
             if let Some(status) = child.try_wait()? {
                 anyhow::bail!(
                     "node{i} exited ({status}); its log: {}",
-                    self.dir.path().join(format!("node{i}/node.log")).display()
+                    self.dir().join(format!("node{i}/node.log")).display()
                 );
             }
         }
@@ -57,6 +58,11 @@ impl Drop for LocalNetwork {
         for child in &mut self.children {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if self.keep
+            && let Some(dir) = self.dir.take()
+        {
+            eprintln!("kept the network's homes and logs in {}", dir.keep().display());
         }
     }
 }
@@ -77,7 +83,7 @@ fn free_base(count: u16, kinds: u16, stride: u16) -> anyhow::Result<u16> {
 
 /// Writes a network of `validators` with `funders` dev accounts into a temp dir and starts every node from
 /// `accord` (this very binary), waiting until each serves JSON-RPC.
-pub async fn start_local(validators: usize, funders: usize) -> anyhow::Result<Target> {
+pub async fn start_local(validators: usize, funders: usize, keep: bool) -> anyhow::Result<Target> {
     anyhow::ensure!(validators >= 1, "--local needs at least one validator");
     let dir = tempfile::Builder::new().prefix("accord-bench-").tempdir()?;
     let n = u16::try_from(validators).context("--local: too many validators")?;
@@ -96,7 +102,7 @@ pub async fn start_local(validators: usize, funders: usize) -> anyhow::Result<Ta
     };
     let homes = testnet::generate(dir.path(), &spec)?;
     let exe = std::env::current_exe().context("cannot find the accord binary to start nodes with")?;
-    let mut network = LocalNetwork { dir, children: Vec::new() };
+    let mut network = LocalNetwork { dir: Some(dir), children: Vec::new(), keep };
     for home in &homes {
         network.children.push(spawn_node(&exe, home)?);
     }

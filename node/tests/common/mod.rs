@@ -131,6 +131,11 @@ impl TestNode {
         self.child.is_some()
     }
 
+    /// The node's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Starts the node process and waits until its RPC answers.
     pub async fn start(&mut self) -> AccordClient {
         self.start_with(accord_bin()).await
