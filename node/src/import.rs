@@ -174,24 +174,23 @@ impl BlockImporter {
     /// The transactions with their senders: taken from the pool when it already recovered them, recovered here
     /// otherwise.
     pub fn recover(&self, number: u64, raw: &[Bytes]) -> Result<Vec<SignedTransaction>, ImportError> {
+        use rayon::prelude::*;
         let limits = self.chain.tx_limits();
         // One pool lock for the whole block, not one per transaction.
         let pooled: Vec<_> = self
             .pool
             .with(|p| raw.iter().map(|r| p.get(&keccak256(r)).filter(|pooled| pooled.encoded() == r)).collect());
-        // The ones the pool has not seen are recovered together, on all cores.
-        let unseen: Vec<&Bytes> = raw.iter().zip(&pooled).filter(|(_, p)| p.is_none()).map(|(r, _)| r).collect();
-        let mut recovered = SignedTransaction::decode_many(&unseen, &limits).into_iter();
-        raw.iter()
+        // The ones the pool has not seen are recovered on all cores.
+        raw.par_iter()
             .zip(pooled)
             .enumerate()
             .map(|(index, (r, pooled))| match pooled {
                 Some(pooled) => Ok((*pooled).clone()),
-                // `recovered` holds exactly one result per transaction the pool did not hold, in order.
-                None => recovered
-                    .next()
-                    .unwrap_or_else(|| SignedTransaction::decode(r, &limits))
-                    .map_err(|source| ImportError::Transaction { number, index, source }),
+                None => SignedTransaction::decode(r, &limits).map_err(|source| ImportError::Transaction {
+                    number,
+                    index,
+                    source,
+                }),
             })
             .collect()
     }
@@ -269,11 +268,10 @@ impl BlockImporter {
         let params = &chain.genesis().params;
         let rules = chain.next_rules()?;
         let state = chain.state().latest();
-        let nonce_of = |a: Address| state.account(a).map(|acct| acct.nonce).unwrap_or(u64::MAX);
         let byte_budget = params.max_block_bytes.saturating_sub(accord_sdk::genesis::BLOCK_HEADER_ALLOWANCE);
         let most = max_block_txs.min(usize::try_from(rules.config.max_block_transactions).unwrap_or(usize::MAX));
         let gas = rules.config.block_gas_limit;
-        let candidates = self.pool.with(|p| p.ready(nonce_of, most, gas, byte_budget));
+        let candidates = self.pool.ready(&state, most, gas, byte_budget);
         let executed = chain.build_block(candidates, timestamp, proposer)?;
         self.pool.with(|pool| {
             for (hash, reason) in &executed.skipped {

@@ -104,14 +104,9 @@ impl TxPool {
         result
     }
 
-    /// Pools a transaction another member gossiped. Not forwarded again: every member is connected to every other,
-    /// and the member that accepted it from the client sent it to all of them.
-    pub fn submit_gossiped(&self, raw: &[u8]) -> Result<B256, SubmitError> {
-        self.submit_inner(raw)
-    }
-
     /// Pools a batch another member gossiped, recovering the senders of the ones not yet pooled on all cores at
-    /// once; returns how many were pooled.
+    /// once; returns how many were pooled. Not forwarded again: every member is connected to every other, and the
+    /// member that accepted them from the client sent them to all of them.
     pub fn submit_gossiped_batch<R: AsRef<[u8]> + Sync>(&self, raws: &[R]) -> usize {
         let limits = self.chain.tx_limits();
         // Already pooled (the same transaction gossiped by two members, or sent to us by the client too) and
@@ -192,9 +187,7 @@ impl TxPool {
             }
             *last = Some(std::time::Instant::now());
         }
-        let state = self.chain.state().latest();
-        let nonce_of = |a: Address| state.account(a).map(|acct| acct.nonce).unwrap_or(u64::MAX);
-        let ready = self.pool.lock().ready(nonce_of, limit, u64::MAX, usize::MAX);
+        let ready = self.ready(&self.chain.state().latest(), limit, u64::MAX, usize::MAX);
         let mut sent = 0;
         for tx in ready {
             if gossip.try_send(tx.encoded().to_vec()).is_err() {
@@ -203,6 +196,19 @@ impl TxPool {
             sent += 1;
         }
         sent
+    }
+
+    /// The transactions that could run in the block after `state` ([`Mempool::ready`] with each sender's nonce
+    /// in `state`; an unreadable account keeps its sender's transactions out).
+    pub fn ready(
+        &self,
+        state: &impl StateView,
+        max_txs: usize,
+        max_gas: u64,
+        max_bytes: usize,
+    ) -> Vec<SignedTransaction> {
+        let nonce_of = |a: Address| state.account(a).map(|acct| acct.nonce).unwrap_or(u64::MAX);
+        self.with(|p| p.ready(nonce_of, max_txs, max_gas, max_bytes))
     }
 
     /// Nonce for the sender's next transaction counting pooled ones.
@@ -314,7 +320,7 @@ mod tests {
         batch.push(txs[3].clone()); // a duplicate within the batch
         assert_eq!(pool.submit_gossiped_batch(&batch), 20);
         assert_eq!(pool.len(), 20);
-        assert_eq!(pool.submit_gossiped_batch(&txs), 0, "already pooled: refused before any recovery");
+        assert_eq!(pool.submit_gossiped_batch(&txs), 0, "already pooled");
         // Gossiped transactions are not forwarded again on arrival...
         assert!(gossip.try_recv().is_err());
         // ...but sent again when the leader shows it lacks them, in nonce order, and not again within a second.

@@ -100,35 +100,12 @@ impl SignedTransaction {
         Ok(Self { envelope, sender, raw: Bytes::copy_from_slice(raw) })
     }
 
-    /// [`Self::decode`] of many transactions, spread over the machine's cores: sender recovery is nearly all of
-    /// the cost and each transaction's is independent, so a gossip batch or a block's unseen transactions are
-    /// recovered in 1/cores of the time. Results are in input order. Small inputs stay on the calling thread (a
-    /// thread costs more than a few recoveries).
+    /// [`Self::decode`] of many transactions, spread over the machine's cores (rayon's pool): sender recovery is
+    /// nearly all of the cost and each transaction's is independent, so a gossip batch or a block's unseen
+    /// transactions are recovered in 1/cores of the time. Results are in input order.
     pub fn decode_many<R: AsRef<[u8]> + Sync>(raws: &[R], limits: &TxLimits) -> Vec<Result<Self, TxError>> {
-        /// Below this many per extra thread, spawning it costs more than it saves.
-        const PER_THREAD: usize = 8;
-        let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
-        let threads = cores.min(raws.len() / PER_THREAD).max(1);
-        if threads == 1 {
-            return raws.iter().map(|r| Self::decode(r.as_ref(), limits)).collect();
-        }
-        let chunk = raws.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = raws
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || part.iter().map(|r| Self::decode(r.as_ref(), limits)).collect::<Vec<_>>())
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| match w.join() {
-                    Ok(done) => done,
-                    // Decoding does not panic on any input; should it, the panic is the caller's, as on one thread.
-                    Err(panic) => std::panic::resume_unwind(panic),
-                })
-                .collect()
-        })
+        use rayon::prelude::*;
+        raws.par_iter().map(|r| Self::decode(r.as_ref(), limits)).collect()
     }
 
     /// Checks an already-decoded envelope and recovers its sender.

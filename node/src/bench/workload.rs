@@ -11,6 +11,7 @@ use alloy_primitives::TxKind;
 use alloy_sol_types::{SolCall, SolValue};
 use anyhow::Context as _;
 use jsonrpsee::rpc_params;
+use rayon::prelude::*;
 
 use super::rpc::Node;
 
@@ -231,18 +232,5 @@ pub fn presign(accounts: &mut Accounts, count: usize) -> anyhow::Result<Vec<Pres
         };
         Ok(Presigned { sender: s, ..sign(&a.keys[s], tx)? })
     };
-    let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
-    let chunk = jobs.len().div_ceil(cores).max(1);
-    std::thread::scope(|scope| {
-        let parts: Vec<_> =
-            jobs.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>())).collect();
-        let mut out = Vec::with_capacity(count);
-        for p in parts {
-            match p.join() {
-                Ok(signed) => out.extend(signed),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        out.into_iter().collect()
-    })
+    jobs.par_iter().map(one).collect()
 }
