@@ -23,6 +23,32 @@ impl AccordClient {
         Ok(Self { inner })
     }
 
+    /// Connects with a request timeout and a bound on request and response bytes (batches and large blocks need
+    /// more than the defaults).
+    pub fn with_limits(url: &str, timeout: std::time::Duration, max_bytes: u32) -> Result<Self, ClientError> {
+        let inner = HttpClientBuilder::default()
+            .request_timeout(timeout)
+            .max_request_size(max_bytes)
+            .max_response_size(max_bytes)
+            .build(url)?;
+        Ok(Self { inner })
+    }
+
+    /// One JSON-RPC batch: `method` once per parameter list, answered in order, each call's error as its message.
+    /// The whole batch fails only when the request does.
+    pub async fn batch<R: serde::de::DeserializeOwned + std::fmt::Debug>(
+        &self,
+        method: &str,
+        params: Vec<jsonrpsee::core::params::ArrayParams>,
+    ) -> Result<Vec<Result<R, String>>, ClientError> {
+        let mut batch = jsonrpsee::core::params::BatchRequestBuilder::new();
+        for p in params {
+            batch.insert(method, p)?;
+        }
+        let answers = self.inner.batch_request::<R>(batch).await?;
+        Ok(answers.into_iter().map(|a| a.map_err(|e| e.message().to_string())).collect())
+    }
+
     /// Any method, for calls this client has no typed wrapper for.
     pub async fn request<R: serde::de::DeserializeOwned>(
         &self,
@@ -62,6 +88,12 @@ impl AccordClient {
     /// `eth_getBlockByNumber` with full transactions.
     pub async fn block_by_number(&self, number: u64) -> Result<Option<Block>, ClientError> {
         self.inner.request("eth_getBlockByNumber", rpc_params![U64::from(number), true]).await
+    }
+
+    /// `eth_gasPrice`.
+    pub async fn gas_price(&self) -> Result<u128, ClientError> {
+        let v: U256 = self.inner.request("eth_gasPrice", rpc_params![]).await?;
+        Ok(v.saturating_to())
     }
 
     /// `eth_getBalance` at the latest block.

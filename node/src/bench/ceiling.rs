@@ -17,6 +17,19 @@ pub struct RecoveryRates {
     pub accord_per_sec: f64,
 }
 
+impl RecoveryRates {
+    /// Cores this machine gives the nodes: the ceiling's multiplier.
+    pub fn cores() -> usize {
+        std::thread::available_parallelism().map(usize::from).unwrap_or(1)
+    }
+
+    /// Committed transactions per second if every node recovered every transaction once with k256, on all of
+    /// this machine's cores, and did nothing else.
+    pub fn ceiling_tps(&self, validators: usize) -> f64 {
+        self.k256_per_sec * Self::cores() as f64 / validators.max(1) as f64
+    }
+}
+
 fn signed(n: usize) -> Vec<(B256, Signature)> {
     let key = KeyPair::generate();
     (0..n)

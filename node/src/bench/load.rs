@@ -276,10 +276,10 @@ pub async fn run(
 
     // Only a receipt saying so counts a transaction as committed: every block of the run's receipts, one call
     // per block.
-    let numbers: Vec<Value> = blocks.iter().map(|b| serde_json::json!([format!("{:#x}", b.number)])).collect();
+    let numbers = blocks.iter().map(|b| rpc_params![format!("{:#x}", b.number)]).collect();
     let mut confirmed: HashMap<B256, bool> = HashMap::with_capacity(txs.len());
-    for receipts in nodes[0].batch("eth_getBlockReceipts", numbers, 4).await? {
-        for r in receipts.as_ref().and_then(Value::as_array).into_iter().flatten() {
+    for receipts in nodes[0].batched::<Value>("eth_getBlockReceipts", numbers, 4).await? {
+        for r in receipts.as_ref().ok().and_then(Value::as_array).into_iter().flatten() {
             if let Some(hash) = r["transactionHash"].as_str().and_then(|h| h.parse::<B256>().ok()) {
                 confirmed.insert(hash, r["status"].as_str() == Some("0x1"));
             }

@@ -93,8 +93,7 @@ async fn run_to_end(args: BenchArgs) -> anyhow::Result<()> {
         (None, Some(urls)) => network::remote(urls, &args.key, &args.pids, args.validators)?,
         (None, None) => anyhow::bail!("give --local N or --rpc URL,…"),
     };
-    let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
-    let ceiling = rates.k256_per_sec * cores as f64 / target.validators as f64;
+    let ceiling = rates.ceiling_tps(target.validators);
     let plan_rates: Vec<f64> =
         if !args.sweep.is_empty() { args.sweep.clone() } else { vec![args.rate.unwrap_or((ceiling * 0.8).round())] };
     let plans: Vec<Plan> = plan_rates

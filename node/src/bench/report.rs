@@ -109,7 +109,7 @@ pub fn summarise(
     urls: &[String],
     rates: RecoveryRates,
 ) -> RunReport {
-    let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+    let cores = RecoveryRates::cores();
     let window_start = outcome.start + outcome.plan.warmup;
     let window_end = window_start + outcome.plan.duration;
     let in_window = |t: Instant| t >= window_start && t < window_end;
@@ -175,7 +175,7 @@ pub fn summarise(
         .collect();
     let per_tx: Vec<f64> = nodes.iter().filter_map(|n| n.cpu_us_per_tx).collect();
     let generator_cpu = outcome.generator.0.zip(outcome.generator.1).map(|(a, b)| b.cpu_seconds - a.cpu_seconds);
-    let ceiling_tps = rates.k256_per_sec * cores as f64 / validators.max(1) as f64;
+    let ceiling_tps = rates.ceiling_tps(validators);
     RunReport {
         committed_tps,
         ceiling_tps,
