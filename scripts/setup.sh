@@ -34,9 +34,11 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${TMPDIR:-/tmp}/accord-target}"
 
 # Python clients (web3.py) used by the client-compatibility tests, in their own virtualenv.
 ACCORD_VENV="${ACCORD_VENV:-${TMPDIR:-/tmp}/accord-venv}"
-if [ ! -x "$ACCORD_VENV/bin/python" ] || ! "$ACCORD_VENV/bin/python" -c 'import web3, pytest' 2>/dev/null; then
-    log "creating python virtualenv with web3 and pytest in $ACCORD_VENV"
+# PyYAML and jsonschema check the node's answers against the vendored execution-apis specification.
+if [ ! -x "$ACCORD_VENV/bin/python" ] || ! "$ACCORD_VENV/bin/python" -c 'import web3, pytest, yaml, jsonschema' 2>/dev/null; then
+    log "creating python virtualenv with web3, pytest, pyyaml and jsonschema in $ACCORD_VENV"
     python3 -m venv "$ACCORD_VENV"
-    "$ACCORD_VENV/bin/pip" install -q --disable-pip-version-check 'web3>=7,<9' 'pytest>=8' >/dev/null
+    "$ACCORD_VENV/bin/pip" install -q --disable-pip-version-check 'web3>=7,<9' 'pytest>=8' 'pyyaml>=6' \
+        'jsonschema>=4.18' >/dev/null
 fi
 export ACCORD_VENV

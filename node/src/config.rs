@@ -51,7 +51,7 @@ pub struct NodeSection {
     pub node_key: PathBuf,
 }
 
-/// `[rpc]`.
+/// `[rpc]`: the endpoint and every bound on the work one client can ask of it (`docs/rpc.md`, "Limits").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RpcSection {
@@ -60,29 +60,108 @@ pub struct RpcSection {
     /// Most concurrent connections.
     #[serde(default = "default_max_connections")]
     pub max_connections: u32,
-    /// Most blocks one `eth_getLogs` or `eth_feeHistory` call may span.
+    /// Most calls in one JSON-RPC batch.
+    #[serde(default = "default_max_batch_size")]
+    pub max_batch_size: u32,
+    /// Most blocks one `eth_getLogs`, `eth_getFilterLogs`, filter poll or `eth_feeHistory` call may span.
     #[serde(default = "default_max_block_range")]
     pub max_block_range: u64,
+    /// Most logs one `eth_getLogs` or `eth_getFilterLogs` call returns (a filter poll returns at most this many and
+    /// the rest on the next poll).
+    #[serde(default = "default_max_logs")]
+    pub max_logs: usize,
+    /// Log queries (`eth_getLogs`, `eth_getFilterLogs`, log-filter polls) and `eth_feeHistory` with reward
+    /// percentiles running at once; more are refused as busy.
+    #[serde(default = "default_max_concurrent_queries")]
+    pub max_concurrent_queries: u32,
     /// Most gas one `eth_call` or `eth_estimateGas` simulation may use (requests asking for more get this much).
     #[serde(default = "default_gas_cap")]
     pub gas_cap: u64,
-    /// Simulations (`eth_call`, `eth_estimateGas`) run at once; more are refused as busy.
+    /// Most gas all the simulations of one `eth_estimateGas` may burn together (its search stops there and answers
+    /// the least gas known to succeed).
+    #[serde(default = "default_estimate_gas_budget")]
+    pub estimate_gas_budget: u64,
+    /// Simulations (`eth_call`, `eth_estimateGas`, `eth_createAccessList`) run at once; more are refused as busy.
     #[serde(default = "default_max_simulations")]
     pub max_concurrent_simulations: u32,
+    /// Most `eth_subscribe` subscriptions one WebSocket connection may hold.
+    #[serde(default = "default_max_subscriptions_per_connection")]
+    pub max_subscriptions_per_connection: u32,
+    /// Most subscriptions the node holds over all connections.
+    #[serde(default = "default_max_subscriptions")]
+    pub max_subscriptions: u32,
+    /// Most filters (`eth_newFilter`, `eth_newBlockFilter`, `eth_newPendingTransactionFilter`) one connection may
+    /// install.
+    #[serde(default = "default_max_filters_per_connection")]
+    pub max_filters_per_connection: u32,
+    /// Most filters installed over all connections.
+    #[serde(default = "default_max_filters")]
+    pub max_filters: u32,
+    /// A filter not polled for this long is removed, as geth does after 5 minutes.
+    #[serde(default = "default_filter_timeout_secs")]
+    pub filter_timeout_secs: u64,
+}
+
+impl RpcSection {
+    /// The endpoint at `listen` with every limit at its default.
+    pub fn at(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            max_connections: default_max_connections(),
+            max_batch_size: default_max_batch_size(),
+            max_block_range: default_max_block_range(),
+            max_logs: default_max_logs(),
+            max_concurrent_queries: default_max_concurrent_queries(),
+            gas_cap: default_gas_cap(),
+            estimate_gas_budget: default_estimate_gas_budget(),
+            max_concurrent_simulations: default_max_simulations(),
+            max_subscriptions_per_connection: default_max_subscriptions_per_connection(),
+            max_subscriptions: default_max_subscriptions(),
+            max_filters_per_connection: default_max_filters_per_connection(),
+            max_filters: default_max_filters(),
+            filter_timeout_secs: default_filter_timeout_secs(),
+        }
+    }
 }
 
 fn default_gas_cap() -> u64 {
     50_000_000
 }
+fn default_estimate_gas_budget() -> u64 {
+    4 * default_gas_cap()
+}
 fn default_max_simulations() -> u32 {
     2
 }
-
 fn default_max_connections() -> u32 {
     200
 }
+fn default_max_batch_size() -> u32 {
+    1_000
+}
 fn default_max_block_range() -> u64 {
     1_024
+}
+fn default_max_logs() -> usize {
+    10_000
+}
+fn default_max_concurrent_queries() -> u32 {
+    4
+}
+fn default_max_subscriptions_per_connection() -> u32 {
+    64
+}
+fn default_max_subscriptions() -> u32 {
+    1_024
+}
+fn default_max_filters_per_connection() -> u32 {
+    64
+}
+fn default_max_filters() -> u32 {
+    1_024
+}
+fn default_filter_timeout_secs() -> u64 {
+    300
 }
 
 /// `[metrics]`.
@@ -207,8 +286,24 @@ impl NodeConfig {
         if cfg.rpc.gas_cap < accord_sdk::tx::TX_BASE_GAS || cfg.rpc.max_concurrent_simulations == 0 {
             return invalid("rpc.gas_cap must cover a transfer (21000) and rpc.max_concurrent_simulations be positive");
         }
-        if cfg.rpc.max_block_range == 0 {
-            return invalid("rpc.max_block_range must be positive");
+        let r = &cfg.rpc;
+        for (name, value) in [
+            ("rpc.max_block_range", r.max_block_range),
+            ("rpc.max_batch_size", u64::from(r.max_batch_size)),
+            ("rpc.max_logs", r.max_logs as u64),
+            ("rpc.max_concurrent_queries", u64::from(r.max_concurrent_queries)),
+            ("rpc.max_subscriptions_per_connection", u64::from(r.max_subscriptions_per_connection)),
+            ("rpc.max_subscriptions", u64::from(r.max_subscriptions)),
+            ("rpc.max_filters_per_connection", u64::from(r.max_filters_per_connection)),
+            ("rpc.max_filters", u64::from(r.max_filters)),
+            ("rpc.filter_timeout_secs", r.filter_timeout_secs),
+        ] {
+            if value == 0 {
+                return invalid(&format!("{name} must be positive"));
+            }
+        }
+        if r.estimate_gas_budget < r.gas_cap {
+            return invalid("rpc.estimate_gas_budget must be at least rpc.gas_cap (one full simulation)");
         }
         Ok(cfg)
     }

@@ -158,17 +158,15 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
         .serve(config.metrics.listen)
         .await
         .with_context(|| format!("cannot listen for metrics on {}", config.metrics.listen))?;
-    let rpc_ctx = Arc::new(RpcContext {
-        chain: chain.clone(),
-        pool: pool.clone(),
-        status: status.clone(),
-        name: config.node.name.clone(),
-        node_address: key.address(),
-        max_block_range: config.rpc.max_block_range,
-        rpc_gas_cap: config.rpc.gas_cap,
-        simulations: tokio::sync::Semaphore::new(config.rpc.max_concurrent_simulations as usize),
-    });
-    let (rpc_addr, rpc_handle) = crate::rpc::start(rpc_ctx, config.rpc.listen, config.rpc.max_connections)
+    let rpc_ctx = Arc::new(RpcContext::new(
+        chain.clone(),
+        pool.clone(),
+        status.clone(),
+        config.node.name.clone(),
+        key.address(),
+        config.rpc.clone(),
+    ));
+    let (rpc_addr, rpc_handle) = crate::rpc::start(rpc_ctx)
         .await
         .with_context(|| format!("cannot listen for JSON-RPC on {}", config.rpc.listen))?;
 

@@ -79,12 +79,24 @@ pub struct TxPool {
     gossip: Option<mpsc::Sender<Vec<u8>>>,
     metrics: Metrics,
     last_regossip: Mutex<Option<std::time::Instant>>,
+    arrivals: tokio::sync::broadcast::Sender<B256>,
 }
+
+/// Pooled-transaction hashes kept for slow readers of [`TxPool::subscribe_arrivals`]; older ones are dropped.
+const ARRIVALS_KEPT: usize = 4_096;
 
 impl TxPool {
     /// A pool over `chain`; client transactions go to `gossip` (none on a lone node).
     pub fn new(chain: Arc<Chain>, pool: Mempool, gossip: Option<mpsc::Sender<Vec<u8>>>, metrics: Metrics) -> Self {
-        Self { chain, pool: Mutex::new(pool), arrived: Notify::new(), gossip, metrics, last_regossip: Mutex::new(None) }
+        Self {
+            chain,
+            pool: Mutex::new(pool),
+            arrived: Notify::new(),
+            gossip,
+            metrics,
+            last_regossip: Mutex::new(None),
+            arrivals: tokio::sync::broadcast::channel(ARRIVALS_KEPT).0,
+        }
     }
 
     /// Verifies and pools a raw transaction from a client, and gossips it to the other members; returns its hash.
@@ -168,7 +180,15 @@ impl TxPool {
             self.metrics.mempool_size.set(pool.len() as i64);
         }
         self.arrived.notify_one();
+        // No receiver is the common case: nothing to do then.
+        let _ = self.arrivals.send(hash);
         Ok(hash)
+    }
+
+    /// Hashes of transactions pooled from now on (pending-transaction filters and subscriptions). A reader that
+    /// falls more than 4,096 behind loses the oldest.
+    pub fn subscribe_arrivals(&self) -> tokio::sync::broadcast::Receiver<B256> {
+        self.arrivals.subscribe()
     }
 
     /// Sends up to `limit` of the transactions that could run in the next block to the other members again;

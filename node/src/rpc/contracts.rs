@@ -14,7 +14,9 @@ use jsonrpsee::RpcModule;
 use jsonrpsee::types::ErrorObjectOwned;
 use serde_json::Value;
 
+use super::access::AccessRecorder;
 use super::error::{self, LIMIT_EXCEEDED, internal, invalid_params, rpc_error};
+use super::limits::permit;
 use super::{resolve_block, two_params};
 use crate::executor::{BlockEnv, Simulation};
 use crate::rpc::RpcContext;
@@ -26,8 +28,6 @@ type RpcResult<T> = Result<T, ErrorObjectOwned>;
 pub const EXECUTION_REVERTED: i32 = 3;
 /// A call that failed (out of gas, trap, invalid module …).
 pub const EXECUTION_FAILED: i32 = -32021;
-/// Most logs one `eth_getLogs` call returns.
-pub const MAX_LOGS: usize = 10_000;
 
 /// Registers the methods.
 pub fn register(m: &mut RpcModule<Arc<RpcContext>>) -> anyhow::Result<()> {
@@ -55,21 +55,26 @@ pub fn register(m: &mut RpcModule<Arc<RpcContext>>) -> anyhow::Result<()> {
                 ));
             }
         }
-        let first = simulate(&c, &req, n, cap)?;
+        // Every simulation's gas counts against rpc.estimate_gas_budget; the search stops when the next one could
+        // overrun it and answers the least gas known to succeed (an overestimate, never a failing one).
+        let mut budget = Budget(c.limits.estimate_gas_budget);
         let intrinsic = intrinsic(&req);
+        let first = budget.run(&c, &req, n, cap, intrinsic)?.ok_or_else(|| internal("budget below gas cap"))?;
         let used = intrinsic.saturating_add(first.gas_used);
         into_result(first)?;
         // The least gas that succeeds: what was used, unless the 63/64 rule or a gas check needs more.
-        if simulate(&c, &req, n, used)?.is_success() {
-            return Ok(alloy_primitives::U64::from(used));
+        match budget.run(&c, &req, n, used, intrinsic)? {
+            Some(o) if o.is_success() => return Ok(alloy_primitives::U64::from(used)),
+            Some(_) => {}
+            None => return Ok(alloy_primitives::U64::from(cap)),
         }
         let (mut lo, mut hi) = (used, cap);
         while lo + 1 < hi {
             let mid = lo + (hi - lo) / 2;
-            if simulate(&c, &req, n, mid)?.is_success() {
-                hi = mid;
-            } else {
-                lo = mid;
+            match budget.run(&c, &req, n, mid, intrinsic)? {
+                Some(o) if o.is_success() => hi = mid,
+                Some(_) => lo = mid,
+                None => break,
             }
         }
         Ok(alloy_primitives::U64::from(hi))
@@ -77,7 +82,31 @@ pub fn register(m: &mut RpcModule<Arc<RpcContext>>) -> anyhow::Result<()> {
 
     m.register_blocking_method("eth_getLogs", |p, c, _| -> RpcResult<Vec<alloy_rpc_types_eth::Log>> {
         let (filter,): (Filter,) = p.parse()?;
+        let _permit = permit(&c.queries, "log queries", "max_concurrent_queries")?;
         get_logs(&c, &filter)
+    })?;
+
+    m.register_blocking_method("eth_createAccessList", |p, c, _| -> RpcResult<Value> {
+        let (req, block): (TransactionRequest, Option<BlockId>) = two_params(&p)?;
+        let n = resolve_block(&c, block)?;
+        let _slot = simulation_slot(&c)?;
+        let cap = gas_cap(&c, &req)?;
+        let recorder = Arc::new(AccessRecorder::new(Arc::new(c.chain.state().at(n))));
+        let outcome = simulate_on(&c, &req, n, cap, recorder.clone())?;
+        let from = req.from.unwrap_or_default();
+        let to = match req.to {
+            Some(alloy_primitives::TxKind::Call(a)) => Some(a),
+            _ => None,
+        };
+        let list = recorder.access_list(&[Some(from), to]);
+        let gas_used = intrinsic(&req)
+            .saturating_add(accord_sdk::tx::access_list_gas(Some(&list)))
+            .saturating_add(outcome.gas_used);
+        let mut out = serde_json::json!({ "accessList": list, "gasUsed": alloy_primitives::U64::from(gas_used) });
+        if let Err(e) = into_result(outcome) {
+            out["error"] = Value::String(e.message().to_string());
+        }
+        Ok(out)
     })?;
 
     m.register_blocking_method("accord_getAbi", |p, c, _| -> RpcResult<Option<Value>> {
@@ -105,17 +134,41 @@ pub fn register(m: &mut RpcModule<Arc<RpcContext>>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Gas `eth_estimateGas` may still burn.
+struct Budget(u64);
+
+impl Budget {
+    /// Simulates with `gas` if the budget covers it (charging what the run used), else `None`.
+    fn run(
+        &mut self,
+        c: &RpcContext,
+        req: &TransactionRequest,
+        n: u64,
+        gas: u64,
+        intrinsic: u64,
+    ) -> RpcResult<Option<Outcome>> {
+        if gas.saturating_sub(intrinsic) > self.0 {
+            return Ok(None);
+        }
+        let outcome = simulate(c, req, n, gas)?;
+        self.0 = self.0.saturating_sub(outcome.gas_used);
+        Ok(Some(outcome))
+    }
+}
+
 /// The gas a simulation gets: what was asked for, at most the block gas limit and `rpc.gas_cap`.
 fn gas_cap(c: &RpcContext, req: &TransactionRequest) -> RpcResult<u64> {
-    let cap = c.rpc_gas_cap.min(c.chain.next_rules().map_err(internal)?.config.block_gas_limit);
+    let cap = c.limits.gas_cap.min(c.chain.next_rules().map_err(internal)?.config.block_gas_limit);
     Ok(req.gas.map_or(cap, |g| g.min(cap)))
 }
 
 /// A permit to simulate, or "busy": simulations burn CPU up to the gas cap, so only a few run at once.
 fn simulation_slot(c: &RpcContext) -> RpcResult<tokio::sync::SemaphorePermit<'_>> {
-    c.simulations
-        .try_acquire()
-        .map_err(|_| rpc_error(LIMIT_EXCEEDED, "too many eth_call/eth_estimateGas running; try again", Some("busy")))
+    permit(
+        &c.simulations,
+        "simulations (eth_call, eth_estimateGas, eth_createAccessList)",
+        "max_concurrent_simulations",
+    )
 }
 
 fn intrinsic(req: &TransactionRequest) -> u64 {
@@ -125,6 +178,17 @@ fn intrinsic(req: &TransactionRequest) -> u64 {
 
 /// Runs `req` on the state of block `n` with `gas` in total (intrinsic gas included).
 fn simulate(c: &RpcContext, req: &TransactionRequest, n: u64, gas: u64) -> RpcResult<Outcome> {
+    simulate_on(c, req, n, gas, Arc::new(c.chain.state().at(n)))
+}
+
+/// [`simulate`] reading state through `state` (the state of block `n`, or a view over it).
+fn simulate_on(
+    c: &RpcContext,
+    req: &TransactionRequest,
+    n: u64,
+    gas: u64,
+    state: crate::state::SharedView,
+) -> RpcResult<Outcome> {
     let intrinsic = intrinsic(req);
     if gas < intrinsic {
         return Err(rpc_error(
@@ -134,8 +198,8 @@ fn simulate(c: &RpcContext, req: &TransactionRequest, n: u64, gas: u64) -> RpcRe
         ));
     }
     let header = c.chain.store().header(n).map_err(internal)?.ok_or_else(|| internal(format!("block {n} missing")))?;
-    let state = c.chain.state().at(n);
-    let rules = crate::governance::BlockRules::at(&state, c.chain.genesis(), n + 1).map_err(internal)?;
+    let rules =
+        crate::governance::BlockRules::at(&c.chain.state().at(n), c.chain.genesis(), n + 1).map_err(internal)?;
     // A call on the state after block n runs as a transaction would in block n + 1: governed values (in force from
     // the block after the one that changed them) read as a transaction sent now would see them.
     let env = BlockEnv {
@@ -157,7 +221,7 @@ fn simulate(c: &RpcContext, req: &TransactionRequest, n: u64, gas: u64) -> RpcRe
         input: req.input.input().map(|b| b.to_vec()).unwrap_or_default(),
         gas: gas - intrinsic,
     };
-    c.chain.simulator().simulate(Arc::new(state), &env, sim).map_err(internal)
+    c.chain.simulator().simulate(state, &env, sim).map_err(internal)
 }
 
 /// Output of a successful call; geth's errors otherwise (code 3 with the revert data, so clients decode reasons).
@@ -239,7 +303,9 @@ pub fn block_logs(
                 if out.len() >= limit {
                     return Err(rpc_error(
                         LIMIT_EXCEEDED,
-                        format!("query returned more than {limit} results; narrow the block range or filter"),
+                        format!(
+                            "query returned more than {limit} logs (rpc.max_logs); narrow the block range or filter"
+                        ),
                         Some("too_many_logs"),
                     ));
                 }
@@ -260,7 +326,8 @@ pub fn block_logs(
     Ok(())
 }
 
-fn get_logs(c: &RpcContext, filter: &Filter) -> RpcResult<Vec<alloy_rpc_types_eth::Log>> {
+/// The logs matching `filter` over its whole range, within `rpc.max_block_range` and `rpc.max_logs`.
+pub fn get_logs(c: &RpcContext, filter: &Filter) -> RpcResult<Vec<alloy_rpc_types_eth::Log>> {
     let head = c.chain.head().number;
     let (from, to) = match &filter.block_option {
         FilterBlockOption::AtBlockHash(hash) => {
@@ -283,16 +350,17 @@ fn get_logs(c: &RpcContext, filter: &Filter) -> RpcResult<Vec<alloy_rpc_types_et
     if from > to {
         return Err(invalid_params(format!("fromBlock {from} is above toBlock {to}")));
     }
-    if to - from + 1 > c.max_block_range {
+    let max = c.limits.max_block_range;
+    if to - from + 1 > max {
         return Err(rpc_error(
             LIMIT_EXCEEDED,
-            format!("block range {}..={} spans more than {} blocks (rpc.max_block_range)", from, to, c.max_block_range),
+            format!("block range {from}..={to} spans more than {max} blocks (rpc.max_block_range)"),
             Some("range_too_large"),
         ));
     }
     let mut out = Vec::new();
     for n in from..=to {
-        block_logs(c, filter, n, &mut out, MAX_LOGS)?;
+        block_logs(c, filter, n, &mut out, c.limits.max_logs)?;
     }
     Ok(out)
 }

@@ -1,9 +1,12 @@
 //! Ethereum JSON-RPC 2.0 (HTTP and WebSocket on one port) plus Accord's `accord_` namespace.
 
+mod access;
 pub mod contracts;
 mod convert;
 pub mod error;
+pub mod filters;
 pub mod governance;
+pub mod limits;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,12 +19,14 @@ use accord_sdk::receipt::Receipt;
 use accord_sdk::{Address, B256, Bytes, U256};
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::U64;
-use jsonrpsee::server::{RpcModule, Server, ServerConfig, ServerHandle};
+use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
+use jsonrpsee::server::{BatchRequestConfig, RpcModule, Server, ServerConfig, ServerHandle};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
 use serde_json::{Value, json};
 
 use crate::chain::{Chain, StoredBlock};
+use crate::config::RpcSection;
 use crate::state::StateView;
 use crate::status::NodeStatus;
 use crate::txpool::TxPool;
@@ -30,7 +35,7 @@ use error::{NOT_FOUND, internal, invalid_params, rpc_error};
 
 type RpcResult<T> = Result<T, ErrorObjectOwned>;
 
-/// Most storage slots one `accord_getProof` call may ask for.
+/// Most storage slots one `accord_getProof` call may ask for (a proof per slot: bounded by the request body too).
 pub const MAX_PROOF_SLOTS: usize = 256;
 
 /// What the RPC server reads and writes: the chain, the pool, the node's shared status, and its own limits.
@@ -46,27 +51,68 @@ pub struct RpcContext {
     pub name: String,
     /// Node key's address.
     pub node_address: Address,
-    /// Most blocks one `eth_getLogs` or `eth_feeHistory` call may span.
-    pub max_block_range: u64,
-    /// Most gas one RPC simulation may use.
-    pub rpc_gas_cap: u64,
-    /// Simulations running at once (`eth_call`, `eth_estimateGas`): each can burn up to the gas cap of CPU.
+    /// The `[rpc]` section: endpoint and bounds.
+    pub limits: RpcSection,
+    /// Simulations running at once (`eth_call`, `eth_estimateGas`, `eth_createAccessList`): each can burn up to the
+    /// gas cap of CPU.
     pub simulations: tokio::sync::Semaphore,
+    /// Log queries and fee-history reward scans running at once: each can read `max_block_range` blocks.
+    pub queries: tokio::sync::Semaphore,
+    /// Installed polling filters.
+    pub filters: filters::Filters,
+    /// `eth_subscribe` subscriptions held.
+    pub subscriptions: Arc<limits::Quota>,
 }
 
-/// Binds the JSON-RPC server and starts serving.
-pub async fn start(
-    ctx: Arc<RpcContext>,
-    addr: SocketAddr,
-    max_connections: u32,
-) -> anyhow::Result<(SocketAddr, ServerHandle)> {
+impl RpcContext {
+    /// The context of a node's RPC server, bounded by `limits`.
+    pub fn new(
+        chain: Arc<Chain>,
+        pool: Arc<TxPool>,
+        status: Arc<NodeStatus>,
+        name: String,
+        node_address: Address,
+        limits: RpcSection,
+    ) -> Self {
+        Self {
+            chain,
+            pool,
+            status,
+            name,
+            node_address,
+            simulations: tokio::sync::Semaphore::new(limits.max_concurrent_simulations as usize),
+            queries: tokio::sync::Semaphore::new(limits.max_concurrent_queries as usize),
+            filters: filters::Filters::new(
+                limits.max_filters_per_connection,
+                limits.max_filters,
+                std::time::Duration::from_secs(limits.filter_timeout_secs),
+            ),
+            subscriptions: limits::Quota::new(
+                "subscriptions",
+                ("max_subscriptions_per_connection", limits.max_subscriptions_per_connection),
+                ("max_subscriptions", limits.max_subscriptions),
+            ),
+            limits,
+        }
+    }
+}
+
+/// Binds the JSON-RPC server at `rpc.listen` and starts serving.
+pub async fn start(ctx: Arc<RpcContext>) -> anyhow::Result<(SocketAddr, ServerHandle)> {
+    let l = &ctx.limits;
     let config = ServerConfig::builder()
-        .max_connections(max_connections)
+        .max_connections(l.max_connections)
         .max_request_body_size(4 * 1024 * 1024)
         // A full block with full transactions can be large; a block is bounded by its gas limit.
         .max_response_body_size(128 * 1024 * 1024)
+        // Accord's own checks (BatchLimit, the subscription quota) refuse first and name the setting; these stay as
+        // a backstop.
+        .set_batch_request_config(BatchRequestConfig::Limit(l.max_batch_size.saturating_add(1)))
+        .max_subscriptions_per_connection(l.max_subscriptions_per_connection.saturating_add(1))
         .build();
-    let server = Server::builder().set_config(config).build(addr).await?;
+    let max_batch = l.max_batch_size as usize;
+    let middleware = RpcServiceBuilder::new().layer_fn(move |service| limits::BatchLimit::new(service, max_batch));
+    let server = Server::builder().set_config(config).set_rpc_middleware(middleware).build(l.listen).await?;
     let local = server.local_addr()?;
     let module = module(ctx)?;
     Ok((local, server.start(module)))
@@ -128,6 +174,61 @@ fn position(h: &Header, index: u32) -> TxPosition {
     TxPosition { block_hash: h.hash(), block_number: h.number, timestamp: h.timestamp, index: u64::from(index) }
 }
 
+/// The number of block `id`, or `None` when there is no such block (the methods that answer `null` for it).
+fn block_number_or_none(ctx: &RpcContext, id: BlockId) -> RpcResult<Option<u64>> {
+    match resolve_block(ctx, Some(id)) {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if e.code() == NOT_FOUND => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The transaction at `index` of block `id`, `null` when either does not exist.
+fn transaction_at(ctx: &RpcContext, id: BlockId, index: U64) -> RpcResult<Option<alloy_rpc_types_eth::Transaction>> {
+    let Some(n) = block_number_or_none(ctx, id)? else { return Ok(None) };
+    let Some(StoredBlock { header: h, transactions: txs, .. }) = ctx.chain.block(n).map_err(internal)? else {
+        return Ok(None);
+    };
+    let Ok(i) = u32::try_from(index.to::<u64>()) else { return Ok(None) };
+    Ok(txs.get(i as usize).map(|tx| convert::transaction(tx, Some(position(&h, i)), h.base_fee)))
+}
+
+/// A storage slot key: hex of at most 32 bytes (the specification's `bytesMax32`); anything longer is invalid
+/// params rather than silently truncated or reduced.
+fn storage_key(text: &str) -> RpcResult<B256> {
+    let digits = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or(text);
+    if digits.len() > 64 {
+        return Err(invalid_params(format!("storage key {text} is longer than 32 bytes")));
+    }
+    let value = U256::from_str_radix(if digits.is_empty() { "0" } else { digits }, 16)
+        .map_err(|e| invalid_params(format!("storage key {text} is not hex: {e}")))?;
+    Ok(B256::from(value))
+}
+
+/// A block's rewards at the given percentiles, by the specification's rule (geth's): the effective tips of its
+/// transactions, sorted, each weighted by the gas it used; the reward at percentile p is the tip of the transaction
+/// in which the running gas total reaches p % of the block's gas. A block without transactions rewards 0.
+fn block_rewards(receipts: &[Receipt], base_fee: u64, percentiles: &[f64]) -> Vec<U256> {
+    let mut tips: Vec<(u128, u64)> =
+        receipts.iter().map(|r| (r.effective_gas_price.saturating_sub(u128::from(base_fee)), r.gas_used)).collect();
+    if tips.is_empty() {
+        return vec![U256::ZERO; percentiles.len()];
+    }
+    tips.sort_unstable();
+    let total: u64 = tips.iter().map(|(_, g)| g).sum();
+    let mut out = Vec::with_capacity(percentiles.len());
+    let (mut i, mut sum) = (0usize, tips[0].1);
+    for p in percentiles {
+        let threshold = (total as f64 * p / 100.0) as u64;
+        while sum < threshold && i + 1 < tips.len() {
+            i += 1;
+            sum += tips[i].1;
+        }
+        out.push(U256::from(tips[i].0));
+    }
+    out
+}
+
 /// Builds the RPC module with every method.
 pub fn module(ctx: Arc<RpcContext>) -> anyhow::Result<RpcModule<Arc<RpcContext>>> {
     let mut m = RpcModule::new(ctx);
@@ -172,7 +273,14 @@ pub fn module(ctx: Arc<RpcContext>) -> anyhow::Result<RpcModule<Arc<RpcContext>>
             }
         }
         let newest = resolve_block(&c, Some(BlockId::Number(newest)))?;
-        let count = count.to::<u64>().min(c.max_block_range).min(newest + 1);
+        let count = count.to::<u64>().min(c.limits.max_block_range).min(newest + 1);
+        // Rewards read every receipt of every block in the span.
+        let _permit = match &percentiles {
+            Some(ps) if !ps.is_empty() => {
+                Some(limits::permit(&c.queries, "fee-history reward scans", "max_concurrent_queries")?)
+            }
+            _ => None,
+        };
         if count == 0 {
             return Ok(json!({ "oldestBlock": U64::from(newest), "baseFeePerGas": [], "gasUsedRatio": [] }));
         }
@@ -186,7 +294,12 @@ pub fn module(ctx: Arc<RpcContext>) -> anyhow::Result<RpcModule<Arc<RpcContext>>
             base.push(U256::from(h.base_fee));
             ratio.push(if h.gas_limit == 0 { 0.0 } else { h.gas_used as f64 / h.gas_limit as f64 });
             if let Some(ps) = &percentiles {
-                reward.push(vec![U256::ZERO; ps.len()]);
+                let receipts = if ps.is_empty() {
+                    Vec::new()
+                } else {
+                    c.chain.store().receipts(n).map_err(internal)?.unwrap_or_default()
+                };
+                reward.push(block_rewards(&receipts, h.base_fee, ps));
             }
         }
         base.push(U256::from(c.chain.genesis().params.base_fee));
@@ -227,14 +340,50 @@ pub fn module(ctx: Arc<RpcContext>) -> anyhow::Result<RpcModule<Arc<RpcContext>>
     m.register_blocking_method("eth_getStorageAt", |p, c, _| -> RpcResult<B256> {
         let mut seq = p.sequence();
         let addr: Address = seq.next()?;
-        let slot: U256 = seq.next()?;
+        let slot: String = seq.next()?;
+        let slot = storage_key(&slot)?;
         let block: Option<BlockId> = seq.optional_next()?;
         let n = resolve_block(&c, block)?;
-        read_state(&c, n, |s| s.storage(addr, B256::from(slot)))
+        read_state(&c, n, |s| s.storage(addr, slot))
     })?;
 
     contracts::register(&mut m)?;
+    filters::register(&mut m)?;
     governance::register(&mut m)?;
+
+    m.register_blocking_method("eth_getBlockTransactionCountByNumber", |p, c, _| -> RpcResult<Option<U64>> {
+        let (tag,): (BlockNumberOrTag,) = p.parse()?;
+        let Some(n) = block_number_or_none(&c, BlockId::Number(tag))? else { return Ok(None) };
+        Ok(c.chain.store().transactions(n).map_err(internal)?.map(|txs| U64::from(txs.len())))
+    })?;
+    m.register_blocking_method("eth_getBlockTransactionCountByHash", |p, c, _| -> RpcResult<Option<U64>> {
+        let (hash,): (B256,) = p.parse()?;
+        let Some(n) = block_number_or_none(&c, BlockId::hash(hash))? else { return Ok(None) };
+        Ok(c.chain.store().transactions(n).map_err(internal)?.map(|txs| U64::from(txs.len())))
+    })?;
+    m.register_blocking_method(
+        "eth_getTransactionByBlockNumberAndIndex",
+        |p, c, _| -> RpcResult<Option<alloy_rpc_types_eth::Transaction>> {
+            let (tag, index): (BlockNumberOrTag, U64) = p.parse()?;
+            transaction_at(&c, BlockId::Number(tag), index)
+        },
+    )?;
+    m.register_blocking_method(
+        "eth_getTransactionByBlockHashAndIndex",
+        |p, c, _| -> RpcResult<Option<alloy_rpc_types_eth::Transaction>> {
+            let (hash, index): (B256, U64) = p.parse()?;
+            transaction_at(&c, BlockId::hash(hash), index)
+        },
+    )?;
+    // No uncles on a chain with single-round finality; clients still ask.
+    m.register_blocking_method("eth_getUncleCountByBlockNumber", |p, c, _| -> RpcResult<Option<U64>> {
+        let (tag,): (BlockNumberOrTag,) = p.parse()?;
+        Ok(block_number_or_none(&c, BlockId::Number(tag))?.map(|_| U64::ZERO))
+    })?;
+    m.register_blocking_method("eth_getUncleCountByBlockHash", |p, c, _| -> RpcResult<Option<U64>> {
+        let (hash,): (B256,) = p.parse()?;
+        Ok(block_number_or_none(&c, BlockId::hash(hash))?.map(|_| U64::ZERO))
+    })?;
 
     m.register_blocking_method("eth_getBlockByNumber", |p, c, _| -> RpcResult<Option<alloy_rpc_types_eth::Block>> {
         let (tag, full): (BlockNumberOrTag, Option<bool>) = two_params(&p)?;
@@ -432,25 +581,69 @@ pub fn module(ctx: Arc<RpcContext>) -> anyhow::Result<RpcModule<Arc<RpcContext>>
     Ok(m)
 }
 
+/// What one `eth_subscribe` pushes.
+enum Subscription {
+    NewHeads,
+    Logs(Box<alloy_rpc_types_eth::Filter>),
+    PendingTransactions,
+}
+
 async fn subscribe(p: Params<'static>, pending: PendingSubscriptionSink, c: Arc<RpcContext>) {
     let mut seq = p.sequence();
     let kind: Result<String, _> = seq.next();
-    let filter = match kind.as_deref() {
-        Ok("newHeads") => None,
+    let what = match kind.as_deref() {
+        Ok("newHeads") => Subscription::NewHeads,
+        Ok("newPendingTransactions") => Subscription::PendingTransactions,
         Ok("logs") => match seq.optional_next::<alloy_rpc_types_eth::Filter>() {
-            Ok(f) => Some(f.unwrap_or_default()),
+            Ok(f) => Subscription::Logs(Box::new(f.unwrap_or_default())),
             Err(e) => {
                 pending.reject(e).await;
                 return;
             }
         },
         Ok(k) => {
-            pending.reject(invalid_params(format!("unsupported subscription {k:?}; supported: newHeads, logs"))).await;
+            pending
+                .reject(invalid_params(format!(
+                    "unsupported subscription {k:?}; supported: newHeads, logs, newPendingTransactions"
+                )))
+                .await;
             return;
         }
         Err(e) => {
             pending.reject(e.clone()).await;
             return;
+        }
+    };
+    // Held until this function returns, i.e. until the subscription ends.
+    let _slot = match c.subscriptions.acquire(pending.connection_id().0) {
+        Ok(slot) => slot,
+        Err(e) => {
+            pending.reject(e).await;
+            return;
+        }
+    };
+    let filter = match what {
+        Subscription::NewHeads => None,
+        Subscription::Logs(f) => Some(*f),
+        Subscription::PendingTransactions => {
+            let mut arrivals = c.pool.subscribe_arrivals();
+            let Ok(sink) = pending.accept().await else { return };
+            loop {
+                tokio::select! {
+                    _ = sink.closed() => return,
+                    h = arrivals.recv() => match h {
+                        Ok(h) => {
+                            let Ok(raw) = serde_json::value::to_raw_value(&h) else { return };
+                            if sink.send(SubscriptionMessage::from(raw)).await.is_err() {
+                                return;
+                            }
+                        }
+                        // A slow subscriber skips hashes rather than holding the pool's arrivals.
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(_) => return,
+                    }
+                }
+            }
         }
     };
     let mut heads = c.chain.subscribe_heads();
@@ -488,5 +681,43 @@ async fn subscribe(p: Params<'static>, pending: PendingSubscriptionSink, c: Arc<
                 Err(_) => return,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receipt(price: u128, gas: u64) -> Receipt {
+        Receipt {
+            tx_type: 0,
+            success: true,
+            gas_used: gas,
+            cumulative_gas_used: 0,
+            effective_gas_price: price,
+            logs: Vec::new(),
+            contract_address: None,
+        }
+    }
+
+    #[test]
+    fn rewards_are_gas_weighted_tips_at_each_percentile() {
+        // Tips 1 (10 % of the gas), 5 (30 %) and 9 (60 %) over a base fee of 10.
+        let rs = [receipt(19, 60_000), receipt(11, 10_000), receipt(15, 30_000)];
+        let got = block_rewards(&rs, 10, &[0.0, 10.0, 10.5, 40.0, 41.0, 100.0]);
+        let want: Vec<U256> = [1u8, 1, 5, 5, 9, 9].iter().map(|t| U256::from(*t)).collect();
+        assert_eq!(got, want);
+        assert_eq!(block_rewards(&[], 10, &[50.0]), vec![U256::ZERO], "no transactions, no reward");
+        assert_eq!(block_rewards(&[receipt(3, 21_000)], 10, &[50.0]), vec![U256::ZERO], "no tip below the base fee");
+    }
+
+    #[test]
+    fn storage_keys_are_at_most_32_bytes_of_hex() {
+        assert_eq!(storage_key("0x0").expect("short"), B256::ZERO);
+        assert_eq!(storage_key("0x").expect("empty is zero"), B256::ZERO);
+        assert_eq!(storage_key(&format!("0x{}", "ff".repeat(32))).expect("32 bytes"), B256::repeat_byte(0xff));
+        let e = storage_key(&format!("0x{}", "00".repeat(33))).expect_err("33 bytes");
+        assert_eq!(e.code(), error::INVALID_PARAMS);
+        assert!(storage_key("0xzz").is_err());
     }
 }
