@@ -4,12 +4,10 @@
 use std::sync::Arc;
 
 use accord_sdk::account::{EMPTY_CODE_HASH, StateKey};
-use accord_sdk::block::Header;
 use accord_sdk::tx::intrinsic_gas;
-use accord_sdk::{Address, Bytes, U256};
+use accord_sdk::{Address, B256, Bytes, U256};
 use accord_vm::{Failure, Outcome, Status};
-use alloy_primitives::{BloomInput, Log};
-use alloy_rpc_types_eth::{BlockId, Filter, FilterBlockOption, TransactionRequest};
+use alloy_rpc_types_eth::{BlockId, Filter, FilterBlockOption, Log as RpcLog, TransactionRequest};
 use jsonrpsee::RpcModule;
 use jsonrpsee::types::ErrorObjectOwned;
 use serde_json::Value;
@@ -21,6 +19,7 @@ use super::{resolve_block, two_params};
 use crate::executor::{BlockEnv, Simulation};
 use crate::rpc::RpcContext;
 use crate::state::StateView;
+use crate::storage::log_index::LogCriteria;
 
 type RpcResult<T> = Result<T, ErrorObjectOwned>;
 
@@ -259,75 +258,52 @@ pub fn revert_reason(data: &[u8]) -> Option<String> {
     String::from_utf8(bytes.to_vec()).ok()
 }
 
-/// True when `log` passes the filter's address and topic sets.
-pub fn matches(filter: &Filter, log: &Log) -> bool {
-    if !filter.address.matches(&log.address) {
-        return false;
+/// The log index's criteria for an RPC filter (its block range aside).
+pub fn criteria(filter: &Filter) -> LogCriteria {
+    LogCriteria {
+        addresses: filter.address.iter().copied().collect(),
+        topics: std::array::from_fn(|i| filter.topics[i].iter().copied().collect()),
     }
-    let topics = log.topics();
-    filter.topics.iter().enumerate().all(|(i, set)| set.is_empty() || topics.get(i).is_some_and(|t| set.matches(t)))
 }
 
-/// False when the header's bloom proves no log of the block can match.
-fn bloom_may_match(filter: &Filter, h: &Header) -> bool {
-    let bloom = &h.logs_bloom;
-    let addresses_ok =
-        filter.address.is_empty() || filter.address.iter().any(|a| bloom.contains_input(BloomInput::Raw(a.as_slice())));
-    addresses_ok
-        && filter
-            .topics
-            .iter()
-            .all(|set| set.is_empty() || set.iter().any(|t| bloom.contains_input(BloomInput::Raw(t.as_slice()))))
-}
-
-/// The logs of block `n` that match, in Ethereum's RPC shape; an error once `out` would exceed `limit`.
-pub fn block_logs(
-    c: &RpcContext,
-    filter: &Filter,
-    n: u64,
-    out: &mut Vec<alloy_rpc_types_eth::Log>,
-    limit: usize,
-) -> RpcResult<()> {
+/// The logs of blocks `from..=to` meeting `criteria`, in Ethereum's RPC shape, read from the log index; an error
+/// naming `rpc.max_logs` when there are more than `limit`.
+pub fn logs_in(c: &RpcContext, criteria: &LogCriteria, from: u64, to: u64, limit: usize) -> RpcResult<Vec<RpcLog>> {
     let store = c.chain.store();
-    let Some(h) = store.header(n).map_err(internal)? else { return Ok(()) };
-    if !bloom_may_match(filter, &h) {
-        return Ok(());
-    }
-    let receipts = store.receipts(n).map_err(internal)?.unwrap_or_default();
-    let txs = store.transactions(n).map_err(internal)?.unwrap_or_default();
-    let hash = h.hash();
-    let mut log_index = 0u64;
-    for (i, (r, tx)) in receipts.iter().zip(&txs).enumerate() {
-        for l in &r.logs {
-            if matches(filter, l) {
-                if out.len() >= limit {
-                    return Err(rpc_error(
-                        LIMIT_EXCEEDED,
-                        format!(
-                            "query returned more than {limit} logs (rpc.max_logs); narrow the block range or filter"
-                        ),
-                        Some("too_many_logs"),
-                    ));
-                }
-                out.push(alloy_rpc_types_eth::Log {
-                    inner: l.clone(),
-                    block_hash: Some(hash),
-                    block_number: Some(n),
-                    block_timestamp: Some(h.timestamp),
-                    transaction_hash: Some(tx.hash()),
-                    transaction_index: Some(i as u64),
-                    log_index: Some(log_index),
-                    removed: false,
-                });
+    let Some(found) = store.logs(criteria, from, to, limit).map_err(internal)? else {
+        return Err(rpc_error(
+            LIMIT_EXCEEDED,
+            format!("query returned more than {limit} logs (rpc.max_logs); narrow the block range or filter"),
+            Some("too_many_logs"),
+        ));
+    };
+    let mut out = Vec::with_capacity(found.len());
+    let mut block: Option<(u64, B256, u64)> = None;
+    for (at, record) in found {
+        let (hash, timestamp) = match block {
+            Some((n, hash, timestamp)) if n == at.number => (hash, timestamp),
+            _ => {
+                let h = store.header(at.number).map_err(internal)?.ok_or_else(|| internal("indexed block missing"))?;
+                block = Some((at.number, h.hash(), h.timestamp));
+                (h.hash(), h.timestamp)
             }
-            log_index += 1;
-        }
+        };
+        out.push(RpcLog {
+            inner: record.log(),
+            block_hash: Some(hash),
+            block_number: Some(at.number),
+            block_timestamp: Some(timestamp),
+            transaction_hash: Some(record.tx_hash),
+            transaction_index: Some(u64::from(record.tx_index)),
+            log_index: Some(u64::from(at.index)),
+            removed: false,
+        });
     }
-    Ok(())
+    Ok(out)
 }
 
 /// The logs matching `filter` over its whole range, within `rpc.max_block_range` and `rpc.max_logs`.
-pub fn get_logs(c: &RpcContext, filter: &Filter) -> RpcResult<Vec<alloy_rpc_types_eth::Log>> {
+pub fn get_logs(c: &RpcContext, filter: &Filter) -> RpcResult<Vec<RpcLog>> {
     let head = c.chain.head().number;
     let (from, to) = match &filter.block_option {
         FilterBlockOption::AtBlockHash(hash) => {
@@ -358,15 +334,11 @@ pub fn get_logs(c: &RpcContext, filter: &Filter) -> RpcResult<Vec<alloy_rpc_type
             Some("range_too_large"),
         ));
     }
-    let mut out = Vec::new();
-    for n in from..=to {
-        block_logs(c, filter, n, &mut out, c.limits.max_logs)?;
-    }
-    Ok(out)
+    logs_in(c, &criteria(filter), from, to, c.limits.max_logs)
 }
 
 /// JSON for a log subscription message.
-pub fn log_json(log: &alloy_rpc_types_eth::Log) -> Value {
+pub fn log_json(log: &RpcLog) -> Value {
     serde_json::to_value(log).unwrap_or(Value::Null)
 }
 
@@ -389,15 +361,14 @@ mod tests {
     }
 
     #[test]
-    fn filters_match_address_and_topic_positions() {
+    fn filters_become_index_criteria_by_topic_position() {
         let a = Address::repeat_byte(1);
         let t0 = B256::repeat_byte(2);
-        let log = Log::new_unchecked(a, vec![t0, B256::repeat_byte(3)], Bytes::new());
-        assert!(matches(&Filter::new(), &log));
-        assert!(matches(&Filter::new().address(a).event_signature(t0), &log));
-        assert!(!matches(&Filter::new().address(Address::repeat_byte(9)), &log));
-        assert!(!matches(&Filter::new().event_signature(B256::repeat_byte(3)), &log));
-        assert!(matches(&Filter::new().topic1(B256::repeat_byte(3)), &log));
-        assert!(!matches(&Filter::new().topic2(B256::repeat_byte(3)), &log));
+        assert_eq!(criteria(&Filter::new()), LogCriteria::default());
+        let c = criteria(&Filter::new().address(a).event_signature(t0).topic2(B256::repeat_byte(3)));
+        assert_eq!(c.addresses, vec![a]);
+        assert_eq!(c.topics[0], vec![t0]);
+        assert!(c.topics[1].is_empty());
+        assert_eq!(c.topics[2], vec![B256::repeat_byte(3)]);
     }
 }

@@ -22,7 +22,7 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
-use super::contracts::{block_logs, get_logs};
+use super::contracts::{criteria, get_logs, logs_in};
 use super::error::{NOT_FOUND, internal, invalid_params, rpc_error};
 use super::limits::{Quota, QuotaSlot, permit};
 use super::{RpcContext, resolve_block};
@@ -169,12 +169,11 @@ fn new_logs(c: &RpcContext, filter: &Filter, next: u64) -> RpcResult<(Vec<Log>, 
         return Ok((Vec::new(), next));
     }
     let end = end.min(start.saturating_add(c.limits.max_block_range - 1));
+    let wanted = criteria(filter);
     let mut out = Vec::new();
-    let mut block = Vec::new();
     for n in start..=end {
-        block.clear();
         // One block's logs are bounded by its gas.
-        block_logs(c, filter, n, &mut block, usize::MAX)?;
+        let mut block = logs_in(c, &wanted, n, n, usize::MAX)?;
         if !out.is_empty() && out.len() + block.len() > c.limits.max_logs {
             return Ok((out, n));
         }

@@ -658,9 +658,8 @@ async fn subscribe(p: Params<'static>, pending: PendingSubscriptionSink, c: Arc<
                         Some(f) => {
                             let (c2, f2, n) = (c.clone(), f.clone(), h.number);
                             let logs = tokio::task::spawn_blocking(move || {
-                                let mut out = Vec::new();
                                 // A block's logs are bounded by its gas: no cap for a subscription.
-                                contracts::block_logs(&c2, &f2, n, &mut out, usize::MAX).map(|()| out)
+                                contracts::logs_in(&c2, &contracts::criteria(&f2), n, n, usize::MAX)
                             })
                             .await;
                             match logs {

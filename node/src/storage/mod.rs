@@ -4,6 +4,7 @@
 //! values and the new head) is written in one `WriteBatch` with `sync`, so a node killed at any instant restarts
 //! either before or after the block, never in between.
 
+pub mod log_index;
 pub mod schema;
 
 use std::path::Path;
@@ -98,6 +99,13 @@ impl ChainStore {
         let cfs = schema::ALL.iter().map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
         let store = Self { db: Arc::new(db) };
+        store.check_format()?;
+        store.complete_log_index()?;
+        Ok(store)
+    }
+
+    fn check_format(&self) -> Result<(), StorageError> {
+        let store = self;
         match store.get(schema::META, schema::META_FORMAT)? {
             None => {
                 store.db.put_cf(store.cf(schema::META), schema::META_FORMAT, schema::STORAGE_FORMAT.to_be_bytes())?
@@ -109,7 +117,118 @@ impl ChainStore {
                 }
             }
         }
-        Ok(store)
+        Ok(())
+    }
+
+    /// Indexes the logs of blocks committed before this node had the log index (once; a new database is complete
+    /// from its first block). Interrupted, it starts over on the next open: the writes are idempotent.
+    fn complete_log_index(&self) -> Result<(), StorageError> {
+        if self.get(schema::META, schema::META_LOG_INDEX)?.is_some() {
+            return Ok(());
+        }
+        if let Some(head) = self.head_number()? {
+            tracing::info!(blocks = head + 1, "indexing the logs of blocks committed before the log index existed");
+            let mut batch = WriteBatch::default();
+            for n in 0..=head {
+                let txs = self.transactions(n)?.unwrap_or_default();
+                let receipts = self.receipts(n)?.unwrap_or_default();
+                self.put_log_entries(&mut batch, n, &txs, &receipts);
+                if batch.len() >= 100_000 || n == head {
+                    self.db.write(std::mem::take(&mut batch))?;
+                }
+            }
+        }
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db.put_cf_opt(self.cf(schema::META), schema::META_LOG_INDEX, [1u8], &wo)?;
+        Ok(())
+    }
+
+    fn put_log_entries(&self, batch: &mut WriteBatch, number: u64, txs: &[SignedTransaction], receipts: &[Receipt]) {
+        for (at, record, keys) in log_index::entries(number, txs, receipts) {
+            batch.put_cf(self.cf(schema::LOGS), at.key(), alloy_rlp::encode(&record));
+            for k in keys {
+                batch.put_cf(self.cf(schema::LOG_INDEX), k, []);
+            }
+        }
+    }
+
+    /// The logs of blocks `from..=to` that meet `criteria`, in chain order, read through the log index; `None` when
+    /// there are more than `limit` (found before any record is read: the index is exact).
+    pub fn logs(
+        &self,
+        criteria: &log_index::LogCriteria,
+        from: u64,
+        to: u64,
+        limit: usize,
+    ) -> Result<Option<Vec<(log_index::LogPosition, log_index::LogRecord)>>, StorageError> {
+        use log_index::LogPosition;
+        let end = LogPosition { number: to.saturating_add(1), index: 0 };
+        let start = LogPosition { number: from, index: 0 };
+        let scans = criteria.scans();
+        if scans.is_empty() {
+            // Every log of the range.
+            let mut out = Vec::new();
+            let mut it = self.db.raw_iterator_cf(self.cf(schema::LOGS));
+            it.seek(start.key());
+            while let (Some(k), Some(v)) = (it.key(), it.value()) {
+                let at = LogPosition::from_key_suffix(k).ok_or_else(|| corrupt("logs", "key"))?;
+                if at >= end {
+                    break;
+                }
+                if out.len() >= limit {
+                    return Ok(None);
+                }
+                out.push((at, Self::log_record(v)?));
+                it.next();
+            }
+            it.status()?;
+            return Ok(Some(out));
+        }
+        let mut sets = Vec::with_capacity(scans.len());
+        for (kind, items) in scans {
+            let mut set = Vec::new();
+            for item in items {
+                let prefix = log_index::index_prefix(kind, &item);
+                let mut it = self.db.raw_iterator_cf(self.cf(schema::LOG_INDEX));
+                it.seek(log_index::index_key(kind, &item, start));
+                while let Some(k) = it.key() {
+                    if !k.starts_with(&prefix) || k.len() != prefix.len() + 12 {
+                        break;
+                    }
+                    let at = LogPosition::from_key_suffix(k).ok_or_else(|| corrupt("log_index", "key"))?;
+                    if at >= end {
+                        break;
+                    }
+                    set.push(at);
+                    it.next();
+                }
+                it.status()?;
+            }
+            set.sort_unstable();
+            set.dedup();
+            sets.push(set);
+        }
+        let positions = log_index::intersect(sets);
+        if positions.len() > limit {
+            return Ok(None);
+        }
+        let cf = self.cf(schema::LOGS);
+        let keys: Vec<[u8; 12]> = positions.iter().map(LogPosition::key).collect();
+        let mut out = Vec::with_capacity(positions.len());
+        for (at, value) in positions.into_iter().zip(self.db.batched_multi_get_cf(cf, &keys, true)) {
+            let value = value?.ok_or_else(|| corrupt("logs", format!("indexed log {at:?} is missing")))?;
+            let record = Self::log_record(&value)?;
+            if !criteria.matches(&record) {
+                return Err(corrupt("log_index", format!("log {at:?} does not match its index entries")));
+            }
+            out.push((at, record));
+        }
+        Ok(Some(out))
+    }
+
+    fn log_record(v: &[u8]) -> Result<log_index::LogRecord, StorageError> {
+        <log_index::LogRecord as Decodable>::decode(&mut &v[..]).map_err(|e| corrupt("logs", e))
     }
 
     fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
@@ -219,6 +338,7 @@ impl ChainStore {
         for (i, tx) in block.transactions.iter().enumerate() {
             batch.put_cf(self.cf(schema::TX_INDEX), tx.hash(), schema::tx_location(number, i as u32));
         }
+        self.put_log_entries(&mut batch, number, &block.transactions, &block.receipts);
         if let Some(cert) = &block.certificate {
             batch.put_cf(self.cf(schema::CERTIFICATES), nk, alloy_rlp::encode(cert));
         }
@@ -342,7 +462,131 @@ impl ChainStore {
 
 #[cfg(test)]
 mod tests {
+    use super::log_index::{LogCriteria, LogPosition};
     use super::*;
+    use accord_sdk::keys::KeyPair;
+    use alloy_primitives::{Bytes as ABytes, Log, LogData, TxKind, U256};
+
+    fn header(n: u64) -> Header {
+        Header {
+            version: 1,
+            chain_id: 1,
+            parent_hash: B256::ZERO,
+            number: n,
+            timestamp: 0,
+            proposer: Address::ZERO,
+            transactions_root: B256::ZERO,
+            receipts_root: B256::ZERO,
+            state_root: B256::ZERO,
+            logs_bloom: Default::default(),
+            gas_used: 0,
+            gas_limit: 0,
+            base_fee: 0,
+            next_validators_hash: B256::ZERO,
+        }
+    }
+
+    fn tx(k: &KeyPair, nonce: u64) -> SignedTransaction {
+        use alloy_consensus::{SignableTransaction, TxEnvelope, TxLegacy};
+        let tx = TxLegacy {
+            chain_id: Some(1),
+            nonce,
+            gas_price: 0,
+            gas_limit: 60_000,
+            to: TxKind::Call(Address::ZERO),
+            value: U256::ZERO,
+            input: ABytes::new(),
+        };
+        let sig = k.sign_prehash(&tx.signature_hash()).expect("sign");
+        let env: TxEnvelope = tx.into_signed(sig).into();
+        let raw = alloy_eips::eip2718::Encodable2718::encoded_2718(&env);
+        SignedTransaction::from_verified_bytes(raw.into(), k.address()).expect("decodes")
+    }
+
+    fn receipt(logs: Vec<(Address, Vec<B256>)>) -> Receipt {
+        Receipt {
+            tx_type: 0,
+            success: true,
+            gas_used: 0,
+            cumulative_gas_used: 0,
+            effective_gas_price: 0,
+            logs: logs
+                .into_iter()
+                .map(|(a, t)| Log { address: a, data: LogData::new_unchecked(t, ABytes::from_static(b"d")) })
+                .collect(),
+            contract_address: None,
+        }
+    }
+
+    #[test]
+    fn logs_are_found_through_the_index_and_rebuilt_for_an_older_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = ChainStore::open(dir.path()).expect("opens");
+        let k = KeyPair::generate();
+        let (a, b) = (Address::repeat_byte(0xa), Address::repeat_byte(0xb));
+        let t = |i: u8| B256::repeat_byte(i);
+        let txs = [tx(&k, 0), tx(&k, 1), tx(&k, 2)];
+        let blocks = [
+            CommittedBlock { header: header(0), transactions: vec![], receipts: vec![], certificate: None },
+            CommittedBlock {
+                header: header(1),
+                transactions: vec![txs[0].clone(), txs[1].clone()],
+                receipts: vec![receipt(vec![(a, vec![t(1), t(2)]), (b, vec![t(1)])]), receipt(vec![(a, vec![t(3)])])],
+                certificate: None,
+            },
+            CommittedBlock {
+                header: header(2),
+                transactions: vec![txs[2].clone()],
+                receipts: vec![receipt(vec![(b, vec![t(2)])])],
+                certificate: None,
+            },
+            CommittedBlock { header: header(3), transactions: vec![], receipts: vec![], certificate: None },
+        ];
+        for (i, block) in blocks.iter().enumerate() {
+            store.commit_block(block, &StateWrites::default(), i == 0).expect("commit");
+        }
+        let pos = |number: u64, index: u32| LogPosition { number, index };
+        let find = |store: &ChainStore, c: &LogCriteria, from: u64, to: u64| -> Vec<LogPosition> {
+            store
+                .logs(c, from, to, 100)
+                .expect("query")
+                .expect("within the limit")
+                .into_iter()
+                .map(|(p, _)| p)
+                .collect()
+        };
+        let check = |store: &ChainStore| {
+            let all = store.logs(&LogCriteria::default(), 0, 3, 100).expect("query").expect("within");
+            assert_eq!(all.iter().map(|(p, _)| *p).collect::<Vec<_>>(), [pos(1, 0), pos(1, 1), pos(1, 2), pos(2, 0)]);
+            assert_eq!(all.iter().map(|(_, r)| r.tx_hash).collect::<Vec<_>>(), [0, 0, 1, 2].map(|i| txs[i].hash()));
+            assert_eq!(all.iter().map(|(_, r)| r.tx_index).collect::<Vec<_>>(), [0, 0, 1, 0]);
+            assert_eq!(all[0].1.log(), blocks[1].receipts[0].logs[0]);
+            let by = |addresses: Vec<Address>, topics: [Vec<B256>; 4]| LogCriteria { addresses, topics };
+            let none = || Vec::new();
+            assert_eq!(find(store, &by(vec![a], Default::default()), 0, 3), [pos(1, 0), pos(1, 2)]);
+            assert_eq!(find(store, &by(vec![a], [vec![t(1)], none(), none(), none()]), 0, 3), [pos(1, 0)]);
+            assert_eq!(
+                find(store, &by(vec![], [vec![t(1), t(2)], none(), none(), none()]), 0, 3),
+                [pos(1, 0), pos(1, 1), pos(2, 0)]
+            );
+            assert_eq!(find(store, &by(vec![], [none(), vec![t(2)], none(), none()]), 0, 3), [pos(1, 0)]);
+            assert_eq!(find(store, &by(vec![b], Default::default()), 2, 3), [pos(2, 0)]);
+            assert_eq!(find(store, &by(vec![a, b], Default::default()), 3, 3), []);
+            assert!(store.logs(&by(vec![a], Default::default()), 0, 3, 1).expect("query").is_none(), "over the limit");
+            assert!(store.logs(&LogCriteria::default(), 0, 3, 3).expect("query").is_none(), "over the limit");
+        };
+        check(&store);
+        // A database from before the index: no marker, no entries. Opening it indexes what it holds.
+        for cf in [schema::LOGS, schema::LOG_INDEX] {
+            store.db.delete_range_cf(store.cf(cf), &[0u8][..], &[0xffu8; 64][..]).expect("wipe");
+        }
+        store.db.delete_cf(store.cf(schema::META), schema::META_LOG_INDEX).expect("unmark");
+        assert_eq!(find(&store, &LogCriteria::default(), 0, 3), []);
+        drop(store);
+        let store = ChainStore::open(dir.path()).expect("reopens");
+        assert!(store.get(schema::META, schema::META_LOG_INDEX).expect("meta").is_some());
+        check(&store);
+    }
 
     #[test]
     fn versioned_values_read_newest_at_or_below() {

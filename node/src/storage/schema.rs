@@ -25,6 +25,10 @@ pub const STATE_LATEST: &str = "state_latest";
 pub const CONSENSUS_WAL: &str = "consensus_wal";
 /// Metadata: head, genesis hash, format version.
 pub const META: &str = "meta";
+/// Committed logs by position: `number (8 BE) ‖ log index (4 BE)` → RLP `LogRecord` (`log_index.rs`).
+pub const LOGS: &str = "logs";
+/// Log lookups: `kind ‖ address or topic ‖ number ‖ log index` → empty (`log_index.rs`).
+pub const LOG_INDEX: &str = "log_index";
 
 /// Every column family, in creation order.
 pub const ALL: &[&str] = &[
@@ -39,6 +43,8 @@ pub const ALL: &[&str] = &[
     STATE_LATEST,
     CONSENSUS_WAL,
     META,
+    LOGS,
+    LOG_INDEX,
 ];
 
 /// Meta key of the committed head's number.
@@ -48,6 +54,9 @@ pub const META_GENESIS: &[u8] = b"genesis";
 /// Meta key of the digest of the genesis document that built the genesis block: a restart with the same document
 /// need not rebuild the genesis state (a tree of every allocated account) to know it belongs to this chain.
 pub const META_GENESIS_DOCUMENT: &[u8] = b"genesis-document";
+/// Meta key present once every committed block's logs are in `logs` and `log_index` (set on a new database, or after
+/// indexing the blocks a node committed before it had the index).
+pub const META_LOG_INDEX: &[u8] = b"log-index";
 /// Meta key of the storage format version.
 pub const META_FORMAT: &[u8] = b"format";
 
