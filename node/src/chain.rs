@@ -48,6 +48,23 @@ pub enum ChainError {
         /// Hash of the configured genesis.
         configured: B256,
     },
+    /// The genesis names another contract engine than this build runs.
+    #[error(
+        "genesis names contract engine \"{named}\" (fingerprint {named_fingerprint}), but this node runs \"{local}\" (fingerprint {local_fingerprint}): contracts could execute differently here and fork this node from the other members; run the Accord release the consortium agreed on"
+    )]
+    EngineMismatch {
+        /// The engine the genesis names.
+        named: String,
+        /// Its fingerprint.
+        named_fingerprint: B256,
+        /// This build's engine.
+        local: String,
+        /// Its fingerprint.
+        local_fingerprint: B256,
+    },
+    /// The contract engine could not be set up.
+    #[error("contract engine: {0}")]
+    Engine(String),
     /// The head moved between building and committing a block.
     #[error("block {number} does not extend the head (parent {parent}, head {head})")]
     NotOnHead {
@@ -153,6 +170,7 @@ impl Chain {
         if let Some(e) = &emergency {
             e.validate(genesis.committee.is_some()).map_err(ChainError::Emergency)?;
         }
+        check_engine(&genesis)?;
         let store = ChainStore::open(data_dir)?;
         let state = StateDb::new(store.clone());
         let genesis_hash = Self::open_genesis(&store, &state, &genesis)?;
@@ -589,6 +607,26 @@ impl Chain {
     pub fn flush(&self) -> Result<(), ChainError> {
         Ok(self.store.flush()?)
     }
+}
+
+/// Refuses a genesis that names another contract engine than this build's, before anything is opened or executed.
+pub fn check_engine(genesis: &Genesis) -> Result<(), ChainError> {
+    let Some(named) = &genesis.vm else {
+        tracing::warn!(
+            "the genesis names no contract engine: identical execution on every member rests on running the same Accord release"
+        );
+        return Ok(());
+    };
+    let local = accord_vm::identity().map_err(|e| ChainError::Engine(e.to_string()))?;
+    if named.fingerprint != local.fingerprint {
+        return Err(ChainError::EngineMismatch {
+            named: named.engine.clone(),
+            named_fingerprint: named.fingerprint,
+            local: local.engine,
+            local_fingerprint: local.fingerprint,
+        });
+    }
+    Ok(())
 }
 
 /// The contract limits a genesis fixes.

@@ -125,7 +125,9 @@ impl RpcSection {
 }
 
 fn default_gas_cap() -> u64 {
-    50_000_000
+    // The default block gas limit: at the schedule's 1 gas ≈ 1 ns, 0.3 s of CPU, and a creation of a large contract
+    // (900 gas per module byte) must still be estimable.
+    300_000_000
 }
 fn default_estimate_gas_budget() -> u64 {
     4 * default_gas_cap()

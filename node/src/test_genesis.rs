@@ -18,5 +18,6 @@ pub(crate) fn genesis(validator: &KeyPair, alloc: &[(Address, U256)], params: Ch
         alloc: alloc.iter().copied().collect(),
         params,
         committee: None,
+        vm: None,
     }
 }

@@ -107,6 +107,7 @@ pub fn generate(out: &Path, spec: &TestnetSpec) -> anyhow::Result<Vec<PathBuf>> 
             win_pct: 50,
             lifetime_blocks: 1_000,
         }),
+        vm: Some(engine_identity()?),
     };
     genesis.validate()?;
     let genesis_json = serde_json::to_string_pretty(&genesis)?;
@@ -139,4 +140,10 @@ pub fn generate(out: &Path, spec: &TestnetSpec) -> anyhow::Result<Vec<PathBuf>> 
         accounts.iter().map(|a| DevAccount { address: a.address(), private_key: a.secret_hex() }).collect();
     write_secret(&out.join("accounts.json"), &serde_json::to_string_pretty(&dev)?)?;
     Ok(homes)
+}
+
+/// This build's contract engine, as a genesis names it.
+pub fn engine_identity() -> anyhow::Result<accord_sdk::genesis::VmIdentity> {
+    let id = accord_vm::identity()?;
+    Ok(accord_sdk::genesis::VmIdentity { engine: id.engine, fingerprint: id.fingerprint })
 }

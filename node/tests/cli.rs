@@ -170,6 +170,19 @@ fn bad_configs_get_clear_errors() {
     let o = start(&home);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("chainId must be non-zero"), "{}", stderr(&o));
+    // A genesis naming another contract engine (another wasmtime, target, gas schedule …): refused before anything
+    // runs, naming both engines.
+    let mut g: serde_json::Value = serde_json::from_str(&good_g).expect("json");
+    let ours = g["vm"]["fingerprint"].as_str().expect("accord testnet names this build's engine").to_string();
+    assert!(g["vm"]["engine"].as_str().is_some_and(|e| e.contains("wasmtime")), "{}", g["vm"]);
+    g["vm"]["engine"] = serde_json::json!("accord-vm abi 1, wasmtime 1.0.0");
+    g["vm"]["fingerprint"] = serde_json::json!(format!("0x{}", "11".repeat(32)));
+    std::fs::write(&g_path, g.to_string()).expect("write");
+    let o = start(&home);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("genesis names contract engine") && err.contains("wasmtime 1.0.0"), "{err}");
+    assert!(err.contains(&ours), "names this node's own fingerprint: {err}");
     std::fs::write(&g_path, &good_g).expect("restore");
 
     // `accord status` against nothing says so.

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use alloy_primitives::{Address, U256};
+use alloy_primitives::{Address, B256, U256};
 use serde::{Deserialize, Serialize};
 
 use crate::block::{Validator, ValidatorSet};
@@ -115,6 +115,23 @@ pub struct Genesis {
     /// The governance committee; without one the chain's membership, parameters and permissions are fixed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub committee: Option<crate::governance::Committee>,
+    /// The contract engine every member must run. Contracts execute identically only on the same engine, build
+    /// target, configuration and gas schedule; a node whose engine has another fingerprint refuses to start instead
+    /// of forking at the first block that tells them apart. Absent on chains created before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm: Option<VmIdentity>,
+}
+
+/// What names a contract engine (`accord_vm::identity`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VmIdentity {
+    /// For people: the Accord VM's ABI version and the wasmtime release.
+    pub engine: String,
+    /// Keccak-256 over everything that decides execution results: the host ABI version, the gas schedule, the
+    /// metering rewrite, and wasmtime's own compatibility hash (its version, target, CPU features, compiler flags
+    /// and enabled proposals).
+    pub fingerprint: B256,
 }
 
 /// Why a genesis document is unusable.

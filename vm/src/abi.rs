@@ -115,6 +115,9 @@ pub enum ModuleError {
     /// A required export is missing or has the wrong type.
     #[error("module must export {0}")]
     MissingExport(&'static str),
+    /// Beyond a structure limit that keeps compile time proportional to size (`structure.rs`).
+    #[error("module structure exceeds a limit: {0}")]
+    Structure(String),
 }
 
 /// Checks imports against the host table.

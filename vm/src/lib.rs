@@ -15,12 +15,15 @@ pub mod config;
 pub mod envelope;
 pub mod gas;
 pub mod host;
+pub mod identity;
 pub mod meter;
 pub mod native;
 mod runtime;
+pub mod structure;
 
 pub use config::VmConfig;
 pub use host::{BlockInfo, Host, HostError};
+pub use identity::{EngineIdentity, identity};
 pub use native::{NativeCall, NativeContracts};
 pub use runtime::{CallParams, DeployParams, Failure, Outcome, Status, Vm, VmError};
 

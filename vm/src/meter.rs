@@ -4,7 +4,7 @@
 //! many bytes as their length operand says: without more, one instruction could clear 16 MiB for 1 gas. Rust's
 //! standard library uses them for every `memcpy`/`memset`, so they cannot simply be refused. Instead, before
 //! compiling, every such instruction is preceded by a call to a private host function that charges for the length
-//! (`gas::copy`, the price of copying across the host boundary):
+//! (`gas::bulk_memory`, per KiB):
 //!
 //! ```text
 //! local.set $len   local.get $len   call $accord.meter_bulk   local.get $len   memory.fill

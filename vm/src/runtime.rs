@@ -286,6 +286,7 @@ impl<H: Host> Vm<H> {
 
     /// Checks a module against the deploy rules (size, features, imports, exports) without deploying it.
     pub fn validate(&self, module: &[u8]) -> Result<(), ModuleError> {
+        crate::structure::check(module)?;
         self.inner.prepare(&keccak256(module), module).map(|_| ())
     }
 
@@ -309,12 +310,18 @@ impl<H: Host> Vm<H> {
             Ok(parts) => parts,
             Err(e) => return fail(host, e.into()),
         };
-        let deposit = gas::CODE_DEPOSIT_PER_BYTE.saturating_mul(module.len() as u64);
+        // Compilation and storage are paid before either happens (and whether or not the module is cached).
+        let deposit = gas::deploy(module.len() as u64);
         if deposit > gas_limit {
             return fail(host, Failure::OutOfGas);
         }
         if host.account_exists(params.address)? || self.inner.is_native(params.address) {
             return fail(host, Failure::AddressCollision);
+        }
+        // New code only (stored code keeps running under the rules it was deployed with), whether or not the
+        // same module is already compiled in the cache.
+        if let Err(e) = crate::structure::check(module) {
+            return fail(host, e.into());
         }
         let hash = keccak256(module);
         let pre = match self.inner.prepare(&hash, module) {
@@ -661,45 +668,63 @@ fn with_host<T, H: Host>(
 
 fn define_host_functions<H: Host>(l: &mut Linker<Frame<H>>) -> wasmtime::Result<()> {
     let m = abi::MODULE;
-    l.func_wrap(m, "input_len", |c: Ctx<'_, H>| -> i32 { c.data().input.len() as i32 })?;
+    // Every host function charges first, before it reads contract memory or state: a frame that cannot pay has
+    // made the node do nothing but the check. `HOST_CALL` is the crossing itself; the rest is the work's price.
+    l.func_wrap(m, "input_len", |mut c: Ctx<'_, H>| -> wasmtime::Result<i32> {
+        charge(&mut c, gas::HOST_CALL)?;
+        Ok(c.data().input.len() as i32)
+    })?;
     l.func_wrap(m, "input_read", |mut c: Ctx<'_, H>, dst: i32| copy_out(&mut c, |f| &mut f.input, dst))?;
     l.func_wrap(m, "storage_read", |mut c: Ctx<'_, H>, key: i32, dst: i32| -> wasmtime::Result<()> {
-        charge(&mut c, gas::STORAGE_READ)?;
+        charge(&mut c, gas::HOST_CALL + gas::STORAGE_READ)?;
         let key = B256::from(read_array::<32, H>(&mut c, key)?);
         let value = with_host(&mut c, |h, me| h.storage_read(me, key))?;
         write(&mut c, dst, value.as_slice())
     })?;
     l.func_wrap(m, "storage_write", |mut c: Ctx<'_, H>, key: i32, value: i32| -> wasmtime::Result<()> {
+        charge(&mut c, gas::HOST_CALL)?;
         let key = B256::from(read_array::<32, H>(&mut c, key)?);
         let value = B256::from(read_array::<32, H>(&mut c, value)?);
         store_slot(&mut c, key, value)
     })?;
     l.func_wrap(m, "storage_remove", |mut c: Ctx<'_, H>, key: i32| -> wasmtime::Result<()> {
+        charge(&mut c, gas::HOST_CALL)?;
         let key = B256::from(read_array::<32, H>(&mut c, key)?);
         store_slot(&mut c, key, B256::ZERO)
     })?;
     l.func_wrap(m, "caller", |mut c: Ctx<'_, H>, dst: i32| {
+        charge(&mut c, gas::HOST_CALL)?;
         let a = c.data().caller;
         write(&mut c, dst, a.as_slice())
     })?;
     l.func_wrap(m, "origin", |mut c: Ctx<'_, H>, dst: i32| {
+        charge(&mut c, gas::HOST_CALL)?;
         let a = c.data().origin;
         write(&mut c, dst, a.as_slice())
     })?;
     l.func_wrap(m, "self_address", |mut c: Ctx<'_, H>, dst: i32| {
+        charge(&mut c, gas::HOST_CALL)?;
         let a = c.data().address;
         write(&mut c, dst, a.as_slice())
     })?;
     l.func_wrap(m, "value", |mut c: Ctx<'_, H>, dst: i32| {
+        charge(&mut c, gas::HOST_CALL)?;
         let v = c.data().value.to_be_bytes::<32>();
         write(&mut c, dst, &v)
     })?;
-    l.func_wrap(m, "block_number", |c: Ctx<'_, H>| -> i64 { c.data().block.number as i64 })?;
-    l.func_wrap(m, "block_timestamp", |c: Ctx<'_, H>| -> i64 { c.data().block.timestamp as i64 })?;
+    l.func_wrap(m, "block_number", |mut c: Ctx<'_, H>| -> wasmtime::Result<i64> {
+        charge(&mut c, gas::HOST_CALL)?;
+        Ok(c.data().block.number as i64)
+    })?;
+    l.func_wrap(m, "block_timestamp", |mut c: Ctx<'_, H>| -> wasmtime::Result<i64> {
+        charge(&mut c, gas::HOST_CALL)?;
+        Ok(c.data().block.timestamp as i64)
+    })?;
     l.func_wrap(
         m,
         "emit_log",
         |mut c: Ctx<'_, H>, topics: i32, n: i32, data: i32, len: i32| -> wasmtime::Result<()> {
+            charge(&mut c, gas::HOST_CALL)?;
             let n = n as u32;
             if n > gas::MAX_TOPICS {
                 return Err(exit(&mut c, Exit::Fail(Failure::Trap(format!("a log has at most 4 topics, not {n}")))));
@@ -717,10 +742,12 @@ fn define_host_functions<H: Host>(l: &mut Linker<Frame<H>>) -> wasmtime::Result<
         m,
         "call",
         |mut c: Ctx<'_, H>, to: i32, value: i32, input: i32, len: i32, gas_asked: i64| -> wasmtime::Result<i32> {
+            // The base price first; the value surcharge once the value is read.
+            charge(&mut c, gas::HOST_CALL + gas::CALL_BASE)?;
             let to = Address::from(read_array::<20, H>(&mut c, to)?);
             let value = U256::from_be_bytes(read_array::<32, H>(&mut c, value)?);
-            let base = gas::CALL_BASE + if value.is_zero() { 0 } else { gas::CALL_VALUE };
-            charge(&mut c, base.saturating_add(gas::copy(length(len) as u64)))?;
+            let surcharge = if value.is_zero() { 0 } else { gas::CALL_VALUE };
+            charge(&mut c, surcharge.saturating_add(gas::copy(length(len) as u64)))?;
             let input = read(&mut c, input, length(len))?;
             let available = c.get_fuel()?;
             // Read as unsigned: -1 asks for "all that may be forwarded".
@@ -761,25 +788,28 @@ fn define_host_functions<H: Host>(l: &mut Linker<Frame<H>>) -> wasmtime::Result<
             }
         },
     )?;
-    l.func_wrap(m, "return_data_len", |c: Ctx<'_, H>| -> i32 { c.data().return_data.len() as i32 })?;
+    l.func_wrap(m, "return_data_len", |mut c: Ctx<'_, H>| -> wasmtime::Result<i32> {
+        charge(&mut c, gas::HOST_CALL)?;
+        Ok(c.data().return_data.len() as i32)
+    })?;
     l.func_wrap(m, "return_data_read", |mut c: Ctx<'_, H>, dst: i32| copy_out(&mut c, |f| &mut f.return_data, dst))?;
     l.func_wrap(m, "return", |mut c: Ctx<'_, H>, ptr: i32, len: i32| -> wasmtime::Result<()> {
-        charge(&mut c, gas::copy(length(len) as u64))?;
+        charge(&mut c, gas::HOST_CALL + gas::copy(length(len) as u64))?;
         let out = read(&mut c, ptr, length(len))?;
         Err(exit(&mut c, Exit::Return(out)))
     })?;
     l.func_wrap(m, "revert", |mut c: Ctx<'_, H>, ptr: i32, len: i32| -> wasmtime::Result<()> {
-        charge(&mut c, gas::copy(length(len) as u64))?;
+        charge(&mut c, gas::HOST_CALL + gas::copy(length(len) as u64))?;
         let out = read(&mut c, ptr, length(len))?;
         Err(exit(&mut c, Exit::Revert(out)))
     })?;
     l.func_wrap(m, "keccak256", |mut c: Ctx<'_, H>, ptr: i32, len: i32, dst: i32| -> wasmtime::Result<()> {
-        charge(&mut c, gas::keccak(length(len) as u64))?;
+        charge(&mut c, gas::HOST_CALL + gas::keccak(length(len) as u64))?;
         let data = read(&mut c, ptr, length(len))?;
         write(&mut c, dst, keccak256(&data).as_slice())
     })?;
     l.func_wrap(m, "ecrecover", |mut c: Ctx<'_, H>, hash: i32, sig: i32, dst: i32| -> wasmtime::Result<i32> {
-        charge(&mut c, gas::ECRECOVER)?;
+        charge(&mut c, gas::HOST_CALL + gas::ECRECOVER)?;
         let hash = B256::from(read_array::<32, H>(&mut c, hash)?);
         let sig = read_array::<65, H>(&mut c, sig)?;
         match recover(&hash, &sig) {
@@ -791,10 +821,10 @@ fn define_host_functions<H: Host>(l: &mut Linker<Frame<H>>) -> wasmtime::Result<
         }
     })?;
     l.func_wrap(crate::meter::METER_MODULE, crate::meter::METER_NAME, |mut c: Ctx<'_, H>, len: i32| {
-        charge(&mut c, gas::copy(len as u32 as u64))
+        charge(&mut c, gas::HOST_CALL + gas::bulk_memory(len as u32 as u64))
     })?;
     l.func_wrap(m, "gas_left", |mut c: Ctx<'_, H>| -> wasmtime::Result<i64> {
-        charge(&mut c, 0)?;
+        charge(&mut c, gas::HOST_CALL)?;
         Ok(c.get_fuel()? as i64)
     })?;
     Ok(())
@@ -803,7 +833,7 @@ fn define_host_functions<H: Host>(l: &mut Linker<Frame<H>>) -> wasmtime::Result<
 /// Copies a frame buffer (the input, the last call's output) into contract memory, charging for it first.
 fn copy_out<H: Host>(c: &mut Ctx<'_, H>, buffer: fn(&mut Frame<H>) -> &mut Vec<u8>, dst: i32) -> wasmtime::Result<()> {
     let data = std::mem::take(buffer(c.data_mut()));
-    let r = charge(c, gas::copy(data.len() as u64)).and_then(|()| write(c, dst, &data));
+    let r = charge(c, gas::HOST_CALL + gas::copy(data.len() as u64)).and_then(|()| write(c, dst, &data));
     *buffer(c.data_mut()) = data;
     r
 }

@@ -19,6 +19,9 @@ enum Key {
 struct MemHost {
     state: BTreeMap<Key, Vec<u8>>,
     journal: Vec<(Key, Option<Vec<u8>>)>,
+    /// State reads and writes of any kind (not journal checkpoints and rollbacks), so a test can see whether a host
+    /// function touched state.
+    accesses: usize,
 }
 
 impl MemHost {
@@ -39,17 +42,21 @@ impl MemHost {
 
 impl Host for MemHost {
     fn storage_read(&mut self, a: Address, k: B256) -> Result<B256, HostError> {
+        self.accesses += 1;
         Ok(self.state.get(&Key::Slot(a, k)).map(|v| B256::from_slice(v)).unwrap_or_default())
     }
     fn storage_write(&mut self, a: Address, k: B256, v: B256) -> Result<B256, HostError> {
+        self.accesses += 1;
         let old = self.storage_read(a, k)?;
         self.set(Key::Slot(a, k), (!v.is_zero()).then(|| v.to_vec()));
         Ok(old)
     }
     fn code_hash(&mut self, a: Address) -> Result<Option<B256>, HostError> {
+        self.accesses += 1;
         Ok(self.state.get(&Key::Code(a)).map(keccak256))
     }
     fn code(&mut self, hash: B256) -> Result<Option<Arc<[u8]>>, HostError> {
+        self.accesses += 1;
         Ok(self
             .state
             .iter()
@@ -57,13 +64,16 @@ impl Host for MemHost {
             .map(|(_, v)| Arc::from(v.as_slice())))
     }
     fn account_exists(&mut self, a: Address) -> Result<bool, HostError> {
+        self.accesses += 1;
         Ok(self.state.contains_key(&Key::Code(a)))
     }
     fn set_code(&mut self, a: Address, _hash: B256, code: &[u8]) -> Result<(), HostError> {
+        self.accesses += 1;
         self.set(Key::Code(a), Some(code.to_vec()));
         Ok(())
     }
     fn transfer(&mut self, from: Address, to: Address, value: U256) -> Result<bool, HostError> {
+        self.accesses += 1;
         let fb = self.balance(from);
         if fb < value {
             return Ok(false);
@@ -484,4 +494,63 @@ fn contracts_call_native_contracts_like_any_other() {
     let (host, out) = call(&vm, host, ok, vec![], 2_000_000);
     assert_eq!(out.status, Status::Success);
     assert_eq!(host.slot(REGISTRY, 1), B256::with_last_byte(9), "a successful native call's write stands");
+}
+
+/// Every host function charges gas before it does any work. Each is called once from a module that pushes its
+/// arguments and calls it, next to a twin module that pushes the same arguments and drops them. With ample gas the
+/// call costs at least `HOST_CALL` more than its twin; with the twin's gas plus less than `HOST_CALL`, the call
+/// fails out of gas having touched no more state than the twin did (no read, write, transfer or nested frame).
+#[test]
+fn every_host_function_charges_before_it_works() {
+    use accord_vm::abi::{HOST_FUNCTIONS, ValType};
+    use accord_vm::gas;
+    let vm = vm();
+    let ty = |t: &ValType| match t {
+        ValType::I32 => "i32",
+        ValType::I64 => "i64",
+    };
+    for (name, params, results) in HOST_FUNCTIONS {
+        let sig = format!(
+            "(param {}) (result {})",
+            params.iter().map(ty).collect::<Vec<_>>().join(" "),
+            results.iter().map(ty).collect::<Vec<_>>().join(" ")
+        );
+        // Arguments: pointers and lengths 0 (in bounds, empty), a nested call's gas 1,000.
+        let args: String = params.iter().map(|t| format!("({}.const 0)", ty(t))).collect::<Vec<_>>().join(" ");
+        let args = if *name == "call" { args.replacen("(i64.const 0)", "(i64.const 1000)", 1) } else { args };
+        let drops = "(drop)".repeat(results.len());
+        let with_call = format!(
+            r#"(module (import "accord" "{name}" (func $f {sig})) (memory (export "memory") 1) (func (export "deploy"))
+                 (func (export "call") {args} (call $f) {drops}))"#
+        );
+        let arg_drops = "(drop)".repeat(params.len());
+        let results_pushed: String = results.iter().map(|t| format!("({}.const 0) (drop)", ty(t))).collect();
+        let twin = format!(
+            r#"(module (import "accord" "{name}" (func $f {sig})) (memory (export "memory") 1) (func (export "deploy"))
+                 (func (export "call") {args} {arg_drops} (nop) {results_pushed}))"#
+        );
+        let (with_call, twin) = (wat::parse_str(&with_call).expect("wat"), wat::parse_str(&twin).expect("wat"));
+        let run = |code: &[u8], gas: u64| {
+            let c = Address::repeat_byte(0xc4);
+            let mut host = deploy(&vm, MemHost::default(), c, code);
+            host.accesses = 0;
+            call(&vm, host, c, vec![], gas)
+        };
+        let (twin_host, twin_out) = run(&twin, 1_000_000);
+        assert!(twin_out.is_success(), "{name}: twin runs: {twin_out:?}");
+        let (_, full) = run(&with_call, 1_000_000);
+        assert!(matches!(full.status, Status::Success | Status::Revert), "{name}: with gas it works: {full:?}");
+        assert!(
+            full.gas_used >= twin_out.gas_used + gas::HOST_CALL,
+            "{name}: charges at least HOST_CALL ({} vs twin {})",
+            full.gas_used,
+            twin_out.gas_used
+        );
+        let (short_host, short) = run(&with_call, twin_out.gas_used + gas::HOST_CALL - 1);
+        assert_eq!(short.status, Status::Failure(Failure::OutOfGas), "{name}: cannot pay, so fails");
+        assert_eq!(
+            short_host.accesses, twin_host.accesses,
+            "{name}: failed for gas without touching state beyond what the twin touched"
+        );
+    }
 }

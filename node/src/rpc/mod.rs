@@ -575,6 +575,7 @@ pub fn module(ctx: Arc<RpcContext>) -> anyhow::Result<RpcModule<Arc<RpcContext>>
             "consensusHeight": U64::from(c.status.consensus.get().0),
             "consensusView": U64::from(c.status.consensus.get().1),
             "version": client_version(),
+            "vm": accord_vm::identity().ok().map(|id| json!({ "engine": id.engine, "fingerprint": id.fingerprint })),
         })
     })?;
 
