@@ -61,12 +61,7 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    struct Empty;
-    impl StateView for Empty {
-        fn get(&self, _: &StateKey) -> Result<Option<Vec<u8>>, StateError> {
-            Ok(None)
-        }
-    }
+    use crate::state::EmptyState as Empty;
 
     #[test]
     fn reads_become_an_ordered_list_without_the_implicit_accounts() {

@@ -64,3 +64,14 @@ impl<V: StateView> StateView for ChangedView<'_, V> {
         }
     }
 }
+
+/// A state with nothing in it: the base that unit tests put overlays and recorders on.
+#[cfg(test)]
+pub(crate) struct EmptyState;
+
+#[cfg(test)]
+impl StateView for EmptyState {
+    fn get(&self, _: &StateKey) -> Result<Option<Vec<u8>>, StateError> {
+        Ok(None)
+    }
+}

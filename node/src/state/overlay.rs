@@ -96,12 +96,7 @@ mod tests {
     use super::*;
     use accord_sdk::U256;
 
-    struct Empty;
-    impl StateView for Empty {
-        fn get(&self, _: &StateKey) -> Result<Option<Vec<u8>>, StateError> {
-            Ok(None)
-        }
-    }
+    use crate::state::EmptyState as Empty;
 
     #[test]
     fn revert_restores_previous_writes() {

@@ -598,27 +598,8 @@ mod tests {
             values: vec![(schema::state_value_key(kh, version).to_vec(), borsh::to_vec(&v).expect("enc"))],
             ..Default::default()
         };
-        let hdr = |n: u64| CommittedBlock {
-            header: Header {
-                version: 1,
-                chain_id: 1,
-                parent_hash: B256::ZERO,
-                number: n,
-                timestamp: 0,
-                proposer: Address::ZERO,
-                transactions_root: B256::ZERO,
-                receipts_root: B256::ZERO,
-                state_root: B256::ZERO,
-                logs_bloom: Default::default(),
-                gas_used: 0,
-                gas_limit: 0,
-                base_fee: 0,
-                next_validators_hash: B256::ZERO,
-            },
-            transactions: vec![],
-            receipts: vec![],
-            certificate: None,
-        };
+        let hdr =
+            |n: u64| CommittedBlock { header: header(n), transactions: vec![], receipts: vec![], certificate: None };
         store.commit_block(&hdr(2), &w(2, Some(vec![1]), &kh), true).expect("commit");
         store.commit_block(&hdr(5), &w(5, None, &kh), false).expect("commit");
         store.commit_block(&hdr(6), &w(1, Some(vec![9]), &other), false).expect("commit");
