@@ -17,6 +17,7 @@ use std::io::IsTerminal as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use accord_sdk::B256;
 use accord_sdk::block::encode_block;
 use libp2p::PeerId;
 use tokio::sync::Notify;
@@ -28,12 +29,38 @@ use crate::network::{NetworkSender, Payload, SyncBlock, SyncRequest, SyncRespons
 use crate::pbft::SafetyStore;
 use crate::status::{PeerSet, SyncStatus};
 
+/// A contract engine fingerprint as the sync status carries it.
+type Fingerprint = [u8; 32];
+
+/// This build's contract engine fingerprint (zero if the engine cannot be built, which the chain refused already).
+fn engine_fingerprint() -> Fingerprint {
+    accord_vm::identity().map(|id| id.fingerprint.0).unwrap_or_default()
+}
+
+/// The heights claimed by peers whose contract engine is `ours`, and the peers running another one. Their blocks
+/// would be re-executed here anyway; a different engine is an operator's mistake to hear about, not a chain to follow.
+fn claims_on_engine(
+    statuses: Vec<(PeerId, u64, Fingerprint)>,
+    ours: Fingerprint,
+) -> (HashMap<PeerId, u64>, Vec<(PeerId, Fingerprint)>) {
+    let mut claims = HashMap::new();
+    let mut others = Vec::new();
+    for (p, height, engine) in statuses {
+        if engine == ours {
+            claims.insert(p, height);
+        } else {
+            others.push((p, engine));
+        }
+    }
+    (claims, others)
+}
+
 /// Answers a sync request from the local store (blocking: reads RocksDB).
 pub fn answer(chain: &Chain, request: &SyncRequest) -> SyncResponse {
     match request {
         SyncRequest::Status => {
             let head = chain.head();
-            SyncResponse::Status { height: head.number, hash: head.hash().0 }
+            SyncResponse::Status { height: head.number, hash: head.hash().0, engine: engine_fingerprint() }
         }
         SyncRequest::Blocks { from, max } => match read_blocks(chain, *from, (*max).min(MAX_SYNC_BLOCKS)) {
             Ok(blocks) => SyncResponse::Blocks(blocks),
@@ -154,6 +181,8 @@ impl BlockSync {
         let batch = self.config.batch_blocks.clamp(1, MAX_SYNC_BLOCKS);
         let chain = self.importer.chain().clone();
         let mut records: HashMap<PeerId, PeerRecord> = HashMap::new();
+        // Peers already reported for running another engine (reported once each).
+        let mut other_engines: std::collections::HashSet<PeerId> = std::collections::HashSet::new();
         let (mut last_head, mut head_moved) = (chain.head().number, Instant::now());
         loop {
             tokio::select! {
@@ -176,12 +205,24 @@ impl BlockSync {
                 let p = *p;
                 async move {
                     match tokio::time::timeout(deadline, net.sync_request(p, SyncRequest::Status)).await {
-                        Ok(Ok(SyncResponse::Status { height, .. })) => Some((p, height)),
+                        Ok(Ok(SyncResponse::Status { height, engine, .. })) => Some((p, height, engine)),
                         _ => None,
                     }
                 }
             });
-            let claims: HashMap<PeerId, u64> = futures::future::join_all(asks).await.into_iter().flatten().collect();
+            let ours = engine_fingerprint();
+            let statuses = futures::future::join_all(asks).await.into_iter().flatten().collect();
+            let (claims, others) = claims_on_engine(statuses, ours);
+            for (p, theirs) in others {
+                if other_engines.insert(p) {
+                    tracing::warn!(
+                        peer = %p,
+                        theirs = %B256::from(theirs),
+                        ours = %B256::from(ours),
+                        "peer runs another contract engine than this node; not syncing from it"
+                    );
+                }
+            }
             let Some(target) = claims.values().copied().max() else {
                 self.status().stop();
                 continue;
@@ -314,6 +355,21 @@ fn progress_bar(start: u64, target: u64) -> indicatif::ProgressBar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn peers_on_another_engine_are_not_synced_from() {
+        let (a, b, c) = (PeerId::random(), PeerId::random(), PeerId::random());
+        let ours = engine_fingerprint();
+        assert_ne!(ours, [0; 32], "this build has an engine");
+        let (claims, others) = claims_on_engine(vec![(a, 10, ours), (b, 99, [7; 32]), (c, 12, ours)], ours);
+        assert_eq!(claims, HashMap::from([(a, 10), (c, 12)]), "the tallest claim comes from another engine");
+        assert_eq!(others, vec![(b, [7; 32])]);
+        let genesis = crate::test_genesis::genesis(&KeyPair::generate(), &[], Default::default());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let chain = Chain::open(dir.path(), genesis).expect("opens");
+        let SyncResponse::Status { engine, .. } = answer(&chain, &SyncRequest::Status) else { panic!("a status") };
+        assert_eq!(engine, ours, "a node announces its own engine");
+    }
     use accord_sdk::block::{CommitCertificate, block_id_of};
     use accord_sdk::keys::KeyPair;
 

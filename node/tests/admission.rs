@@ -66,13 +66,13 @@ async fn only_members_connect_and_speak() {
             assert_eq!((from, request), (pb, SyncRequest::Status));
             na.command(NetworkCommand::SyncRespond {
                 channel,
-                response: SyncResponse::Status { height: 42, hash: [1; 32] },
+                response: SyncResponse::Status { height: 42, hash: [1; 32], engine: [2; 32] },
             })
             .await;
         }
         _ => unreachable!(),
     }
-    assert_eq!(ask.await.expect("join"), Ok(SyncResponse::Status { height: 42, hash: [1; 32] }));
+    assert_eq!(ask.await.expect("join"), Ok(SyncResponse::Status { height: 42, hash: [1; 32], engine: [2; 32] }));
 
     // The outsider is refused at connection time...
     no.command(NetworkCommand::Dial(addr_a.clone())).await;

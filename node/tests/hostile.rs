@@ -422,8 +422,13 @@ impl SlowSyncMember {
                             Some((h, b)) => SyncResponse::Status {
                                 height: *h,
                                 hash: accord_sdk::block::block_id_of(&b.block.0).expect("a block").0,
+                                engine: accord_vm::identity().expect("engine").fingerprint.0,
                             },
-                            None => SyncResponse::Status { height: 0, hash: [0; 32] },
+                            None => SyncResponse::Status {
+                                height: 0,
+                                hash: [0; 32],
+                                engine: accord_vm::identity().expect("engine").fingerprint.0,
+                            },
                         },
                         SyncRequest::Blocks { from: first, .. } => {
                             tokio::time::sleep(delay).await;

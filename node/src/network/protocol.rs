@@ -70,6 +70,9 @@ pub enum SyncResponse {
         height: u64,
         /// Head hash.
         hash: [u8; 32],
+        /// The server's contract engine fingerprint (`accord_vm::identity`). The genesis block's hash does not cover
+        /// the engine, so this is how members learn that one of them runs another: such a peer is not synced from.
+        engine: [u8; 32],
     },
     /// Consecutive blocks from the requested height (empty when the server has none).
     Blocks(Vec<SyncBlock>),
