@@ -1,5 +1,6 @@
 //! The gas schedule of host functions (`docs/contract-abi.md`, "Gas schedule"). Executed wasm instructions cost 1
-//! fuel each; fuel and gas are the same unit.
+//! fuel each, and `memory.fill`/`memory.copy`/`memory.init` 1 more per byte of their length (wasmtime charges that
+//! before doing them); fuel and gas are the same unit.
 //!
 //! Prices follow one target rate: **1 gas ≈ 1 ns** of a validator's time on the reference machine (this project's
 //! 2-core machine), measured by `cargo bench -p accord-node --bench gas`, which flags any price more than 2× off.
@@ -11,8 +12,6 @@
 pub const HOST_CALL: u64 = 8;
 /// Copying data in or out of contract memory, per 32-byte word.
 pub const COPY_PER_WORD: u64 = 3;
-/// `memory.fill`, `memory.copy` and `memory.init`, per KiB (rounded up).
-pub const BULK_MEMORY_PER_KIB: u64 = 8;
 /// Reading a storage slot (a RocksDB read when the slot is not in the block's overlay).
 pub const STORAGE_READ: u64 = 500;
 /// Setting a zero slot to a non-zero value.
@@ -52,7 +51,6 @@ pub const MAX_TOPICS: u32 = 4;
 pub const SCHEDULE: &[(&str, u64)] = &[
     ("HOST_CALL", HOST_CALL),
     ("COPY_PER_WORD", COPY_PER_WORD),
-    ("BULK_MEMORY_PER_KIB", BULK_MEMORY_PER_KIB),
     ("STORAGE_READ", STORAGE_READ),
     ("STORAGE_SET", STORAGE_SET),
     ("STORAGE_UPDATE", STORAGE_UPDATE),
@@ -79,11 +77,6 @@ pub fn words(len: u64) -> u64 {
 /// Cost of copying `len` bytes across the host boundary.
 pub fn copy(len: u64) -> u64 {
     COPY_PER_WORD.saturating_mul(words(len))
-}
-
-/// Cost of a bulk memory operation over `len` bytes.
-pub fn bulk_memory(len: u64) -> u64 {
-    BULK_MEMORY_PER_KIB.saturating_mul(len.div_ceil(1024))
 }
 
 /// Cost of deploying a module of `len` bytes: compiling it and storing it.
@@ -133,8 +126,6 @@ mod tests {
         assert_eq!(storage_write(true, true), STORAGE_UPDATE);
         assert_eq!(log(3, 32), 375 + 3 * 375 + 3 * 32);
         assert_eq!(keccak(33), 300 + 2 * 70);
-        assert_eq!(bulk_memory(0), 0);
-        assert_eq!(bulk_memory(1025), 16);
         assert_eq!(deploy(10), 9_000);
         assert_eq!(forwarded(u64::MAX, 6400), 6300);
         assert_eq!(forwarded(100, 6400), 100);

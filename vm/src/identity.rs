@@ -14,8 +14,9 @@ use alloy_primitives::{B256, Keccak256};
 use crate::runtime::VmError;
 use crate::{ABI_VERSION, VmConfig, abi, gas};
 
-/// Version of the metering rewrites applied to modules before compilation (`meter.rs`); raised when they change.
-pub const METER_VERSION: u32 = 1;
+/// Version of the rewrites applied to modules before compilation; raised when they change. 1: bulk memory
+/// operations rewritten into a metering host call; 2: none (wasmtime charges them per byte itself).
+pub const METER_VERSION: u32 = 2;
 
 /// Name and fingerprint of this build's contract engine.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,7 +16,6 @@ pub mod envelope;
 pub mod gas;
 pub mod host;
 pub mod identity;
-pub mod meter;
 pub mod native;
 mod runtime;
 pub mod structure;

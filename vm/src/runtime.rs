@@ -362,25 +362,10 @@ impl<H: Host> Inner<H> {
         if module.len() > self.config.max_code_bytes {
             return Err(ModuleError::TooLarge { size: module.len(), limit: self.config.max_code_bytes });
         }
-        let metered = crate::meter::instrument(module)?;
-        // Compiling validates what is compiled; a rewritten module's original is validated too, so an invalid
-        // module can never become valid by being rewritten.
-        if metered.as_ref() != module {
-            Module::validate(&self.engine, module).map_err(|e| ModuleError::Invalid(format!("{e:#}")))?;
-        }
-        let compiled = Module::new(&self.engine, &metered).map_err(|e| ModuleError::Invalid(format!("{e:#}")))?;
-        let is_meter = |i: &wasmtime::ImportType<'_>| {
-            i.module() == crate::meter::METER_MODULE && i.name() == crate::meter::METER_NAME
-        };
-        let own_meter_imports = compiled.imports().filter(|i| is_meter(i)).count();
-        if own_meter_imports > usize::from(metered.as_ref() != module) {
-            return Err(ModuleError::ForbiddenImport(format!(
-                "{}.{}",
-                crate::meter::METER_MODULE,
-                crate::meter::METER_NAME
-            )));
-        }
-        abi::check_imports(compiled.imports().filter(|i| !is_meter(i)).map(|i| match i.ty() {
+        // wasmtime 47 charges bulk memory operations 1 fuel per byte before doing them, so modules compile as they
+        // are (Accord once rewrote each into a metering call, when wasmtime charged them 1 per instruction).
+        let compiled = Module::new(&self.engine, module).map_err(|e| ModuleError::Invalid(format!("{e:#}")))?;
+        abi::check_imports(compiled.imports().map(|i| match i.ty() {
             wasmtime::ExternType::Func(f) => Import::Func {
                 module: i.module().to_string(),
                 name: i.name().to_string(),
@@ -819,9 +804,6 @@ fn define_host_functions<H: Host>(l: &mut Linker<Frame<H>>) -> wasmtime::Result<
             }
             None => Ok(0),
         }
-    })?;
-    l.func_wrap(crate::meter::METER_MODULE, crate::meter::METER_NAME, |mut c: Ctx<'_, H>, len: i32| {
-        charge(&mut c, gas::HOST_CALL + gas::bulk_memory(len as u32 as u64))
     })?;
     l.func_wrap(m, "gas_left", |mut c: Ctx<'_, H>| -> wasmtime::Result<i64> {
         charge(&mut c, gas::HOST_CALL)?;

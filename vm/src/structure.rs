@@ -122,6 +122,11 @@ pub fn check(module: &[u8]) -> Result<(), ModuleError> {
                             }
                         }
                         Operator::End => depth = depth.saturating_sub(1),
+                        Operator::TableFill { .. } | Operator::TableCopy { .. } | Operator::TableInit { .. } => {
+                            return Err(ModuleError::Invalid(
+                                "table.fill/table.copy/table.init are not supported in contracts".into(),
+                            ));
+                        }
                         _ => {}
                     }
                 }
@@ -167,6 +172,8 @@ mod tests {
             ")".repeat(MAX_NESTING as usize + 1)
         ));
         assert!(matches!(check(&nested), Err(ModuleError::Structure(m)) if m.contains("nesting")));
+        let table_ops = wat("(table 2 funcref) (func (table.fill (i32.const 0) (ref.null func) (i32.const 2)))");
+        assert!(matches!(check(&table_ops), Err(ModuleError::Invalid(m)) if m.contains("table.fill")));
         let table = wat("(table 10001 funcref)");
         assert!(matches!(check(&table), Err(ModuleError::Structure(m)) if m.contains("table elements")));
         let globals = wat(&"(global i32 (i32.const 0))".repeat(MAX_GLOBALS as usize + 1));
