@@ -4,7 +4,7 @@
 //!
 //! Prices follow one target rate: **1 gas ≈ 1 ns** of a validator's time on the reference machine (this project's
 //! 2-core machine), measured by `cargo bench -p accord-node --bench gas`, which flags any price more than 2× off.
-//! A block at the default 300,000,000 gas limit then executes in 0.2–0.5 s there, at most about an eighth of the 4 s
+//! A block at the default 300,000,000 gas limit then executes in 0.2–0.6 s there, at most about a seventh of the 4 s
 //! consensus timeout, leaving room for a machine several times slower.
 
 /// Crossing into the host at all: every host function charges it first (the trampoline, the store's data, the
