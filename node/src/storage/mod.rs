@@ -213,12 +213,31 @@ impl ChainStore {
         if positions.len() > limit {
             return Ok(None);
         }
-        let cf = self.cf(schema::LOGS);
-        let keys: Vec<[u8; 12]> = positions.iter().map(LogPosition::key).collect();
+        // One iterator walks the records in chain order: to the next wanted position by a few steps when it is
+        // near (dense results), by a seek when it is not (sparse ones).
+        const STEPS_BEFORE_SEEK: usize = 8;
         let mut out = Vec::with_capacity(positions.len());
-        for (at, value) in positions.into_iter().zip(self.db.batched_multi_get_cf(cf, &keys, true)) {
-            let value = value?.ok_or_else(|| corrupt("logs", format!("indexed log {at:?} is missing")))?;
-            let record = Self::log_record(&value)?;
+        let mut it = self.db.raw_iterator_cf(self.cf(schema::LOGS));
+        let mut positioned = false;
+        for at in positions {
+            let want = at.key();
+            let mut steps = 0;
+            while positioned && it.valid() && it.key().is_some_and(|k| k < &want[..]) && steps < STEPS_BEFORE_SEEK {
+                it.next();
+                steps += 1;
+            }
+            if !positioned || !it.valid() || it.key().is_some_and(|k| k < &want[..]) {
+                it.seek(want);
+                positioned = true;
+            }
+            let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                it.status()?;
+                return Err(corrupt("logs", format!("indexed log {at:?} is missing")));
+            };
+            if k != want {
+                return Err(corrupt("logs", format!("indexed log {at:?} is missing")));
+            }
+            let record = Self::log_record(v)?;
             if !criteria.matches(&record) {
                 return Err(corrupt("log_index", format!("log {at:?} does not match its index entries")));
             }
