@@ -59,10 +59,18 @@ struct Op {
     iterations: u32,
     /// Extra WAT (data segments) the body needs.
     data: String,
+    /// Reads, updates or removes slots 0..iterations, which the contract writes first (committed, so reads go to
+    /// RocksDB).
+    on_written_slots: bool,
 }
 
 fn op(name: &'static str, body: &str, iterations: u32) -> Op {
-    Op { name, body: body.to_string(), iterations, data: String::new() }
+    Op { name, body: body.to_string(), iterations, data: String::new(), on_written_slots: false }
+}
+
+/// [`op`] on slots the contract has written first.
+fn op_on_slots(name: &'static str, body: &str, iterations: u32) -> Op {
+    Op { on_written_slots: true, ..op(name, body, iterations) }
 }
 
 fn module(op: &Op) -> Vec<u8> {
@@ -195,7 +203,7 @@ fn main() {
         op("return_data_len", "(drop (call $rdl))", N),
         op("return_data_read (empty)", "(call $rdr (i32.const 1024))", N),
         op("gas_left", "(drop (call $gas_left))", N),
-        op("storage_read (hit)", "(call $sr (i32.const 0) (i32.const 1024))", N / 4),
+        op_on_slots("storage_read (hit)", "(call $sr (i32.const 0) (i32.const 1024))", N / 4),
         op(
             "storage_read (miss)",
             "(i32.store (i32.const 4) (i32.const 1)) (call $sr (i32.const 0) (i32.const 1024))",
@@ -206,12 +214,12 @@ fn main() {
             "(i32.store (i32.const 4) (i32.const 2)) (call $sw (i32.const 0) (i32.const 32))",
             N / 4,
         ),
-        op(
+        op_on_slots(
             "storage_write (update)",
             "(i32.store8 (i32.const 33) (local.get $i)) (call $sw (i32.const 0) (i32.const 32))",
             N / 4,
         ),
-        op("storage_remove", "(call $srm (i32.const 0))", N / 4),
+        op_on_slots("storage_remove", "(call $srm (i32.const 0))", N / 4),
         op(
             "emit_log (4 topics, 64 bytes)",
             "(call $log (i32.const 256) (i32.const 4) (i32.const 512) (i32.const 64))",
@@ -249,7 +257,7 @@ fn main() {
     }
 
     // The loop without any operation, per iteration count: subtracted from each row.
-    let empty = |n: u32| Op { name: "empty", body: String::new(), iterations: n, data: value_data.clone() };
+    let empty = |n: u32| Op { data: value_data.clone(), ..op("empty", "", n) };
     println!(
         "calibration: a transaction's block build (execution + state root), median of 5; target {TARGET_NS_PER_GAS} ns/gas"
     );
@@ -262,10 +270,7 @@ fn main() {
         let address = b.deploy(&module(o));
         // Storage rows read, update and remove existing slots: written first by the contract itself (committed, so
         // the measured reads go to RocksDB).
-        if o.name.starts_with("storage_read (hit)")
-            || o.name.starts_with("storage_write (update)")
-            || o.name.starts_with("storage_remove")
-        {
+        if o.on_written_slots {
             let raw = fixture::signed(&b.alice, b.nonce, Some(address), U256::ZERO, Vec::new(), 290_000_000);
             b.commit(raw);
         }
@@ -286,10 +291,7 @@ fn main() {
         worst_rate = worst_rate.max(ns_gas);
         // A full block of an operation on pre-written slots would need more slots than one setup transaction can
         // write: those rows count in the extrapolation only.
-        let needs_setup = o.name.starts_with("storage_read (hit)")
-            || o.name.starts_with("storage_write (update)")
-            || o.name.starts_with("storage_remove");
-        if !needs_setup && worst.as_ref().is_none_or(|(_, w, _)| ns_gas > *w) {
+        if !o.on_written_slots && worst.as_ref().is_none_or(|(_, w, _)| ns_gas > *w) {
             worst = Some((o, ns_gas, gas_op));
         }
     }
@@ -329,7 +331,8 @@ fn main() {
     if let Some((o, _, gas_op)) = worst {
         let limit = b.chain.next_rules().expect("rules").config.block_gas_limit;
         let iterations = u32::try_from((limit - 1_000_000) / gas_op.max(1)).unwrap_or(u32::MAX);
-        let address = b.deploy(&module(&Op { name: o.name, body: o.body.clone(), iterations, data: o.data.clone() }));
+        let address =
+            b.deploy(&module(&Op { iterations, body: o.body.clone(), data: o.data.clone(), ..op(o.name, "", 0) }));
         let raw = fixture::signed(&b.alice, b.nonce, Some(address), U256::ZERO, vec![0u8; 32], limit);
         let tx = fixture::decoded(&raw);
         let mut times = Vec::new();

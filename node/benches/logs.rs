@@ -11,10 +11,11 @@ use accord_node::storage::{ChainStore, CommittedBlock, StateWrites};
 use accord_sdk::block::Header;
 use accord_sdk::keys::KeyPair;
 use accord_sdk::receipt::Receipt;
-use accord_sdk::tx::SignedTransaction;
 use accord_sdk::{Address, B256, U256};
-use alloy_consensus::{SignableTransaction, TxEnvelope, TxLegacy};
-use alloy_primitives::{Bytes, Log, LogData, TxKind, logs_bloom};
+use alloy_primitives::{Bytes, Log, LogData, logs_bloom};
+
+#[path = "../tests/fixture/mod.rs"]
+mod fixture;
 
 const BLOCKS: u64 = 1_024;
 /// Blocks carrying the token's logs: 1,000 × 10 = 10,000 matching logs.
@@ -22,22 +23,6 @@ const TOKEN_BLOCKS: u64 = 1_000;
 const TOKEN_LOGS_PER_BLOCK: usize = 10;
 /// Logs of another contract in every block, which a token query must skip.
 const NOISE_LOGS_PER_BLOCK: usize = 10;
-
-fn signed(k: &KeyPair, nonce: u64) -> SignedTransaction {
-    let tx = TxLegacy {
-        chain_id: Some(1),
-        nonce,
-        gas_price: 0,
-        gas_limit: 60_000,
-        to: TxKind::Call(Address::repeat_byte(0x70)),
-        value: U256::ZERO,
-        input: Bytes::from(vec![0xa9; 68]),
-    };
-    let sig = k.sign_prehash(&tx.signature_hash()).expect("sign");
-    let env: TxEnvelope = tx.into_signed(sig).into();
-    let raw = alloy_eips::eip2718::Encodable2718::encoded_2718(&env);
-    SignedTransaction::from_verified_bytes(raw.into(), k.address()).expect("decodes")
-}
 
 fn transfer_log(address: Address, from: u64, to: u64) -> Log {
     let topic = |v: u64| B256::from(U256::from(v));
@@ -53,7 +38,8 @@ fn build(store: &ChainStore, token: Address, noise: Address) {
         let mut receipts = Vec::new();
         let token_logs = if n < TOKEN_BLOCKS { TOKEN_LOGS_PER_BLOCK } else { 0 };
         for i in 0..token_logs + NOISE_LOGS_PER_BLOCK {
-            txs.push(signed(&k, nonce));
+            let call = fixture::signed(&k, nonce, Some(token), U256::ZERO, vec![0xa9; 68], 60_000);
+            txs.push(fixture::decoded(&call));
             nonce += 1;
             let address = if i < token_logs { token } else { noise };
             receipts.push(Receipt {

@@ -81,7 +81,7 @@ pub fn register(m: &mut RpcModule<Arc<RpcContext>>) -> anyhow::Result<()> {
 
     m.register_blocking_method("eth_getLogs", |p, c, _| -> RpcResult<Vec<alloy_rpc_types_eth::Log>> {
         let (filter,): (Filter,) = p.parse()?;
-        let _permit = permit(&c.queries, "log queries", "max_concurrent_queries")?;
+        let _permit = query_slot(&c)?;
         get_logs(&c, &filter)
     })?;
 
@@ -159,6 +159,12 @@ impl Budget {
 fn gas_cap(c: &RpcContext, req: &TransactionRequest) -> RpcResult<u64> {
     let cap = c.limits.gas_cap.min(c.chain.next_rules().map_err(internal)?.config.block_gas_limit);
     Ok(req.gas.map_or(cap, |g| g.min(cap)))
+}
+
+/// A permit to run a log query (`eth_getLogs`, `eth_getFilterLogs`, a log-filter poll), or "busy": each can read
+/// `rpc.max_block_range` blocks of index.
+pub fn query_slot(c: &RpcContext) -> RpcResult<tokio::sync::SemaphorePermit<'_>> {
+    permit(&c.queries, "log queries", "max_concurrent_queries")
 }
 
 /// A permit to simulate, or "busy": simulations burn CPU up to the gas cap, so only a few run at once.

@@ -22,9 +22,9 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
-use super::contracts::{criteria, get_logs, logs_in};
+use super::contracts::{criteria, get_logs, logs_in, query_slot};
 use super::error::{NOT_FOUND, internal, invalid_params, rpc_error};
-use super::limits::{Quota, QuotaSlot, permit};
+use super::limits::{Quota, QuotaSlot};
 use super::{RpcContext, resolve_block};
 
 type RpcResult<T> = Result<T, ErrorObjectOwned>;
@@ -73,16 +73,6 @@ impl Filters {
             quota: Quota::new("filters", ("max_filters_per_connection", per_connection), ("max_filters", total)),
             timeout,
         }
-    }
-
-    /// Filters installed now (expired ones included until the next filter call sweeps them).
-    pub fn len(&self) -> usize {
-        self.installed.lock().len()
-    }
-
-    /// True when none is installed.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn sweep(&self, installed: &mut HashMap<u128, Installed>) {
@@ -249,7 +239,7 @@ pub fn register(m: &mut RpcModule<Arc<RpcContext>>) -> anyhow::Result<()> {
                 Ok(json!(hashes))
             }
             Poll::Logs(filter, next) => {
-                let _permit = permit(&c.queries, "log queries", "max_concurrent_queries")?;
+                let _permit = query_slot(&c)?;
                 let (logs, next) = new_logs(&c, &filter, next)?;
                 c.filters.advance(id, next);
                 serde_json::to_value(logs).map_err(internal)
@@ -263,7 +253,7 @@ pub fn register(m: &mut RpcModule<Arc<RpcContext>>) -> anyhow::Result<()> {
             Kind::Logs { filter, .. } => Ok(filter.clone()),
             _ => Err(invalid_params(format!("filter {id:#x} is not a log filter"))),
         })??;
-        let _permit = permit(&c.queries, "log queries", "max_concurrent_queries")?;
+        let _permit = query_slot(&c)?;
         get_logs(&c, &filter)
     })?;
     Ok(())

@@ -135,7 +135,8 @@ impl Quota {
     }
 
     /// Units held in all.
-    pub fn held(&self) -> usize {
+    #[cfg(test)]
+    fn held(&self) -> usize {
         self.held.lock().0
     }
 
