@@ -3,7 +3,7 @@
 //!
 //! - [`env`](mod@env): safe wrappers over every host function of module `accord` ([`sys`] has the raw imports).
 //! - [`Address`], [`U256`], [`FixedBytes`]/[`B256`], [`Bytes`]: the Ethereum value types.
-//! - [`abi`]: the Solidity ABI codec.
+//! - [`abi`]: the Solidity ABI codec; [`erc20`]: collecting payment in an ERC-20 token.
 //! - [`StorageValue`], [`Mapping`]: typed storage with Solidity's slot layout.
 //! - [`Event`], [`event`](mod@event): Solidity-compatible logs.
 //! - [`revert`], [`Error`], [`Result`], [`ensure!`]: reverting with `Error(string)` or custom errors.
@@ -47,6 +47,7 @@ extern crate std;
 
 pub mod abi;
 pub mod env;
+pub mod erc20;
 mod error;
 pub mod event;
 pub mod storage;

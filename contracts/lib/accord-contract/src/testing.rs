@@ -66,6 +66,37 @@ impl Outcome {
     pub fn decode<P: AbiParams + AbiDecode>(&self) -> Result<P, abi::DecodeError> {
         abi::decode(&self.output)
     }
+
+    /// Panics (at the caller's line) unless the call succeeded, showing the revert reason; returns the outcome.
+    #[track_caller]
+    pub fn expect_success(self) -> Self {
+        assert!(
+            self.is_success(),
+            "call {:?}: reason {:?}, output {:?}",
+            self.status,
+            self.revert_message(),
+            self.output
+        );
+        self
+    }
+
+    /// Panics (at the caller's line) unless the call reverted with `Error(reason)`.
+    #[track_caller]
+    pub fn expect_revert(&self, reason: &str) {
+        assert_eq!(self.revert_message().as_deref(), Some(reason), "status {:?}", self.status);
+    }
+
+    /// The single return value of a successful call; panics (at the caller's line) otherwise.
+    #[track_caller]
+    pub fn value<T>(self) -> T
+    where
+        (T,): AbiParams + AbiDecode,
+    {
+        match self.expect_success().decode::<(T,)>() {
+            Ok((v,)) => v,
+            Err(e) => panic!("output does not decode: {e:?}"),
+        }
+    }
 }
 
 /// How a frame ended early: unwinds out of the contract code to the frame runner.
@@ -194,6 +225,11 @@ pub fn deploy_with_value<C: Contract>(from: Address, value: U256, args: &[u8]) -
         with(|c| c.code.remove(&address));
     }
     (address, out)
+}
+
+/// Calls `selector` of `to` from the account `from` with the ABI-encoded `args`.
+pub fn send(from: Address, to: Address, selector: [u8; 4], args: &impl AbiParams) -> Outcome {
+    call(from, to, &abi::encode_with_selector(selector, args))
 }
 
 /// Calls `to` from the account `from` (which becomes the origin) with `input`.
