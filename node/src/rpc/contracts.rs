@@ -206,10 +206,15 @@ fn simulate_on(
     let rules =
         crate::governance::BlockRules::at(&c.chain.state().at(n), c.chain.genesis(), n + 1).map_err(internal)?;
     // A call on the state after block n runs as a transaction would in block n + 1: governed values (in force from
-    // the block after the one that changed them) read as a transaction sent now would see them.
+    // the block after the one that changed them) read as a transaction sent now would see them, and so does the
+    // time: block n + 1's own timestamp when it exists, else the wall clock (what the next proposer will stamp),
+    // so a contract's deadline that has passed by the clock but not yet by the head's timestamp simulates as
+    // passed, as the transaction sent now will execute. Only simulations read the clock; execution never does.
+    let next = c.chain.store().header(n + 1).map_err(internal)?;
+    let timestamp = next.map_or_else(|| header.timestamp.max(crate::import::now_secs()), |h| h.timestamp);
     let env = BlockEnv {
         number: header.number + 1,
-        timestamp: header.timestamp,
+        timestamp,
         proposer: header.proposer,
         base_fee: header.base_fee,
         gas_limit: rules.config.block_gas_limit,
