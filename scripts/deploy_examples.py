@@ -1,44 +1,58 @@
-"""Deploys the example contracts to a running network once (the main job's last step) and prints where they are.
+"""Deploys the example contracts to a running network once (the main job's last step), runs one short flow of each
+business scenario on the first deployment, and prints where everything is.
 
-Usage: deploy_examples.py RPC_URL NET_DIR. Uses the first dev account of NET_DIR/accounts.json and records the
-deployments in NET_DIR/contracts.json, so a restarted network reuses them instead of deploying again.
+Usage: deploy_examples.py RPC_URL NET_DIR. Uses the dev accounts of NET_DIR/accounts.json (roles in
+scripts/scenarios.py) and records the deployments in NET_DIR/contracts.json, so a restarted network reuses them
+instead of deploying again.
 """
 
 import json
 import sys
 from pathlib import Path
 
-from eth_account import Account
 from web3 import Web3
 
-EXAMPLES = {"token": ("Accord Dollar", "ACD", 10**24)}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import scenarios  # noqa: E402
+
+TOKEN_ARGS = ("Accord Dollar", "ACD", 10**24)
+BUSINESS = ["settlement", "receivables", "bills"]
 
 
 def main(rpc: str, net_dir: Path) -> None:
-    repo = Path(__file__).resolve().parents[1]
     w3 = Web3(Web3.HTTPProvider(rpc))
-    deployer = Account.from_key(json.loads((net_dir / "accounts.json").read_text())[0]["private_key"])
+    chain = scenarios.Chain(w3, json.loads((net_dir / "accounts.json").read_text()))
     record_path = net_dir / "contracts.json"
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    for name, args in EXAMPLES.items():
-        known = record.get(name, {}).get("address")
-        if known and len(w3.eth.get_code(known)) > 0:
-            print(f"  {name}: {known} (deployed earlier)")
-            continue
-        artifact_path = repo / "contracts" / "out" / f"{name}.json"
-        artifact = json.loads(artifact_path.read_text())
-        contract = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-        tx = contract.constructor(*args).build_transaction({
-            "from": deployer.address, "nonce": w3.eth.get_transaction_count(deployer.address, "pending"),
-            "chainId": w3.eth.chain_id, "gasPrice": 0,
-        })
-        tx_hash = w3.eth.send_raw_transaction(deployer.sign_transaction(tx).raw_transaction)
-        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
-        if receipt.status != 1:
-            sys.exit(f"deploying {name} failed: {receipt}")
-        record[name] = {"address": receipt.contractAddress, "artifact": str(artifact_path), "owner": deployer.address}
+
+    def known(name):
+        address = record.get(name, {}).get("address")
+        return address if address and len(w3.eth.get_code(address)) > 0 else None
+
+    def remember(name, contract):
+        record[name] = {"address": contract.address,
+                        "artifact": str(scenarios.REPO / "contracts" / "out" / f"{name}.json"),
+                        "owner": chain.addr("operator")}
         record_path.write_text(json.dumps(record, indent=2))
-        print(f"  {name}: {receipt.contractAddress} (ABI and bytecode: {artifact_path}; owner {deployer.address})")
+
+    fresh = not all(known(name) for name in BUSINESS)
+    if fresh:
+        print("  deploying (first run on this network):")
+    if known("token"):
+        cash = chain.contract("token", known("token"))
+    else:
+        cash = chain.deploy("token", *TOKEN_ARGS)
+        remember("token", cash)
+    if fresh:
+        business = scenarios.deploy_business(chain, cash.address)
+        for name, contract in business.items():
+            remember(name, contract)
+        scenarios.fund_cash(chain, cash, business)
+        scenarios.run_all(chain, cash, business)
+    for name in ["token", *BUSINESS]:
+        print(f"  {name}: {record[name]['address']}" + ("" if fresh else " (deployed earlier)")
+              + f"  ABI and bytecode: contracts/out/{name}.json")
+    print("  The token (ACD) is the cash the receivables and bills contracts pay in. Walk-through: docs/scenarios.md")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: builds accord (release) and the example contracts, writes a local network into ./testnet (once: 4
-# PBFT validators and one observer), runs it in the foreground, deploys the example token (once; recorded in
-# testnet/contracts.json) and prints every node's endpoints and the contracts' addresses. Ctrl-C stops it cleanly; run again to
-# resume the same chain.
+# PBFT validators and one observer), runs it in the foreground, deploys the example token and the settlement,
+# receivables and bills contracts and runs one short flow of each (once; recorded in testnet/contracts.json), and
+# prints every node's endpoints and the contracts' addresses. Ctrl-C stops it cleanly; run again to resume the same
+# chain.
 #
 #   ./scripts/start.sh                                   # 4 validators + 1 observer
 #   ACCORD_VALIDATORS=7 ACCORD_OBSERVERS=0 ./scripts/start.sh

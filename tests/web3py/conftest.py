@@ -107,3 +107,71 @@ def rpc_call(w3, spec, method, *params):
     if method in spec.methods:
         spec.check(method, reply["result"])
     return reply["result"]
+
+
+def free_port_block(n):
+    """A base port such that base .. base+n-1 are all free (accord testnet gives node I port base + I)."""
+    while True:
+        base = free_port()
+        ok = True
+        for port in range(base, base + n):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+
+
+class Network:
+    """A network of real `accord start` processes from `accord testnet --validators N` in `out`; node I is
+    `self.w3[I]`. `kill(I)` SIGKILLs a node, `start(I)` starts it again on the same home."""
+
+    def __init__(self, out, validators):
+        self.binary = os.environ.get("ACCORD_BIN", "accord")
+        self.out = out
+        rpc, metrics, p2p = (free_port_block(validators) for _ in range(3))
+        subprocess.run(
+            [self.binary, "testnet", "--validators", str(validators), "--out", str(out / "net"),
+             "--rpc-port", str(rpc), "--metrics-port", str(metrics), "--p2p-port", str(p2p)],
+            check=True, capture_output=True,
+        )
+        self.accounts = json.loads((out / "net" / "accounts.json").read_text())
+        self.w3 = [Web3(Web3.HTTPProvider(f"http://127.0.0.1:{rpc + i}")) for i in range(validators)]
+        self.procs = [None] * validators
+        for i in range(validators):
+            self.start(i)
+        for i in range(validators):
+            self.wait_ready(i)
+
+    def start(self, i):
+        log = open(self.out / f"node{i}.log", "a")
+        self.procs[i] = subprocess.Popen(
+            [self.binary, "start", "--home", str(self.out / "net" / f"node{i}")], stdout=log, stderr=log)
+
+    def wait_ready(self, i, timeout=60):
+        deadline = time.time() + timeout
+        while not self.w3[i].is_connected():
+            assert self.procs[i].poll() is None, f"node {i} exited: " + (self.out / f"node{i}.log").read_text()[-3000:]
+            assert time.time() < deadline, f"node {i} did not start"
+            time.sleep(0.1)
+
+    def kill(self, i):
+        self.procs[i].kill()
+        self.procs[i].wait(timeout=30)
+
+    def wait_height(self, i, height, timeout=120):
+        deadline = time.time() + timeout
+        while self.w3[i].eth.block_number < height:
+            assert time.time() < deadline, f"node {i} stuck at {self.w3[i].eth.block_number}, wanted {height}"
+            time.sleep(0.2)
+
+    def stop(self):
+        for p in self.procs:
+            if p is not None and p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            if p is not None:
+                p.wait(timeout=30)
