@@ -19,8 +19,22 @@ alloy_sol_types::sol! {
     function transfer(address to, uint256 amount) returns (bool);
 }
 
+/// The settlement contract's calls the settlement workload makes.
+mod settlement {
+    alloy_sol_types::sol! {
+        function addCurrency(bytes3 currency, address issuer);
+        function admit(bytes3 currency, address participant, uint256 limit);
+        function mint(bytes3 currency, address to, uint256 amount);
+        function transfer(bytes3 currency, address to, uint256 amount);
+    }
+}
+
 /// The example token, built into the binary by `node/build.rs`.
 const TOKEN_ARTIFACT: &str = include_str!(concat!(env!("ACCORD_CONTRACTS_OUT"), "/token.json"));
+/// The settlement scenario contract, likewise.
+const SETTLEMENT_ARTIFACT: &str = include_str!(concat!(env!("ACCORD_CONTRACTS_OUT"), "/settlement.json"));
+/// The currency the settlement workload pays in.
+const USD: alloy_primitives::FixedBytes<3> = alloy_primitives::FixedBytes(*b"USD");
 
 /// What each transaction does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -30,6 +44,20 @@ pub enum Workload {
     Transfer,
     /// An ERC-20 `transfer` of the example token: every transaction runs contract code in the VM.
     Token,
+    /// A tokenised-deposit payment through the settlement scenario contract (`transfer(bytes3,address,uint256)`:
+    /// eligibility, freeze and limit checks on both sides, as the consortium's settlement business runs).
+    Settlement,
+}
+
+/// The contract a workload's transactions call, if any.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// Native transfers.
+    Native,
+    /// The example token at this address.
+    Token(Address),
+    /// The settlement contract at this address.
+    Settlement(Address),
 }
 
 /// The benchmark's accounts and what their transactions need.
@@ -39,8 +67,8 @@ pub struct Accounts {
     pub keys: Vec<KeyPair>,
     /// Next nonce of each.
     pub nonces: Vec<u64>,
-    /// The token, for the token workload.
-    pub token: Option<Address>,
+    /// What the transactions call.
+    pub target: Target,
     /// Gas limit of each transaction.
     pub gas_limit: u64,
     /// Gas price paid.
@@ -101,8 +129,9 @@ async fn send_and_wait(node: &Node, txs: &[(Address, u64, Bytes)], timeout: Dura
 /// Most setup transactions one funder has in flight: the pool accepts nonces at most 64 ahead of the committed one.
 const FUNDER_IN_FLIGHT: usize = 64;
 
-/// Creates `count` accounts, deploys the token if the workload needs it, and funds every account for `txs_each`
-/// transactions, from `funders` (round-robin), through `node`.
+/// Creates `count` accounts, deploys the contract the workload calls (token or settlement), and funds every
+/// account for `txs_each` transactions, from `funders` (round-robin; the first also deploys and, for settlement,
+/// issues the deposits), through `node`.
 pub async fn prepare(
     node: &Node,
     funders: &[KeyPair],
@@ -118,42 +147,71 @@ pub async fn prepare(
     for f in funders {
         funder_nonces.push(node.nonce(f.address()).await?);
     }
-    let token = match workload {
-        Workload::Transfer => None,
-        Workload::Token => Some(deploy_token(node, &funders[0], &mut funder_nonces[0], chain_id, gas_price).await?),
+    let target = match workload {
+        Workload::Transfer => Target::Native,
+        Workload::Token => Target::Token(
+            deploy(node, &funders[0], &mut funder_nonces[0], chain_id, gas_price, TOKEN_ARTIFACT, &token_args())
+                .await
+                .context("deploying the token")?,
+        ),
+        Workload::Settlement => Target::Settlement(
+            deploy(node, &funders[0], &mut funder_nonces[0], chain_id, gas_price, SETTLEMENT_ARTIFACT, &[])
+                .await
+                .context("deploying the settlement contract")?,
+        ),
     };
-    let gas_limit = match token {
-        None => accord_sdk::tx::TX_BASE_GAS,
-        Some(token) => {
+    let gas_limit = match target {
+        Target::Native => accord_sdk::tx::TX_BASE_GAS,
+        Target::Token(token) => {
             let input = transferCall { to: keys[0].address(), amount: U256::from(1u8) }.abi_encode();
-            let req = serde_json::json!({ "from": funders[0].address(), "to": token, "data": Bytes::from(input) });
-            let estimate: alloy_primitives::U64 = node.call("eth_estimateGas", rpc_params![req]).await?;
-            // Balances change as the run goes (a first credit writes a new slot): a margin over the estimate.
-            estimate.to::<u64>() * 3 / 2
+            estimate(node, funders[0].address(), token, input).await?
         }
+        // Estimated below, once the accounts hold deposits; this bound funds their gas.
+        Target::Settlement(_) => SETTLEMENT_GAS_BOUND,
     };
-    // Native funds for every transaction's value and gas; token funds for the token workload.
+    // Native funds for every transaction's value and gas; token or deposit funds for the contract workloads.
     let per_tx = U256::from(gas_limit) * U256::from(gas_price) + U256::from(1u8);
     let native = per_tx * U256::from(txs_each) + U256::from(1_000_000u64);
     let mut setup: Vec<Vec<(Address, u64, Bytes)>> = vec![Vec::new(); funders.len()];
-    for (i, k) in keys.iter().enumerate() {
-        let mut tx = |f: usize, to: Address, value: U256, input: Bytes, gas_limit: u64| -> anyhow::Result<()> {
-            let nonce = funder_nonces[f];
-            funder_nonces[f] += 1;
-            let signed = sign(
-                &funders[f],
-                TxLegacy { chain_id: Some(chain_id), nonce, gas_price, gas_limit, to: TxKind::Call(to), value, input },
-            )?;
-            setup[f].push((funders[f].address(), nonce, signed.raw));
-            Ok(())
+    let mut tx = |f: usize, to: Address, value: U256, input: Vec<u8>, gas_limit: u64| -> anyhow::Result<()> {
+        let nonce = funder_nonces[f];
+        funder_nonces[f] += 1;
+        let tx = TxLegacy {
+            chain_id: Some(chain_id),
+            nonce,
+            gas_price,
+            gas_limit,
+            to: TxKind::Call(to),
+            value,
+            input: input.into(),
         };
+        setup[f].push((funders[f].address(), nonce, sign(&funders[f], tx)?.raw));
+        Ok(())
+    };
+    if let Target::Settlement(contract) = target {
+        // The first funder deployed the contract, so it is the operator; it registers USD with itself as issuer.
+        let input = settlement::addCurrencyCall { currency: USD, issuer: funders[0].address() }.abi_encode();
+        tx(0, contract, U256::ZERO, input, SETTLEMENT_GAS_BOUND)?;
+    }
+    for (i, k) in keys.iter().enumerate() {
         if gas_price > 0 || workload == Workload::Transfer {
-            tx(i % funders.len(), k.address(), native, Bytes::new(), accord_sdk::tx::TX_BASE_GAS)?;
+            tx(i % funders.len(), k.address(), native, Vec::new(), accord_sdk::tx::TX_BASE_GAS)?;
         }
-        if let Some(token) = token {
-            // The deployer holds the whole supply.
-            let input = transferCall { to: k.address(), amount: U256::from(txs_each) }.abi_encode();
-            tx(0, token, U256::ZERO, input.into(), gas_limit)?;
+        match target {
+            Target::Native => {}
+            Target::Token(token) => {
+                // The deployer holds the whole supply.
+                let input = transferCall { to: k.address(), amount: U256::from(txs_each) }.abi_encode();
+                tx(0, token, U256::ZERO, input, gas_limit)?;
+            }
+            Target::Settlement(contract) => {
+                let limit = U256::MAX >> 1;
+                let admit = settlement::admitCall { currency: USD, participant: k.address(), limit }.abi_encode();
+                tx(0, contract, U256::ZERO, admit, SETTLEMENT_GAS_BOUND)?;
+                let mint =
+                    settlement::mintCall { currency: USD, to: k.address(), amount: U256::from(txs_each) }.abi_encode();
+                tx(0, contract, U256::ZERO, mint, SETTLEMENT_GAS_BOUND)?;
+            }
         }
     }
     // Round by round: each funder's next FUNDER_IN_FLIGHT transactions, all funders at once.
@@ -165,20 +223,47 @@ pub async fn prepare(
             .collect();
         send_and_wait(node, &batch, Duration::from_secs(180)).await.context("funding the benchmark's accounts")?;
     }
-    Ok(Accounts { nonces: vec![0; keys.len()], keys, token, gas_limit, gas_price, chain_id })
+    let gas_limit = match target {
+        Target::Settlement(contract) => {
+            let input =
+                settlement::transferCall { currency: USD, to: keys[1 % keys.len()].address(), amount: U256::from(1u8) }
+                    .abi_encode();
+            estimate(node, keys[0].address(), contract, input).await?
+        }
+        _ => gas_limit,
+    };
+    Ok(Accounts { nonces: vec![0; keys.len()], keys, target, gas_limit, gas_price, chain_id })
 }
 
-async fn deploy_token(
+/// Gas of a settlement setup call, and the bound its transfers are funded for before they can be estimated.
+const SETTLEMENT_GAS_BOUND: u64 = 1_000_000;
+
+/// `eth_estimateGas` of a call, with a margin: balances change as the run goes (a first credit writes a new slot).
+async fn estimate(node: &Node, from: Address, to: Address, input: Vec<u8>) -> anyhow::Result<u64> {
+    let req = serde_json::json!({ "from": from, "to": to, "data": Bytes::from(input) });
+    let estimate: alloy_primitives::U64 = node.call("eth_estimateGas", rpc_params![req]).await?;
+    Ok(estimate.to::<u64>() * 3 / 2)
+}
+
+/// The token's constructor arguments: a supply no run exhausts.
+fn token_args() -> Vec<u8> {
+    ("Bench".to_string(), "BNC".to_string(), U256::MAX >> 1).abi_encode_params()
+}
+
+/// Deploys the contract of `artifact` (`{abi, bytecode}`) with ABI-encoded constructor `args`; its address.
+async fn deploy(
     node: &Node,
     deployer: &KeyPair,
     nonce: &mut u64,
     chain_id: u64,
     gas_price: u128,
+    artifact: &str,
+    args: &[u8],
 ) -> anyhow::Result<Address> {
-    let artifact: serde_json::Value = serde_json::from_str(TOKEN_ARTIFACT)?;
-    let code = artifact["bytecode"].as_str().context("token artifact has no bytecode")?;
+    let artifact: serde_json::Value = serde_json::from_str(artifact)?;
+    let code = artifact["bytecode"].as_str().context("artifact has no bytecode")?;
     let mut input = hex::decode(code.trim_start_matches("0x"))?;
-    input.extend(("Bench".to_string(), "BNC".to_string(), U256::MAX >> 1).abi_encode_params());
+    input.extend_from_slice(args);
     let req = serde_json::json!({ "from": deployer.address(), "data": Bytes::from(input.clone()) });
     let estimate: alloy_primitives::U64 = node.call("eth_estimateGas", rpc_params![req]).await?;
     let tx = TxLegacy {
@@ -191,13 +276,11 @@ async fn deploy_token(
         input: input.into(),
     };
     let signed = sign(deployer, tx)?;
-    send_and_wait(node, &[(deployer.address(), *nonce, signed.raw.clone())], Duration::from_secs(60))
-        .await
-        .context("deploying the token")?;
+    send_and_wait(node, &[(deployer.address(), *nonce, signed.raw.clone())], Duration::from_secs(60)).await?;
     *nonce += 1;
     let receipt: serde_json::Value = node.call("eth_getTransactionReceipt", rpc_params![signed.hash]).await?;
-    anyhow::ensure!(receipt["status"] == "0x1", "token deployment failed: {receipt}");
-    receipt["contractAddress"].as_str().and_then(|a| a.parse().ok()).context("token receipt has no contractAddress")
+    anyhow::ensure!(receipt["status"] == "0x1", "deployment failed: {receipt}");
+    receipt["contractAddress"].as_str().and_then(|a| a.parse().ok()).context("receipt has no contractAddress")
 }
 
 /// Signs `count` transactions: transaction k comes from account k mod n with that account's next nonce and
@@ -217,9 +300,13 @@ pub fn presign(accounts: &mut Accounts, count: usize) -> anyhow::Result<Vec<Pres
     let a = &*accounts;
     let one = |&(s, nonce): &(usize, u64)| -> anyhow::Result<Presigned> {
         let to = a.keys[(s + 1) % n].address();
-        let (to, value, input) = match a.token {
-            None => (to, U256::from(1u8), Bytes::new()),
-            Some(token) => (token, U256::ZERO, transferCall { to, amount: U256::from(1u8) }.abi_encode().into()),
+        let one = U256::from(1u8);
+        let (to, value, input) = match a.target {
+            Target::Native => (to, one, Bytes::new()),
+            Target::Token(token) => (token, U256::ZERO, transferCall { to, amount: one }.abi_encode().into()),
+            Target::Settlement(contract) => {
+                (contract, U256::ZERO, settlement::transferCall { currency: USD, to, amount: one }.abi_encode().into())
+            }
         };
         let tx = TxLegacy {
             chain_id: Some(a.chain_id),
