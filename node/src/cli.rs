@@ -89,6 +89,22 @@ pub enum Command {
         #[command(subcommand)]
         command: GovCommand,
     },
+    /// Deploy, call and send to contracts (`docs/contract-guide.md`).
+    Contract {
+        /// The node's JSON-RPC URL.
+        #[arg(long, global = true, default_value = "http://127.0.0.1:8545")]
+        rpc: String,
+        /// File holding the hex secret key to sign with (as `accord keygen --out` writes it); for `call`, the
+        /// caller (`msg.sender`) is its address.
+        #[arg(long, global = true)]
+        key: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+        /// What to do.
+        #[command(subcommand)]
+        command: ContractCommand,
+    },
     /// Measure committed throughput and latency under an open-loop load against the ceiling measured in the same
     /// run (`docs/benchmarks.md`).
     Bench(crate::bench::BenchArgs),
@@ -145,5 +161,41 @@ pub enum GovCommand {
         /// Include decided, revoked and expired ones.
         #[arg(long)]
         all: bool,
+    },
+}
+
+/// `accord contract` subcommands. METHOD is a Solidity signature, `'transfer(address,uint256)'` (for `call`, with
+/// outputs: `'balanceOf(address)(uint256)'`), or a name alone when the node serves the contract's ABI
+/// (`accord_getAbi`).
+#[derive(Debug, Subcommand)]
+pub enum ContractCommand {
+    /// Deploy an artifact (`{"abi", "bytecode"}`, as `contracts/out/NAME.json`): prints the new contract's address
+    /// (`--json`: `address`, `transactionHash`, `blockNumber`, `gasUsed`, `status`).
+    Deploy {
+        /// The artifact file.
+        artifact: PathBuf,
+        /// Constructor arguments.
+        #[arg(allow_negative_numbers = true)]
+        args: Vec<String>,
+    },
+    /// Call a method without sending a transaction: prints the decoded outputs, one per line.
+    Call {
+        /// The contract.
+        address: String,
+        /// The method.
+        method: String,
+        /// Its arguments.
+        #[arg(allow_negative_numbers = true)]
+        args: Vec<String>,
+    },
+    /// Sign and send a method call, wait for the receipt: prints status, block, gas and transaction hash.
+    Send {
+        /// The contract.
+        address: String,
+        /// The method.
+        method: String,
+        /// Its arguments.
+        #[arg(allow_negative_numbers = true)]
+        args: Vec<String>,
     },
 }

@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use accord_node::cli::{Cli, Command, GovCommand};
+use accord_node::cli::{Cli, Command, ContractCommand, GovCommand};
 use accord_node::config::NodeConfig;
-use accord_node::console::{Console, ConsoleError, gov};
+use accord_node::console::{Console, ConsoleError, contract, gov};
 use accord_node::service::{self, PortOverrides};
 use accord_node::testnet::{self, TestnetSpec};
 use accord_sdk::genesis::Genesis;
@@ -42,6 +42,18 @@ async fn run_gov(console: Console, command: GovCommand, json: bool) -> Result<()
         GovCommand::Revoke { id } => gov::revoke(&console, id, json).await,
         GovCommand::Show { id } => gov::show(&console, id, json).await,
         GovCommand::List { all } => gov::list(&console, all, json).await,
+    }
+}
+
+async fn run_contract(console: Console, command: ContractCommand, json: bool) -> Result<(), ConsoleError> {
+    match command {
+        ContractCommand::Deploy { artifact, args } => contract::deploy(&console, &artifact, &args, json).await,
+        ContractCommand::Call { address, method, args } => {
+            contract::call(&console, &address, &method, &args, json).await
+        }
+        ContractCommand::Send { address, method, args } => {
+            contract::send(&console, &address, &method, &args, json).await
+        }
     }
 }
 
@@ -135,6 +147,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Gov { rpc, key, json, command } => runtime()?.block_on(async move {
             let console = Console::new(&rpc, key.as_deref())?;
             Ok(run_gov(console, command, json).await?)
+        }),
+        Command::Contract { rpc, key, json, command } => runtime()?.block_on(async move {
+            let console = Console::new(&rpc, key.as_deref())?;
+            Ok(run_contract(console, command, json).await?)
         }),
         Command::Bench(args) => runtime()?.block_on(accord_node::bench::run(args)),
         Command::Verify { home } => {

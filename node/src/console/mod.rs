@@ -1,6 +1,7 @@
 //! The console: commands that talk to a running node over JSON-RPC as a client would (`accord gov …`), signing
 //! with a key file. Errors say what to do; exit codes let scripts tell a refusal from an unreachable node.
 
+pub mod contract;
 pub mod gov;
 
 use std::path::Path;
@@ -107,13 +108,22 @@ impl Console {
     /// Signs and sends a call of `input` to `to`, and waits for its receipt. The call is simulated first
     /// (`eth_estimateGas`), so a revert is reported with its reason before anything is sent.
     pub async fn send(&self, to: Address, input: Vec<u8>) -> Result<TransactionReceipt, ConsoleError> {
+        self.send_tx(TxKind::Call(to), input).await
+    }
+
+    /// [`Console::send`] of a call or a creation (`TxKind::Create`, `input` the deploy bytecode and constructor
+    /// arguments).
+    pub async fn send_tx(&self, to: TxKind, input: Vec<u8>) -> Result<TransactionReceipt, ConsoleError> {
         let key = self
             .key
             .as_ref()
             .ok_or_else(|| ConsoleError::Usage("this command sends a transaction: give --key FILE".into()))?;
         let from = key.address();
         let data = Bytes::from(input);
-        let req = serde_json::json!({ "from": from, "to": to, "data": data });
+        let mut req = serde_json::json!({ "from": from, "data": data });
+        if let TxKind::Call(to) = to {
+            req["to"] = serde_json::json!(to);
+        }
         let estimate: alloy_primitives::U64 =
             self.client.request("eth_estimateGas", rpc_params![req]).await.map_err(|e| self.refusal(e))?;
         let chain_id = self.client.chain_id().await.map_err(|e| self.node_error(e))?;
@@ -126,7 +136,7 @@ impl Console {
             nonce,
             gas_price: gas_price.to::<u128>(),
             gas_limit,
-            to: TxKind::Call(to),
+            to,
             value: U256::ZERO,
             input: data,
         };
