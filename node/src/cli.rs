@@ -105,6 +105,60 @@ pub enum Command {
         #[command(subcommand)]
         command: ContractCommand,
     },
+    /// Accounts: a new key, a balance, the next nonce.
+    Account {
+        /// The node's JSON-RPC URL.
+        #[arg(long, global = true, default_value = "http://127.0.0.1:8545")]
+        rpc: String,
+        /// Print JSON instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+        /// What to do.
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// A committed transaction by hash: the transaction, its receipt, or its inclusion proofs.
+    Tx {
+        /// The node's JSON-RPC URL.
+        #[arg(long, global = true, default_value = "http://127.0.0.1:8545")]
+        rpc: String,
+        /// Print JSON on one line instead of indented.
+        #[arg(long, global = true)]
+        json: bool,
+        /// What to show.
+        #[command(subcommand)]
+        command: TxCommand,
+    },
+    /// A block.
+    Block {
+        /// The node's JSON-RPC URL.
+        #[arg(long, global = true, default_value = "http://127.0.0.1:8545")]
+        rpc: String,
+        /// Print JSON on one line instead of indented.
+        #[arg(long, global = true)]
+        json: bool,
+        /// What to show.
+        #[command(subcommand)]
+        command: BlockCommand,
+    },
+    /// The validator set certifying the next block, and the observers.
+    Validators {
+        /// The node's JSON-RPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:8545")]
+        rpc: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The consortium members the node is connected to, with their roles.
+    Peers {
+        /// The node's JSON-RPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:8545")]
+        rpc: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure committed throughput and latency under an open-loop load against the ceiling measured in the same
     /// run (`docs/benchmarks.md`).
     Bench(crate::bench::BenchArgs),
@@ -197,5 +251,56 @@ pub enum ContractCommand {
         /// Its arguments.
         #[arg(allow_negative_numbers = true)]
         args: Vec<String>,
+    },
+}
+
+/// `accord account` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// A new secp256k1 account key (as `accord keygen`): prints its address, and its secret unless `--out`.
+    New {
+        /// Write the secret key here (mode 0600) instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The account's balance in wei.
+    Balance {
+        /// The account.
+        address: String,
+    },
+    /// The account's next nonce (its pending transactions counted).
+    Nonce {
+        /// The account.
+        address: String,
+    },
+}
+
+/// `accord tx` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TxCommand {
+    /// The transaction (`eth_getTransactionByHash`).
+    Get {
+        /// Its hash.
+        hash: String,
+    },
+    /// Its receipt (`eth_getTransactionReceipt`).
+    Receipt {
+        /// Its hash.
+        hash: String,
+    },
+    /// Its and its receipt's inclusion proofs against the block header (`accord_getTransactionProof`).
+    Proof {
+        /// Its hash.
+        hash: String,
+    },
+}
+
+/// `accord block` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BlockCommand {
+    /// The block with its transaction hashes (`eth_getBlockByNumber`).
+    Get {
+        /// A block number, or `latest`.
+        number: String,
     },
 }

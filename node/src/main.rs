@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use accord_node::cli::{Cli, Command, ContractCommand, GovCommand};
+use accord_node::cli::{AccountCommand, BlockCommand, Cli, Command, ContractCommand, GovCommand, TxCommand};
 use accord_node::config::NodeConfig;
-use accord_node::console::{Console, ConsoleError, contract, gov};
+use accord_node::console::{Console, ConsoleError, contract, gov, query};
 use accord_node::service::{self, PortOverrides};
 use accord_node::testnet::{self, TestnetSpec};
 use accord_sdk::genesis::Genesis;
@@ -57,40 +57,43 @@ async fn run_contract(console: Console, command: ContractCommand, json: bool) ->
     }
 }
 
+/// Writes a new key to `out` (mode 0600) and prints its address and public key, or prints all three.
+fn keygen(out: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+    let k = KeyPair::generate();
+    let info = serde_json::json!({
+        "address": k.address(),
+        "publicKey": format!("0x{}", hex::encode(k.public_key())),
+    });
+    match out {
+        Some(path) => {
+            if path.exists() {
+                anyhow::bail!("{} exists; refusing to overwrite a key", path.display());
+            }
+            std::fs::write(&path, format!("{}\n", k.secret_hex()))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            }
+            println!("{}", serde_json::to_string_pretty(&info)?);
+        }
+        None => {
+            let mut info = info;
+            info["privateKey"] = serde_json::Value::String(k.secret_hex());
+            println!("{}", serde_json::to_string_pretty(&info)?);
+        }
+    }
+    Ok(())
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Keygen { out } => {
-            let k = KeyPair::generate();
-            let info = serde_json::json!({
-                "address": k.address(),
-                "publicKey": format!("0x{}", hex::encode(k.public_key())),
-            });
-            match out {
-                Some(path) => {
-                    if path.exists() {
-                        anyhow::bail!("{} exists; refusing to overwrite a key", path.display());
-                    }
-                    std::fs::write(&path, format!("{}\n", k.secret_hex()))
-                        .with_context(|| format!("cannot write {}", path.display()))?;
-                    #[cfg(unix)]
-                    {
-                        use std::os::unix::fs::PermissionsExt;
-                        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-                    }
-                    println!("{}", serde_json::to_string_pretty(&info)?);
-                }
-                None => {
-                    let mut info = info;
-                    info["privateKey"] = serde_json::Value::String(k.secret_hex());
-                    println!("{}", serde_json::to_string_pretty(&info)?);
-                }
-            }
-            Ok(())
-        }
+        Command::Keygen { out } => keygen(out),
         Command::Testnet {
             validators,
             observers,
@@ -148,6 +151,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let console = Console::new(&rpc, key.as_deref())?;
             Ok(run_gov(console, command, json).await?)
         }),
+        Command::Account { rpc, json, command } => match command {
+            AccountCommand::New { out } => keygen(out),
+            AccountCommand::Balance { address } => runtime()?
+                .block_on(async move { Ok(query::balance(&Console::new(&rpc, None)?, &address, json).await?) }),
+            AccountCommand::Nonce { address } => {
+                runtime()?.block_on(async move { Ok(query::nonce(&Console::new(&rpc, None)?, &address).await?) })
+            }
+        },
+        Command::Tx { rpc, json, command } => runtime()?.block_on(async move {
+            let console = Console::new(&rpc, None)?;
+            let (what, hash) = match command {
+                TxCommand::Get { hash } => ("get", hash),
+                TxCommand::Receipt { hash } => ("receipt", hash),
+                TxCommand::Proof { hash } => ("proof", hash),
+            };
+            Ok(query::tx(&console, what, &hash, json).await?)
+        }),
+        Command::Block { rpc, json, command: BlockCommand::Get { number } } => {
+            runtime()?.block_on(async move { Ok(query::block(&Console::new(&rpc, None)?, &number, json).await?) })
+        }
+        Command::Validators { rpc, json } => {
+            runtime()?.block_on(async move { Ok(query::validators(&Console::new(&rpc, None)?, json).await?) })
+        }
+        Command::Peers { rpc, json } => {
+            runtime()?.block_on(async move { Ok(query::peers(&Console::new(&rpc, None)?, json).await?) })
+        }
         Command::Contract { rpc, key, json, command } => runtime()?.block_on(async move {
             let console = Console::new(&rpc, key.as_deref())?;
             Ok(run_contract(console, command, json).await?)

@@ -62,6 +62,11 @@ async fn four_validators_survive_a_killed_leader_and_halt_safely_without_quorum(
     drop(outsider);
     let peer_count = rpc(&nodes[0].rpc_url, "net_peerCount", serde_json::json!([])).await.expect("net_peerCount");
     assert_eq!(peer_count, "0x4");
+    // accord_peers names them with their roles: the three other validators and the observer.
+    let peers = rpc(&nodes[0].rpc_url, "accord_peers", serde_json::json!([])).await.expect("accord_peers");
+    let mut roles: Vec<&str> = peers.as_array().expect("a list").iter().filter_map(|p| p["role"].as_str()).collect();
+    roles.sort_unstable();
+    assert_eq!(roles, ["observer", "validator", "validator", "validator"], "{peers}");
 
     // 2. Kill the leader of the next height.
     let head = height(&nodes[0]).await.expect("height");

@@ -60,7 +60,10 @@ async fn the_contract_guide_runs_as_written() {
 
     let guide =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/contract-guide.md")).expect("guide");
-    let block = guide.split("```sh\n").nth(1).and_then(|b| b.split("```").next()).expect("the guide's sh block");
+    // The guide's shell blocks, in order, in one shell (the second uses the first's variables).
+    let blocks: Vec<&str> = guide.split("```sh\n").skip(1).filter_map(|b| b.split("```").next()).collect();
+    assert_eq!(blocks.len(), 2, "the guide's two shell blocks");
+    let block = blocks.concat();
     assert!(
         block.contains("accord=/tmp/accord-target/release/accord\n") && block.contains("RPC=http://127.0.0.1:8545\n")
     );
@@ -72,8 +75,9 @@ async fn the_contract_guide_runs_as_written() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "the guide's commands failed: {stdout}\n{}", text(&out.stderr));
     let lines: Vec<&str> = stdout.lines().collect();
-    // call balanceOf, call symbol, send transfer, send approve, call allowance --json, deploy --json.
-    assert_eq!(lines.len(), 6, "{stdout}");
+    // call balanceOf, call symbol, send transfer, send approve, call allowance --json, deploy --json; then tx get,
+    // receipt, proof, block, balance, nonce, the validators (a heading and one line), peers.
+    assert_eq!(lines.len(), 15, "{stdout}");
     assert_eq!(lines[0], "1000000");
     assert_eq!(lines[1], "GDD");
     assert!(lines[2].starts_with("status 1 (success), block "), "{}", lines[2]);
@@ -84,6 +88,20 @@ async fn the_contract_guide_runs_as_written() {
         assert!(!deployed[field].is_null(), "{field} in {deployed}");
     }
     assert_eq!(deployed["status"], 1);
+    let json =
+        |i: usize| serde_json::from_str::<serde_json::Value>(lines[i]).unwrap_or_else(|e| panic!("{}: {e}", lines[i]));
+    let (tx, receipt, proof, block) = (json(6), json(7), json(8), json(9));
+    assert_eq!(tx["hash"], receipt["transactionHash"]);
+    assert_eq!(receipt["status"], "0x1");
+    assert_eq!(proof["blockHash"], receipt["blockHash"]);
+    assert!(proof["transaction"]["proof"].is_object() || proof["transaction"]["proof"].is_array(), "{proof}");
+    assert_eq!(block["hash"], receipt["blockHash"], "the latest block holds the last transaction");
+    assert!(lines[10].parse::<u128>().is_ok(), "balance {}", lines[10]);
+    // Deploy, transfer, approve, deploy, transfer: the next nonce is 5.
+    assert_eq!(lines[11], "5");
+    assert!(lines[12].starts_with("validators certifying block "), "{}", lines[12]);
+    assert!(lines[13].contains(&node.name) || lines[13].starts_with("  0x"), "{}", lines[13]);
+    assert_eq!(lines[14], "0 connected", "a single node has no peers");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -129,6 +147,15 @@ async fn contract_commands_decode_results_and_refuse_with_exit_codes() {
     refused(contract(&node, None, &["call", "0x1234", "balanceOf", &me]), 2, "is not an address");
     refused(contract(&node, None, &["call", &bob, "balanceOf", &me]), 2, "name the method by signature");
     refused(contract(&node, Some(&key), &["deploy", "/nonexistent.json"]), 2, "cannot read the artifact");
+    // The read commands: a transaction or block the node does not have is a refusal that says so.
+    let missing = format!("0x{}", "ab".repeat(32));
+    let o = Command::new(accord_bin()).args(["tx", "receipt", &missing, "--rpc", &node.rpc_url]).output().expect("run");
+    refused(o, 4, "has no committed transaction");
+    let o = Command::new(accord_bin()).args(["block", "get", "999999", "--rpc", &node.rpc_url]).output().expect("run");
+    refused(o, 4, "has no block 999999");
+    let o =
+        Command::new(accord_bin()).args(["account", "balance", "0x12", "--rpc", &node.rpc_url]).output().expect("run");
+    refused(o, 2, "is not an address");
     // 4: the chain says no, with the contract's reason; nothing was sent.
     refused(
         contract(&node, Some(&key), &["send", &token, "transfer(address,uint256)", &bob, "999999"]),

@@ -3,6 +3,7 @@
 
 pub mod contract;
 pub mod gov;
+pub mod query;
 
 use std::path::Path;
 use std::time::Duration;

@@ -557,6 +557,29 @@ pub fn module(ctx: Arc<RpcContext>) -> anyhow::Result<RpcModule<Arc<RpcContext>>
         Ok(out)
     })?;
 
+    m.register_method("accord_peers", |_, c, _| -> RpcResult<_> {
+        // The members connected now, each with its node address and its role for the next block.
+        let next = c.chain.head().number + 1;
+        let set = c.chain.validators_at(next).map_err(internal)?;
+        let lists = c.chain.nodes_at(next).map_err(internal)?;
+        let peers: Vec<Value> = c
+            .status
+            .peers
+            .list()
+            .iter()
+            .map(|peer| {
+                let address = crate::network::node_address_of(peer);
+                let role = match address {
+                    Some(a) if set.index_of(&a).is_some() => "validator",
+                    Some(a) if lists.observers.iter().any(|o| o.address == a) => "observer",
+                    _ => "member",
+                };
+                json!({ "peerId": peer.to_string(), "nodeAddress": address, "role": role })
+            })
+            .collect();
+        Ok(peers)
+    })?;
+
     m.register_method("accord_nodeStatus", |_, c, _| {
         let head = c.chain.head();
         json!({
