@@ -107,57 +107,42 @@ pub enum Command {
     },
     /// Accounts: a new key, a balance, the next nonce.
     Account {
-        /// The node's JSON-RPC URL.
-        #[arg(long, global = true, default_value = "http://127.0.0.1:8545")]
-        rpc: String,
-        /// Print JSON instead of text.
-        #[arg(long, global = true)]
-        json: bool,
+        /// Where the node is and how to print.
+        #[command(flatten)]
+        read: ReadOptions,
         /// What to do.
         #[command(subcommand)]
         command: AccountCommand,
     },
     /// A committed transaction by hash: the transaction, its receipt, or its inclusion proofs.
     Tx {
-        /// The node's JSON-RPC URL.
-        #[arg(long, global = true, default_value = "http://127.0.0.1:8545")]
-        rpc: String,
-        /// Print JSON on one line instead of indented.
-        #[arg(long, global = true)]
-        json: bool,
+        /// Where the node is and how to print.
+        #[command(flatten)]
+        read: ReadOptions,
         /// What to show.
         #[command(subcommand)]
         command: TxCommand,
     },
     /// A block.
     Block {
-        /// The node's JSON-RPC URL.
-        #[arg(long, global = true, default_value = "http://127.0.0.1:8545")]
-        rpc: String,
-        /// Print JSON on one line instead of indented.
-        #[arg(long, global = true)]
-        json: bool,
+        /// Where the node is and how to print.
+        #[command(flatten)]
+        read: ReadOptions,
         /// What to show.
         #[command(subcommand)]
         command: BlockCommand,
     },
     /// The validator set certifying the next block, and the observers.
     Validators {
-        /// The node's JSON-RPC URL.
-        #[arg(long, default_value = "http://127.0.0.1:8545")]
-        rpc: String,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
+        /// Where the node is and how to print.
+        #[command(flatten)]
+        read: ReadOptions,
     },
     /// The consortium members the node is connected to, with their roles.
     Peers {
-        /// The node's JSON-RPC URL.
-        #[arg(long, default_value = "http://127.0.0.1:8545")]
-        rpc: String,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
+        /// Where the node is and how to print.
+        #[command(flatten)]
+        read: ReadOptions,
     },
     /// Measure committed throughput and latency under an open-loop load against the ceiling measured in the same
     /// run (`docs/benchmarks.md`).
@@ -252,6 +237,17 @@ pub enum ContractCommand {
         #[arg(allow_negative_numbers = true)]
         args: Vec<String>,
     },
+}
+
+/// The options of the read-only console commands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReadOptions {
+    /// The node's JSON-RPC URL.
+    #[arg(long, global = true, default_value = "http://127.0.0.1:8545")]
+    pub rpc: String,
+    /// Print JSON (on one line) instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
 }
 
 /// `accord account` subcommands.

@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-use accord_node::cli::{AccountCommand, BlockCommand, Cli, Command, ContractCommand, GovCommand, TxCommand};
+use accord_node::cli::{
+    AccountCommand, BlockCommand, Cli, Command, ContractCommand, GovCommand, ReadOptions, TxCommand,
+};
 use accord_node::config::NodeConfig;
 use accord_node::console::{Console, ConsoleError, contract, gov, query};
 use accord_node::service::{self, PortOverrides};
@@ -151,7 +153,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let console = Console::new(&rpc, key.as_deref())?;
             Ok(run_gov(console, command, json).await?)
         }),
-        Command::Account { rpc, json, command } => match command {
+        Command::Account { read: ReadOptions { rpc, json }, command } => match command {
             AccountCommand::New { out } => keygen(out),
             AccountCommand::Balance { address } => runtime()?
                 .block_on(async move { Ok(query::balance(&Console::new(&rpc, None)?, &address, json).await?) }),
@@ -159,7 +161,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 runtime()?.block_on(async move { Ok(query::nonce(&Console::new(&rpc, None)?, &address).await?) })
             }
         },
-        Command::Tx { rpc, json, command } => runtime()?.block_on(async move {
+        Command::Tx { read: ReadOptions { rpc, json }, command } => runtime()?.block_on(async move {
             let console = Console::new(&rpc, None)?;
             let (what, hash) = match command {
                 TxCommand::Get { hash } => ("get", hash),
@@ -168,13 +170,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             Ok(query::tx(&console, what, &hash, json).await?)
         }),
-        Command::Block { rpc, json, command: BlockCommand::Get { number } } => {
+        Command::Block { read: ReadOptions { rpc, json }, command: BlockCommand::Get { number } } => {
             runtime()?.block_on(async move { Ok(query::block(&Console::new(&rpc, None)?, &number, json).await?) })
         }
-        Command::Validators { rpc, json } => {
+        Command::Validators { read: ReadOptions { rpc, json } } => {
             runtime()?.block_on(async move { Ok(query::validators(&Console::new(&rpc, None)?, json).await?) })
         }
-        Command::Peers { rpc, json } => {
+        Command::Peers { read: ReadOptions { rpc, json } } => {
             runtime()?.block_on(async move { Ok(query::peers(&Console::new(&rpc, None)?, json).await?) })
         }
         Command::Contract { rpc, key, json, command } => runtime()?.block_on(async move {
