@@ -34,11 +34,13 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${TMPDIR:-/tmp}/accord-target}"
 
 # Python clients (web3.py) used by the client-compatibility tests, in their own virtualenv.
 ACCORD_VENV="${ACCORD_VENV:-${TMPDIR:-/tmp}/accord-venv}"
-# PyYAML and jsonschema check the node's answers against the vendored execution-apis specification.
-if [ ! -x "$ACCORD_VENV/bin/python" ] || ! "$ACCORD_VENV/bin/python" -c 'import web3, pytest, yaml, jsonschema' 2>/dev/null; then
-    log "creating python virtualenv with web3, pytest, pyyaml and jsonschema in $ACCORD_VENV"
+# PyYAML and jsonschema check the node's answers against the vendored execution-apis specification;
+# prometheus_client's parser checks /metrics is valid Prometheus text format.
+if [ ! -x "$ACCORD_VENV/bin/python" ] \
+    || ! "$ACCORD_VENV/bin/python" -c 'import web3, pytest, yaml, jsonschema, prometheus_client' 2>/dev/null; then
+    log "creating python virtualenv with web3, pytest, pyyaml, jsonschema and prometheus_client in $ACCORD_VENV"
     python3 -m venv "$ACCORD_VENV"
     "$ACCORD_VENV/bin/pip" install -q --disable-pip-version-check 'web3>=7,<9' 'pytest>=8' 'pyyaml>=6' \
-        'jsonschema>=4.18' >/dev/null
+        'jsonschema>=4.18' 'prometheus_client>=0.20' >/dev/null
 fi
 export ACCORD_VENV
