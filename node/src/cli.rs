@@ -76,31 +76,18 @@ pub enum Command {
     },
     /// Governance: proposals and votes of the committee (`docs/governance.md`).
     Gov {
-        /// The node's JSON-RPC URL.
-        #[arg(long, global = true, default_value = "http://127.0.0.1:8545")]
-        rpc: String,
-        /// File holding the hex secret key to sign with (as `accord keygen --out` writes it).
-        #[arg(long, global = true)]
-        key: Option<PathBuf>,
-        /// Print JSON instead of text.
-        #[arg(long, global = true)]
-        json: bool,
+        /// Where the node is, the key to sign with, how to print.
+        #[command(flatten)]
+        opts: SigningOptions,
         /// What to do.
         #[command(subcommand)]
         command: GovCommand,
     },
     /// Deploy, call and send to contracts (`docs/contract-guide.md`).
     Contract {
-        /// The node's JSON-RPC URL.
-        #[arg(long, global = true, default_value = "http://127.0.0.1:8545")]
-        rpc: String,
-        /// File holding the hex secret key to sign with (as `accord keygen --out` writes it); for `call`, the
-        /// caller (`msg.sender`) is its address.
-        #[arg(long, global = true)]
-        key: Option<PathBuf>,
-        /// Print JSON instead of text.
-        #[arg(long, global = true)]
-        json: bool,
+        /// Where the node is, the key to sign with, how to print.
+        #[command(flatten)]
+        opts: SigningOptions,
         /// What to do.
         #[command(subcommand)]
         command: ContractCommand,
@@ -237,6 +224,21 @@ pub enum ContractCommand {
         #[arg(allow_negative_numbers = true)]
         args: Vec<String>,
     },
+}
+
+/// The options of the console commands that send transactions.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SigningOptions {
+    /// The node's JSON-RPC URL.
+    #[arg(long, global = true, default_value = "http://127.0.0.1:8545")]
+    pub rpc: String,
+    /// File holding the hex secret key to sign with (as `accord keygen --out` writes it); a call that sends no
+    /// transaction runs from its address (`msg.sender`).
+    #[arg(long, global = true)]
+    pub key: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
 }
 
 /// The options of the read-only console commands.

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use accord_node::cli::{
-    AccountCommand, BlockCommand, Cli, Command, ContractCommand, GovCommand, ReadOptions, TxCommand,
+    AccountCommand, BlockCommand, Cli, Command, ContractCommand, GovCommand, ReadOptions, SigningOptions,
 };
 use accord_node::config::NodeConfig;
 use accord_node::console::{Console, ConsoleError, contract, gov, query};
@@ -149,7 +149,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&status)?);
             Ok(())
         }),
-        Command::Gov { rpc, key, json, command } => runtime()?.block_on(async move {
+        Command::Gov { opts: SigningOptions { rpc, key, json }, command } => runtime()?.block_on(async move {
             let console = Console::new(&rpc, key.as_deref())?;
             Ok(run_gov(console, command, json).await?)
         }),
@@ -161,15 +161,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 runtime()?.block_on(async move { Ok(query::nonce(&Console::new(&rpc, None)?, &address).await?) })
             }
         },
-        Command::Tx { read: ReadOptions { rpc, json }, command } => runtime()?.block_on(async move {
-            let console = Console::new(&rpc, None)?;
-            let (what, hash) = match command {
-                TxCommand::Get { hash } => ("get", hash),
-                TxCommand::Receipt { hash } => ("receipt", hash),
-                TxCommand::Proof { hash } => ("proof", hash),
-            };
-            Ok(query::tx(&console, what, &hash, json).await?)
-        }),
+        Command::Tx { read: ReadOptions { rpc, json }, command } => {
+            runtime()?.block_on(async move { Ok(query::tx(&Console::new(&rpc, None)?, &command, json).await?) })
+        }
         Command::Block { read: ReadOptions { rpc, json }, command: BlockCommand::Get { number } } => {
             runtime()?.block_on(async move { Ok(query::block(&Console::new(&rpc, None)?, &number, json).await?) })
         }
@@ -179,7 +173,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Peers { read: ReadOptions { rpc, json } } => {
             runtime()?.block_on(async move { Ok(query::peers(&Console::new(&rpc, None)?, json).await?) })
         }
-        Command::Contract { rpc, key, json, command } => runtime()?.block_on(async move {
+        Command::Contract { opts: SigningOptions { rpc, key, json }, command } => runtime()?.block_on(async move {
             let console = Console::new(&rpc, key.as_deref())?;
             Ok(run_contract(console, command, json).await?)
         }),

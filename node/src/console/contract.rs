@@ -13,7 +13,7 @@ use alloy_rpc_types_eth::TransactionReceipt;
 use jsonrpsee::rpc_params;
 use serde_json::{Value, json};
 
-use super::{Console, ConsoleError};
+use super::{Console, ConsoleError, parse_address};
 
 fn usage(message: impl Into<String>) -> ConsoleError {
     ConsoleError::Usage(message.into())
@@ -78,10 +78,6 @@ async fn resolve(c: &Console, address: Address, method: &str) -> Result<Function
             Err(usage(format!("{address}'s ABI has no function {method}; it has: {}", names.join(", "))))
         }
     }
-}
-
-fn parse_address(s: &str) -> Result<Address, ConsoleError> {
-    s.parse().map_err(|_| usage(format!("{s:?} is not an address (0x and 40 hex digits)")))
 }
 
 /// A value as a person reads it: numbers in decimal, addresses checksummed, bytes in hex.

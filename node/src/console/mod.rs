@@ -58,6 +58,11 @@ pub fn read_key(path: &Path) -> Result<KeyPair, ConsoleError> {
     })
 }
 
+/// An address argument, or a usage error naming it.
+pub fn parse_address(s: &str) -> Result<Address, ConsoleError> {
+    s.parse().map_err(|_| ConsoleError::Usage(format!("{s:?} is not an address (0x and 40 hex digits)")))
+}
+
 /// A JSON-RPC connection, with an optional signing key.
 pub struct Console {
     rpc: String,

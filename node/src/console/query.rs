@@ -2,15 +2,12 @@
 //! `accord validators`, `accord peers`. Objects print as indented JSON (one line with `--json`), numbers as decimals;
 //! something the node does not have is a refusal (exit code 4) that says so.
 
-use accord_sdk::{Address, B256, U256};
+use accord_sdk::{B256, U256};
 use jsonrpsee::rpc_params;
 use serde_json::Value;
 
-use super::{Console, ConsoleError};
-
-fn parse_address(s: &str) -> Result<Address, ConsoleError> {
-    s.parse().map_err(|_| ConsoleError::Usage(format!("{s:?} is not an address (0x and 40 hex digits)")))
-}
+use super::{Console, ConsoleError, parse_address};
+use crate::cli::TxCommand;
 
 fn parse_hash(s: &str) -> Result<B256, ConsoleError> {
     s.parse().map_err(|_| ConsoleError::Usage(format!("{s:?} is not a transaction hash (0x and 64 hex digits)")))
@@ -54,13 +51,13 @@ pub async fn nonce(c: &Console, address: &str) -> Result<(), ConsoleError> {
 }
 
 /// `accord tx get|receipt|proof HASH`.
-pub async fn tx(c: &Console, what: &str, hash: &str, json: bool) -> Result<(), ConsoleError> {
-    let h = parse_hash(hash)?;
-    let method = match what {
-        "get" => "eth_getTransactionByHash",
-        "receipt" => "eth_getTransactionReceipt",
-        _ => "accord_getTransactionProof",
+pub async fn tx(c: &Console, command: &TxCommand, json: bool) -> Result<(), ConsoleError> {
+    let (method, hash) = match command {
+        TxCommand::Get { hash } => ("eth_getTransactionByHash", hash),
+        TxCommand::Receipt { hash } => ("eth_getTransactionReceipt", hash),
+        TxCommand::Proof { hash } => ("accord_getTransactionProof", hash),
     };
+    let h = parse_hash(hash)?;
     let v: Value = c.request(method, rpc_params![h]).await?;
     print_found(v, json, || {
         format!("the node has no committed transaction {h} (still pending, dropped, or sent to another chain)")
