@@ -10,6 +10,7 @@
 
 use std::time::{Duration, Instant};
 
+use accord_node::bench::workload::{settlement, token};
 use accord_node::chain::Chain;
 use accord_sdk::block::CommitCertificate;
 use accord_sdk::keys::KeyPair;
@@ -23,33 +24,6 @@ mod fixture;
 /// Builds per measured operation.
 const RUNS: usize = 15;
 const DAY: u64 = 24 * 3600;
-
-mod token {
-    alloy_sol_types::sol! {
-        function transfer(address to, uint256 amount) returns (bool);
-        function approve(address spender, uint256 amount) returns (bool);
-    }
-}
-
-mod settlement {
-    alloy_sol_types::sol! {
-        function addCurrency(bytes3 currency, address issuer);
-        function admit(bytes3 currency, address participant, uint256 limit);
-        function mint(bytes3 currency, address to, uint256 amount);
-        function transfer(bytes3 currency, address to, uint256 amount);
-        function proposeTrade(address counterparty, bytes3 payCurrency, uint256 payAmount, bytes3 receiveCurrency, uint256 receiveAmount, uint64 expiry) returns (uint64);
-        function acceptTrade(uint64 id);
-        function settleTrade(uint64 id);
-        function lock(bytes3 currency, address receiver, uint256 amount, bytes32 hashlock, uint64 timeout) returns (uint64);
-        function claim(uint64 id, bytes32 preimage);
-        function configureSigners(address[] signers, uint64 threshold);
-        function submitInstruction(address account, bytes3 currency, address to, uint256 amount, uint64 deadline) returns (uint64);
-        function approve(uint64 id);
-        function execute(uint64 id);
-        function addObligation(bytes3 currency, address creditor, uint256 amount) returns (uint64);
-        function settleCycle(bytes3 currency, uint64[] ids) returns (uint64);
-    }
-}
 
 mod receivables {
     alloy_sol_types::sol! {

@@ -15,17 +15,32 @@ use rayon::prelude::*;
 
 use super::rpc::Node;
 
-alloy_sol_types::sol! {
-    function transfer(address to, uint256 amount) returns (bool);
+/// The example token's calls (the business benchmark makes them too).
+pub mod token {
+    alloy_sol_types::sol! {
+        function transfer(address to, uint256 amount) returns (bool);
+        function approve(address spender, uint256 amount) returns (bool);
+    }
 }
 
-/// The settlement contract's calls the settlement workload makes.
-mod settlement {
+/// The settlement scenario contract's calls: the settlement workload's, and the business benchmark's.
+pub mod settlement {
     alloy_sol_types::sol! {
         function addCurrency(bytes3 currency, address issuer);
         function admit(bytes3 currency, address participant, uint256 limit);
         function mint(bytes3 currency, address to, uint256 amount);
         function transfer(bytes3 currency, address to, uint256 amount);
+        function proposeTrade(address counterparty, bytes3 payCurrency, uint256 payAmount, bytes3 receiveCurrency, uint256 receiveAmount, uint64 expiry) returns (uint64);
+        function acceptTrade(uint64 id);
+        function settleTrade(uint64 id);
+        function lock(bytes3 currency, address receiver, uint256 amount, bytes32 hashlock, uint64 timeout) returns (uint64);
+        function claim(uint64 id, bytes32 preimage);
+        function configureSigners(address[] signers, uint64 threshold);
+        function submitInstruction(address account, bytes3 currency, address to, uint256 amount, uint64 deadline) returns (uint64);
+        function approve(uint64 id);
+        function execute(uint64 id);
+        function addObligation(bytes3 currency, address creditor, uint256 amount) returns (uint64);
+        function settleCycle(bytes3 currency, uint64[] ids) returns (uint64);
     }
 }
 
@@ -163,7 +178,7 @@ pub async fn prepare(
     let gas_limit = match target {
         Target::Native => accord_sdk::tx::TX_BASE_GAS,
         Target::Token(token) => {
-            let input = transferCall { to: keys[0].address(), amount: U256::from(1u8) }.abi_encode();
+            let input = token::transferCall { to: keys[0].address(), amount: U256::from(1u8) }.abi_encode();
             estimate(node, funders[0].address(), token, input).await?
         }
         // Estimated below, once the accounts hold deposits; this bound funds their gas.
@@ -201,7 +216,7 @@ pub async fn prepare(
             Target::Native => {}
             Target::Token(token) => {
                 // The deployer holds the whole supply.
-                let input = transferCall { to: k.address(), amount: U256::from(txs_each) }.abi_encode();
+                let input = token::transferCall { to: k.address(), amount: U256::from(txs_each) }.abi_encode();
                 tx(0, token, U256::ZERO, input, gas_limit)?;
             }
             Target::Settlement(contract) => {
@@ -303,7 +318,7 @@ pub fn presign(accounts: &mut Accounts, count: usize) -> anyhow::Result<Vec<Pres
         let one = U256::from(1u8);
         let (to, value, input) = match a.target {
             Target::Native => (to, one, Bytes::new()),
-            Target::Token(token) => (token, U256::ZERO, transferCall { to, amount: one }.abi_encode().into()),
+            Target::Token(token) => (token, U256::ZERO, token::transferCall { to, amount: one }.abi_encode().into()),
             Target::Settlement(contract) => {
                 (contract, U256::ZERO, settlement::transferCall { currency: USD, to, amount: one }.abi_encode().into())
             }
