@@ -57,27 +57,25 @@ impl Net {
     }
 
     fn send(&self, from: Address, sel: [u8; 4], args: &impl AbiParams) -> Outcome {
-        testing::call(from, self.contract, &abi::encode_with_selector(sel, args))
+        testing::send(from, self.contract, sel, args)
     }
 
     #[track_caller]
     fn ok(&self, from: Address, sel: [u8; 4], args: &impl AbiParams) -> Outcome {
-        let out = self.send(from, sel, args);
-        assert!(out.is_success(), "reverted: {:?}", out.revert_message());
-        out
+        self.send(from, sel, args).expect_success()
     }
 
     #[track_caller]
     fn id(&self, from: Address, sel: [u8; 4], args: &impl AbiParams) -> u64 {
-        self.ok(from, sel, args).decode::<(u64,)>().expect("an id").0
+        self.send(from, sel, args).value()
     }
 
     #[track_caller]
     fn refused(&self, from: Address, sel: [u8; 4], args: &impl AbiParams, reason: &str) {
-        let out = self.send(from, sel, args);
-        assert_eq!(out.revert_message().as_deref(), Some(reason), "{out:?}");
+        self.send(from, sel, args).expect_revert(reason);
     }
 
+    #[track_caller]
     fn view<R: AbiParams + AbiDecode>(&self, sel: [u8; 4], args: &impl AbiParams) -> R {
         self.ok(self.operator, sel, args).decode::<R>().expect("a view's output")
     }
@@ -142,7 +140,7 @@ fn currencies_are_minted_and_burned_only_by_their_issuer() {
     n.refused(n.eur_bank, admit, &(USD, n.alice, u(5)), "settlement: only the issuer admits participants");
 
     // Redemption: alice returns 400 to the issuer, which burns it.
-    assert!(n.transfer(n.alice, USD, n.usd_bank, 400).is_success());
+    n.transfer(n.alice, USD, n.usd_bank, 400).expect_success();
     let burn = selector!("burn(bytes3,uint256)");
     n.refused(n.alice, burn, &(USD, u(1)), "settlement: only the issuer burns");
     n.refused(n.usd_bank, burn, &(USD, u(401)), "settlement: insufficient balance");
@@ -174,10 +172,10 @@ fn frozen_accounts_neither_send_nor_receive() {
     n.refused(n.usd_bank, freeze, &(n.alice, true), "settlement: only the operator");
     n.ok(n.operator, freeze, &(n.alice, true));
     assert!(n.view::<(bool,)>(selector!("isFrozen(address)"), &(n.alice,)).0);
-    assert_eq!(n.transfer(n.alice, USD, n.bob, 1).revert_message().as_deref(), Some("settlement: account frozen"));
-    assert_eq!(n.transfer(n.bob, EUR, n.alice, 1).revert_message().as_deref(), Some("settlement: recipient frozen"));
+    n.transfer(n.alice, USD, n.bob, 1).expect_revert("settlement: account frozen");
+    n.transfer(n.bob, EUR, n.alice, 1).expect_revert("settlement: recipient frozen");
     n.ok(n.operator, freeze, &(n.alice, false));
-    assert!(n.transfer(n.alice, USD, n.bob, 1).is_success());
+    n.transfer(n.alice, USD, n.bob, 1).expect_success();
 }
 
 #[test]
@@ -205,7 +203,7 @@ fn pvp_with_a_failing_second_leg_moves_neither() {
     let id = n.propose(1_000, 900, 2_000);
     n.ok(n.bob, ACCEPT, &(id,));
     // Bob gives away most of his EUR after accepting: the second leg cannot be paid.
-    assert!(n.transfer(n.bob, EUR, n.carol, 9_500).is_success());
+    n.transfer(n.bob, EUR, n.carol, 9_500).expect_success();
     let logs = testing::logs().len();
     n.refused(n.alice, SETTLE, &(id,), "settlement: insufficient balance");
     assert_eq!(n.balance(USD, n.alice), u(10_000), "the first leg was rolled back");
@@ -215,7 +213,7 @@ fn pvp_with_a_failing_second_leg_moves_neither() {
     assert_eq!(n.trade_state(id), state::ACCEPTED);
     // The counterparty's limit can fail the first leg too; still nothing moves.
     n.ok(n.usd_bank, selector!("admit(bytes3,address,uint256)"), &(USD, n.bob, u(999)));
-    assert!(n.transfer(n.carol, EUR, n.bob, 9_000).is_success());
+    n.transfer(n.carol, EUR, n.bob, 9_000).expect_success();
     n.refused(n.bob, SETTLE, &(id,), "settlement: recipient limit exceeded");
     assert_eq!((n.balance(USD, n.alice), n.balance(EUR, n.alice)), (u(10_000), u(0)));
     // With the limit raised it settles.
@@ -387,8 +385,8 @@ fn payment_instructions_need_m_distinct_current_signers_before_the_deadline() {
 fn netting_settles_net_positions_all_or_nothing() {
     let n = Net::new();
     // bob and carol get USD to owe with.
-    assert!(n.transfer(n.alice, USD, n.bob, 100).is_success());
-    assert!(n.transfer(n.alice, USD, n.carol, 20).is_success());
+    n.transfer(n.alice, USD, n.bob, 100).expect_success();
+    n.transfer(n.alice, USD, n.carol, 20).expect_success();
     // alice → bob 1,000; bob → carol 800; carol → alice 500.
     let a = n.id(n.alice, OBLIGE, &(USD, n.bob, u(1_000)));
     let b = n.id(n.bob, OBLIGE, &(USD, n.carol, u(800)));
