@@ -34,31 +34,20 @@ def free_port():
 def start_node(out, rpc_limits=None):
     """Starts a single-validator network from `accord testnet` in `out`, with the `[rpc]` settings in `rpc_limits`
     replaced; yields (w3, accounts.json, rpc port) and stops the node, asserting a clean shutdown."""
-    binary = os.environ.get("ACCORD_BIN", "accord")
-    rpc, metrics, p2p = free_port(), free_port(), free_port()
-    subprocess.run(
-        [binary, "testnet", "--validators", "1", "--out", str(out / "net"), "--rpc-port", str(rpc),
-         "--metrics-port", str(metrics), "--p2p-port", str(p2p)],
-        check=True, capture_output=True,
-    )
-    config = out / "net" / "node0" / "config.toml"
-    text = config.read_text()
-    for key, value in (rpc_limits or {}).items():
-        text, n = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
-        assert n == 1, f"{key} is not in the [rpc] section accord testnet writes"
-    config.write_text(text)
-    log = open(out / "node.log", "w")
-    proc = subprocess.Popen([binary, "start", "--home", str(out / "net" / "node0")], stdout=log, stderr=log)
-    w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{rpc}"))
-    deadline = time.time() + 60
-    while not w3.is_connected():
-        assert proc.poll() is None, "node exited: " + (out / "node.log").read_text()
-        assert time.time() < deadline, "node did not start"
-        time.sleep(0.1)
-    accounts = json.loads((out / "net" / "accounts.json").read_text())
-    yield w3, accounts, rpc
-    proc.terminate()
-    assert proc.wait(timeout=30) == 0, "clean shutdown"
+
+    def set_limits(net_dir):
+        config = net_dir / "node0" / "config.toml"
+        text = config.read_text()
+        for key, value in (rpc_limits or {}).items():
+            text, n = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
+            assert n == 1, f"{key} is not in the [rpc] section accord testnet writes"
+        config.write_text(text)
+
+    network = Network(out, validators=1, configure=set_limits)
+    try:
+        yield network.w3[0], network.accounts, network.rpc_port
+    finally:
+        network.stop()
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +118,7 @@ class Network:
     """A network of real `accord start` processes from `accord testnet --validators N` in `out`; node I is
     `self.w3[I]`. `kill(I)` SIGKILLs a node, `start(I)` starts it again on the same home."""
 
-    def __init__(self, out, validators):
+    def __init__(self, out, validators, configure=None):
         self.binary = os.environ.get("ACCORD_BIN", "accord")
         self.out = out
         rpc, metrics, p2p = (free_port_block(validators) for _ in range(3))
@@ -138,6 +127,9 @@ class Network:
              "--rpc-port", str(rpc), "--metrics-port", str(metrics), "--p2p-port", str(p2p)],
             check=True, capture_output=True,
         )
+        if configure is not None:
+            configure(out / "net")
+        self.rpc_port = rpc
         self.accounts = json.loads((out / "net" / "accounts.json").read_text())
         self.w3 = [Web3(Web3.HTTPProvider(f"http://127.0.0.1:{rpc + i}")) for i in range(validators)]
         self.procs = [None] * validators
@@ -169,9 +161,9 @@ class Network:
             time.sleep(0.2)
 
     def stop(self):
-        for p in self.procs:
-            if p is not None and p.poll() is None:
-                p.terminate()
-        for p in self.procs:
-            if p is not None:
-                p.wait(timeout=30)
+        """Stops every running node and asserts each shut down cleanly (exit code 0)."""
+        running = [(i, p) for i, p in enumerate(self.procs) if p is not None and p.poll() is None]
+        for _, p in running:
+            p.terminate()
+        for i, p in running:
+            assert p.wait(timeout=30) == 0, f"node {i} did not shut down cleanly: see {self.out}/node{i}.log"
