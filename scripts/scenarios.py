@@ -24,6 +24,7 @@ from pathlib import Path
 
 from eth_account import Account
 from web3 import Web3
+from web3.logs import DISCARD
 
 REPO = Path(__file__).resolve().parents[1]
 ROLES = ["operator", "usd_issuer", "eur_issuer", "core", "supplier", "sub_supplier", "bank_a", "bank_b",
@@ -68,6 +69,13 @@ class Chain:
         if ok != expect_success:
             raise RuntimeError(f"{what}: status {receipt.status}, expected {'success' if expect_success else 'a revert'}")
         return receipt
+
+    def events(self, receipt, contract, event):
+        """The arguments of every `event` that `contract` emitted in `receipt`: what a transaction created (an id)
+        read from the chain, rather than from a simulation run before it, which another party's transaction could
+        have overtaken."""
+        logs = getattr(contract.events, event)().process_receipt(receipt, errors=DISCARD)
+        return [log.args for log in logs if log.address == contract.address]
 
     def deploy(self, name, *args, role="operator"):
         c = self.w3.eth.contract(abi=artifact(name)["abi"], bytecode=artifact(name)["bytecode"])
@@ -130,8 +138,8 @@ class SettlementFlow:
         c, f = self.chain, self.s.functions
         expiry = c.now() + 3600
         args = (c.addr("bank_b"), USD, usd, EUR, eur, expiry)
-        trade_id = f.proposeTrade(*args).call({"from": c.addr("bank_a")})
-        c.send("bank_a", f.proposeTrade(*args), f"PvP #{trade_id}: bank_a offers {usd} USD for {eur} EUR")
+        r = c.send("bank_a", f.proposeTrade(*args), f"PvP: bank_a offers {usd} USD for {eur} EUR")
+        trade_id = c.events(r, self.s, "TradeProposed")[0].id
         c.send("bank_b", f.acceptTrade(trade_id), f"PvP #{trade_id}: bank_b accepts")
         return trade_id
 
@@ -144,23 +152,25 @@ class SettlementFlow:
 
         secret = bytes(range(32))
         hashlock = Web3.keccak(secret)
-        escrow_id = f.lock(USD, a("bank_b"), 5_000, hashlock, c.now() + 3600).call({"from": a("bank_a")})
-        c.send("bank_a", f.lock(USD, a("bank_b"), 5_000, hashlock, c.now() + 3600),
-               f"HTLC #{escrow_id}: bank_a locks 5,000 USD for bank_b under keccak(secret)")
+        r = c.send("bank_a", f.lock(USD, a("bank_b"), 5_000, hashlock, c.now() + 3600),
+                   "HTLC: bank_a locks 5,000 USD for bank_b under keccak(secret)")
+        escrow_id = c.events(r, self.s, "EscrowLocked")[0].id
         c.send("bank_b", f.claim(escrow_id, secret), f"HTLC #{escrow_id}: bank_b claims with the secret")
 
         c.send("bank_a", f.configureSigners([a("signer1"), a("signer2")], 2), "bank_a: payments need signer1 + signer2")
-        instr = f.submitInstruction(a("bank_a"), USD, a("bank_b"), 1_000, c.now() + 3600).call({"from": a("signer1")})
-        c.send("signer1", f.submitInstruction(a("bank_a"), USD, a("bank_b"), 1_000, c.now() + 3600),
-               f"instruction #{instr}: pay bank_b 1,000 USD")
+        r = c.send("signer1", f.submitInstruction(a("bank_a"), USD, a("bank_b"), 1_000, c.now() + 3600),
+                   "instruction: pay bank_b 1,000 USD")
+        instr = c.events(r, self.s, "InstructionSubmitted")[0].id
         c.send("signer1", f.approve(instr), f"instruction #{instr}: signer1 approves")
         c.send("signer2", f.approve(instr), f"instruction #{instr}: signer2 approves")
         c.send("signer2", f.execute(instr), f"instruction #{instr}: executed (2 of 2)")
 
-        first = f.addObligation(USD, a("bank_b"), 30_000).call({"from": a("bank_a")})
-        c.send("bank_a", f.addObligation(USD, a("bank_b"), 30_000), f"obligation #{first}: bank_a owes bank_b 30,000 USD")
-        c.send("bank_b", f.addObligation(USD, a("bank_a"), 20_000), f"obligation #{first + 1}: bank_b owes bank_a 20,000 USD")
-        c.send("operator", f.settleCycle(USD, [first, first + 1]), "netting cycle: bank_a pays the net 10,000 USD")
+        owed = [
+            c.events(c.send(debtor, f.addObligation(USD, a(creditor), amount), f"obligation: {debtor} owes {creditor} "
+                            f"{amount:,} USD"), self.s, "ObligationAdded")[0].id
+            for debtor, creditor, amount in [("bank_a", "bank_b", 30_000), ("bank_b", "bank_a", 20_000)]
+        ]
+        c.send("operator", f.settleCycle(USD, owed), f"netting cycle of obligations {owed}: bank_a pays the net 10,000 USD")
         c.say(f"    balances (USD, EUR): {self.balances()}")
 
 
@@ -181,11 +191,11 @@ class ReceivablesFlow:
         c.send("operator", f.setObligor(a("core"), True), "core is a core enterprise")
         c.send("operator", f.setFinancier(a("bank_a"), True), "bank_a is a financing bank")
         self.due = c.now() + self.term
-        self.root = f.confirm(a("supplier"), 1_000_000, self.due).call({"from": a("core")})
-        c.send("core", f.confirm(a("supplier"), 1_000_000, self.due), f"voucher #{self.root}: core owes supplier 1,000,000")
-        self.piece = f.transfer(self.root, a("sub_supplier"), 400_000).call({"from": a("supplier")})
-        c.send("supplier", f.transfer(self.root, a("sub_supplier"), 400_000),
-               f"voucher #{self.piece}: supplier passes 400,000 to sub_supplier")
+        r = c.send("core", f.confirm(a("supplier"), 1_000_000, self.due), "voucher: core owes supplier 1,000,000")
+        self.root = c.events(r, self.r, "Confirmed")[0].id
+        r = c.send("supplier", f.transfer(self.root, a("sub_supplier"), 400_000),
+                   f"voucher #{self.root}: supplier passes 400,000 to sub_supplier")
+        self.piece = c.events(r, self.r, "Transferred")[0].child
         c.send("sub_supplier", f.requestFinancing(self.piece, a("bank_a"), 500), f"voucher #{self.piece}: offered to bank_a at 5 %")
         c.send("bank_a", f.finance(self.piece), f"voucher #{self.piece}: bank_a pays the discounted price and takes it")
         c.say(f"    cash: {self.cash_balances()}")
@@ -208,14 +218,16 @@ class BillsFlow:
         c, f, a = self.chain, self.b.functions, self.chain.addr
         self.maturity = c.now() + self.term
         args = (a("bank_a"), a("supplier"), 500_000, self.maturity, True)
-        self.bill = f.issue(*args).call({"from": a("core")})
-        c.send("core", f.issue(*args), f"bill #{self.bill}: core draws 500,000 on bank_a to supplier")
+        r = c.send("core", f.issue(*args), "bill: core draws 500,000 on bank_a to supplier")
+        self.bill = c.events(r, self.b, "Issued")[0].id
         c.send("bank_a", f.accept(self.bill), f"bill #{self.bill}: bank_a accepts")
         c.send("supplier", f.receiveBill(self.bill), f"bill #{self.bill}: supplier receives it")
         c.send("supplier", f.requestEndorsement(self.bill, a("sub_supplier")), f"bill #{self.bill}: supplier endorses to sub_supplier")
         c.send("sub_supplier", f.acceptEndorsement(self.bill), f"bill #{self.bill}: sub_supplier accepts the endorsement")
-        self.parts = f.split(self.bill, 200_000).call({"from": a("sub_supplier")})
-        c.send("sub_supplier", f.split(self.bill, 200_000), f"bill #{self.bill}: split into #{self.parts[0]} (200,000) and #{self.parts[1]} (300,000)")
+        r = c.send("sub_supplier", f.split(self.bill, 200_000), f"bill #{self.bill}: split 200,000 / 300,000")
+        # The two new bills each record a split-from step (action 15), in range order.
+        self.parts = [e.id for e in c.events(r, self.b, "Action") if e.action == 15]
+        c.say(f"    bill #{self.bill} is now #{self.parts[0]} (200,000) and #{self.parts[1]} (300,000)")
         c.send("sub_supplier", f.requestDiscount(self.parts[1], a("bank_b"), 300), f"bill #{self.parts[1]}: offered to bank_b at 3 %")
         c.send("bank_b", f.discount(self.parts[1]), f"bill #{self.parts[1]}: bank_b discounts it")
 
