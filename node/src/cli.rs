@@ -16,11 +16,89 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Generate a secp256k1 key (node key or account key).
+    /// Generate a secp256k1 key (node key or account key); with `--member`, also the member file an organisation
+    /// shares for the consortium's genesis (`accord genesis`).
     Keygen {
         /// Write the secret key here (mode 0600) instead of printing it.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Write this node's member file here: name, address, public key and where peers reach it (no secret).
+        #[arg(long, requires_all = ["out", "name"])]
+        member: Option<PathBuf>,
+        /// The member's name in the genesis (logs, status, explorer).
+        #[arg(long, requires = "member")]
+        name: Option<String>,
+        /// Where the other members reach this node: `host:port`, `ip:port` or a multiaddr (empty: it dials out).
+        #[arg(long, requires = "member", default_value = "")]
+        p2p_address: String,
+    },
+    /// Assemble the consortium's genesis.json from the members' files, the committee, allocations and parameters;
+    /// check it and print its hash for every member to compare. `--inspect FILE` checks a received genesis.json and
+    /// prints the same hash.
+    Genesis {
+        /// A validator's member file (repeat, in leader-rotation order).
+        #[arg(long = "validator", value_name = "MEMBER_FILE", required_unless_present = "inspect")]
+        validators: Vec<PathBuf>,
+        /// An observer's member file (repeat).
+        #[arg(long = "observer", value_name = "MEMBER_FILE")]
+        observers: Vec<PathBuf>,
+        /// EIP-155 chain id.
+        #[arg(long, required_unless_present = "inspect")]
+        chain_id: Option<u64>,
+        /// A governor of the committee, `ADDRESS` (weight 1) or `ADDRESS:WEIGHT` (repeat; none: not governed).
+        #[arg(long = "governor", value_name = "ADDRESS[:WEIGHT]")]
+        governors: Vec<String>,
+        /// Percentage of all governor weight that must vote before a proposal is decided.
+        #[arg(long, default_value_t = 50)]
+        participation: u8,
+        /// Percentage of the voted weight that must agree for a proposal to pass.
+        #[arg(long, default_value_t = 50)]
+        win: u8,
+        /// Blocks a proposal stays open.
+        #[arg(long, default_value_t = 1_000)]
+        proposal_lifetime: u64,
+        /// An initial balance, `ADDRESS=WEI` (repeat).
+        #[arg(long = "alloc", value_name = "ADDRESS=WEI")]
+        alloc: Vec<String>,
+        /// A chain parameter, `NAME=VALUE` (`blockGasLimit=500000000`; repeat; the rest keep their defaults).
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Genesis timestamp in seconds (default: now).
+        #[arg(long)]
+        timestamp: Option<u64>,
+        /// Where to write genesis.json (never overwritten).
+        #[arg(long, required_unless_present = "inspect")]
+        out: Option<PathBuf>,
+        /// Check a genesis.json and print its hash instead of assembling one.
+        #[arg(long, value_name = "GENESIS", conflicts_with_all = ["validators", "observers", "chain_id", "governors", "alloc", "params", "timestamp", "out"])]
+        inspect: Option<PathBuf>,
+        /// Print JSON (`hash`, `chainId`, member names) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a node's home: config.toml (endpoints, data directory), the consortium's genesis.json and the node key.
+    Init {
+        /// The node home to create.
+        #[arg(long)]
+        home: PathBuf,
+        /// The consortium's genesis.json (copied into the home).
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The node's secret key file, as `accord keygen --out` wrote it (copied, mode 0600).
+        #[arg(long)]
+        node_key: PathBuf,
+        /// Name in logs and status (default: the genesis name of this node's key).
+        #[arg(long)]
+        name: Option<String>,
+        /// JSON-RPC address.
+        #[arg(long, default_value = "127.0.0.1:8545")]
+        rpc: std::net::SocketAddr,
+        /// Metrics address (`/metrics`, `/healthz`, `/readyz`).
+        #[arg(long, default_value = "127.0.0.1:9600")]
+        metrics: std::net::SocketAddr,
+        /// Where to accept members (must be reachable at this node's genesis p2pAddress).
+        #[arg(long, default_value = "0.0.0.0:30300")]
+        p2p: std::net::SocketAddr,
     },
     /// Write the home directories of a local network plus funded dev accounts (DIR/accounts.json).
     Testnet {
@@ -39,19 +117,28 @@ pub enum Command {
         /// EIP-155 chain id.
         #[arg(long, default_value_t = 1337)]
         chain_id: u64,
-        /// Node I serves JSON-RPC on 127.0.0.1:(rpc-port + I).
+        /// Node I serves JSON-RPC on 127.0.0.1:(rpc-port + I) (with --hosts: on rpc-port of its host).
         #[arg(long, default_value_t = 8545)]
         rpc_port: u16,
-        /// Node I serves Prometheus metrics on 127.0.0.1:(metrics-port + I).
+        /// Node I serves Prometheus metrics on 127.0.0.1:(metrics-port + I) (with --hosts: on metrics-port).
         #[arg(long, default_value_t = 9600)]
         metrics_port: u16,
-        /// Node I accepts peers on 127.0.0.1:(p2p-port + I).
+        /// Node I accepts peers on 127.0.0.1:(p2p-port + I) (with --hosts: on p2p-port).
         #[arg(long, default_value_t = 30300)]
         p2p_port: u16,
         /// The governance committee: the first K dev accounts, weight 1 each, 50 % participation and 50 % win
         /// thresholds, proposals open for 1,000 blocks (0: no committee).
         #[arg(long, default_value_t = 3)]
         governors: usize,
+        /// Nodes on hosts of their own (containers, machines): one host name or IP address per node, comma
+        /// separated (`node0,node1,…`). Node I is then reached at HOST_I:p2p-port, and every node listens on all
+        /// interfaces at the base ports.
+        #[arg(long, value_delimiter = ',')]
+        hosts: Vec<String>,
+        /// When OUT already holds a complete network, leave it as it is and succeed (for a container's init step,
+        /// which runs at every `docker-compose up`).
+        #[arg(long)]
+        reuse_existing: bool,
     },
     /// Run a node from its home directory.
     Start {
@@ -67,6 +154,16 @@ pub enum Command {
         /// Override the P2P port of config.toml.
         #[arg(long)]
         p2p_port: Option<u16>,
+    },
+    /// Ask a node whether it is ready to serve (`/readyz`): exit 0 when it answers 200, 1 otherwise, printing
+    /// its reason. The container images' health check.
+    Health {
+        /// The URL to ask (a node's metrics endpoint: `/readyz`, or `/healthz` for liveness only).
+        #[arg(long, default_value = "http://127.0.0.1:9600/readyz")]
+        url: String,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
     },
     /// Show a running node's status.
     Status {
@@ -134,6 +231,30 @@ pub enum Command {
     /// Measure committed throughput and latency under an open-loop load against the ceiling measured in the same
     /// run (`docs/benchmarks.md`).
     Bench(crate::bench::BenchArgs),
+    /// Write a stopped node's committed blocks with their commit certificates to FILE (a backup, or blocks for a
+    /// new member), never overwriting it.
+    ExportBlocks {
+        /// Node home.
+        #[arg(long)]
+        home: PathBuf,
+        /// The archive to write.
+        file: PathBuf,
+        /// First block.
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        /// Last block (default: the head).
+        #[arg(long)]
+        to: Option<u64>,
+    },
+    /// Import an archive of `accord export-blocks` into a stopped node of the same chain: every block's certificate
+    /// is verified and the block re-executed to its exact header, as block sync does.
+    ImportBlocks {
+        /// Node home (a new one from `accord init`, or a node behind the archive).
+        #[arg(long)]
+        home: PathBuf,
+        /// The archive to read.
+        file: PathBuf,
+    },
     /// Re-execute a stopped node's chain from genesis and check every stored block, root and certificate.
     Verify {
         /// Node home.

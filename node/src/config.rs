@@ -172,6 +172,20 @@ fn default_filter_timeout_secs() -> u64 {
 pub struct MetricsSection {
     /// Address for `/metrics`, `/healthz`, `/readyz`.
     pub listen: SocketAddr,
+    /// `/readyz` answers 503 while the node trails the highest head a member reported by more blocks than this.
+    #[serde(default = "default_ready_max_lag")]
+    pub ready_max_lag: u64,
+}
+
+impl MetricsSection {
+    /// The endpoint at `listen` with the default readiness lag.
+    pub fn at(listen: SocketAddr) -> Self {
+        Self { listen, ready_max_lag: default_ready_max_lag() }
+    }
+}
+
+fn default_ready_max_lag() -> u64 {
+    crate::metrics::DEFAULT_READY_MAX_LAG
 }
 
 /// `[p2p]`.

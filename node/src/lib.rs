@@ -2,6 +2,7 @@
 //! building blocks. The `accord` binary (`main.rs`) is a thin shell over this library, which the tests and
 //! benchmarks also drive.
 
+pub mod archive;
 pub mod bench;
 pub mod chain;
 pub mod cli;
@@ -9,13 +10,16 @@ pub mod config;
 pub mod console;
 pub mod dispatch;
 pub mod executor;
+pub mod genesis_assembly;
 pub mod governance;
+pub mod home;
 pub mod import;
 pub mod membership;
 pub mod mempool;
 pub mod metrics;
 pub mod network;
 pub mod pbft;
+pub mod probe;
 pub mod producer;
 pub mod replay;
 pub mod rpc;

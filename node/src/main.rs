@@ -1,14 +1,15 @@
 //! The `accord` binary.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use accord_node::cli::{
     AccountCommand, BlockCommand, Cli, Command, ContractCommand, GovCommand, ReadOptions, SigningOptions,
 };
-use accord_node::config::NodeConfig;
 use accord_node::console::{Console, ConsoleError, contract, gov, query};
 use accord_node::service::{self, PortOverrides};
 use accord_node::testnet::{self, TestnetSpec};
+use accord_node::{genesis_assembly, home};
 use accord_sdk::genesis::Genesis;
 use accord_sdk::keys::KeyPair;
 use anyhow::Context as _;
@@ -60,32 +61,32 @@ async fn run_contract(console: Console, command: ContractCommand, json: bool) ->
 }
 
 /// Writes a new key to `out` (mode 0600) and prints its address and public key, or prints all three.
-fn keygen(out: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+/// `accord keygen` / `accord account new`: a new key, printed or written to `out`, and with `member` the member
+/// file for the consortium's genesis.
+fn keygen(out: Option<PathBuf>, member: Option<(PathBuf, String, String)>) -> anyhow::Result<()> {
     let k = KeyPair::generate();
-    let info = serde_json::json!({
+    let mut info = serde_json::json!({
         "address": k.address(),
         "publicKey": format!("0x{}", hex::encode(k.public_key())),
     });
-    match out {
-        Some(path) => {
-            if path.exists() {
-                anyhow::bail!("{} exists; refusing to overwrite a key", path.display());
-            }
-            std::fs::write(&path, format!("{}\n", k.secret_hex()))
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-            }
-            println!("{}", serde_json::to_string_pretty(&info)?);
-        }
-        None => {
-            let mut info = info;
-            info["privateKey"] = serde_json::Value::String(k.secret_hex());
-            println!("{}", serde_json::to_string_pretty(&info)?);
-        }
+    // The member file is checked before the key is written, so a bad --p2p-address leaves nothing behind.
+    let member = member
+        .map(|(path, name, p2p)| anyhow::Ok((path, genesis_assembly::member_of(&k, &name, &p2p)?)))
+        .transpose()?;
+    match &out {
+        Some(path) => home::write_secret(path, &format!("{}\n", k.secret_hex()))?,
+        None => info["privateKey"] = serde_json::Value::String(k.secret_hex()),
     }
+    if let Some((path, entry)) = member {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .with_context(|| format!("cannot create the member file {}", path.display()))?;
+        std::io::Write::write_all(&mut file, format!("{}\n", serde_json::to_string_pretty(&entry)?).as_bytes())?;
+        info["memberFile"] = serde_json::Value::String(path.display().to_string());
+    }
+    println!("{}", serde_json::to_string_pretty(&info)?);
     Ok(())
 }
 
@@ -95,7 +96,113 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Keygen { out } => keygen(out),
+        Command::Keygen { out, member, name, p2p_address } => {
+            keygen(out, member.map(|m| (m, name.unwrap_or_default(), p2p_address)))
+        }
+        Command::Genesis {
+            validators,
+            observers,
+            chain_id,
+            governors,
+            participation,
+            win,
+            proposal_lifetime,
+            alloc,
+            params,
+            timestamp,
+            out,
+            inspect,
+            json,
+        } => {
+            let (genesis, path) = match (inspect, out) {
+                (Some(path), _) => {
+                    let text =
+                        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                    (Genesis::from_json(&text).with_context(|| path.display().to_string())?, path)
+                }
+                (None, Some(out)) => {
+                    let plan = genesis_assembly::GenesisPlan {
+                        chain_id: chain_id.context("--chain-id is required")?,
+                        timestamp: timestamp.unwrap_or_else(accord_node::import::now_secs),
+                        validators,
+                        observers,
+                        governors,
+                        participation_pct: participation,
+                        win_pct: win,
+                        proposal_lifetime,
+                        alloc,
+                        params,
+                    };
+                    let genesis = genesis_assembly::assemble(&plan)?;
+                    let mut file = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(&out)
+                        .with_context(|| format!("cannot create {} (it is never overwritten)", out.display()))?;
+                    std::io::Write::write_all(&mut file, serde_json::to_string_pretty(&genesis)?.as_bytes())?;
+                    (genesis, out)
+                }
+                (None, None) => anyhow::bail!("give --out FILE to assemble a genesis, or --inspect FILE to check one"),
+            };
+            let hash = genesis_assembly::genesis_hash(&genesis)?;
+            let mut about = genesis_assembly::describe(&genesis, hash);
+            about["path"] = serde_json::Value::String(path.display().to_string());
+            if json {
+                println!("{about}");
+            } else {
+                println!(
+                    "{}: chain {}, validators {}, observers {}, {}",
+                    path.display(),
+                    genesis.chain_id,
+                    about["validators"].as_array().map_or(0, Vec::len),
+                    about["observers"].as_array().map_or(0, Vec::len),
+                    match &genesis.committee {
+                        Some(c) => format!("committee of {} governors", c.governors.len()),
+                        None => "not governed".to_string(),
+                    }
+                );
+                println!("genesis hash {hash}");
+                println!("every member checks it with: accord genesis --inspect genesis.json");
+            }
+            Ok(())
+        }
+        Command::ExportBlocks { home: dir, file, from, to } => {
+            let (_, chain) = home::open_chain(&dir)?;
+            let head = chain.head().number;
+            let bar = progress_bar(to.unwrap_or(head).saturating_sub(from.max(1)) + 1, "exporting");
+            let report = accord_node::archive::export(&chain, &file, from, to, |_| bar.inc(1))?;
+            bar.finish_and_clear();
+            println!("exported blocks {}..={} of {} to {}", report.from, report.to, dir.display(), file.display());
+            Ok(())
+        }
+        Command::ImportBlocks { home: dir, file } => {
+            let (config, chain) = home::open_chain(&dir)?;
+            let params = &chain.genesis().params;
+            let metrics = accord_node::metrics::Metrics::new()?;
+            let mempool = accord_node::mempool::Mempool::new(config.mempool, params.block_gas_limit, params.base_fee);
+            let pool =
+                std::sync::Arc::new(accord_node::txpool::TxPool::new(chain.clone(), mempool, None, metrics.clone()));
+            let importer = accord_node::import::BlockImporter::new(chain.clone(), pool, metrics);
+            let bar = progress_bar(0, "importing");
+            let report = accord_node::archive::import(&importer, &chain, &file, |_| bar.inc(1))
+                .with_context(|| format!("importing {} into {}", file.display(), dir.display()))?;
+            bar.finish_and_clear();
+            println!(
+                "imported {} blocks ({}..={} checked); head {}",
+                report.imported, report.from, report.to, report.head
+            );
+            Ok(())
+        }
+        Command::Init { home: dir, genesis, node_key, name, rpc, metrics, p2p } => {
+            let (name, role) =
+                home::init(&home::InitSpec { home: dir.clone(), genesis, node_key, name, rpc, metrics, p2p })?;
+            println!(
+                "{}: home of {name} ({role}); start it with: accord start --home {}",
+                dir.display(),
+                dir.display()
+            );
+            Ok(())
+        }
         Command::Testnet {
             validators,
             observers,
@@ -106,9 +213,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             metrics_port,
             p2p_port,
             governors,
+            hosts,
+            reuse_existing,
         } => {
-            let timestamp =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
             let spec = TestnetSpec {
                 validators,
                 observers,
@@ -117,29 +224,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 rpc_port,
                 metrics_port,
                 p2p_port,
-                timestamp,
+                timestamp: accord_node::import::now_secs(),
                 governors,
+                hosts,
             };
-            let homes = testnet::generate(&out, &spec)?;
-            for (i, h) in homes.iter().enumerate() {
-                let role = if i < validators { "validator" } else { "observer " };
-                println!(
-                    "node{i} ({role}): home {}  rpc http://127.0.0.1:{}  metrics http://127.0.0.1:{}/metrics",
-                    h.display(),
-                    usize::from(rpc_port) + i,
-                    usize::from(metrics_port) + i
-                );
+            if reuse_existing && testnet::holds_network(&out, &spec)? {
+                println!("{} already holds the network: left as it is", out.display());
+                return Ok(());
             }
-            println!("dev accounts: {}", out.join("accounts.json").display());
-            if governors > 0 {
-                println!(
-                    "governance committee: the first {governors} dev accounts (weight 1 each; 50 % participation, 50 % win)"
-                );
-            }
+            testnet::generate(&out, &spec)?;
+            print!("{}", testnet::summary(&out, &spec));
             Ok(())
         }
         Command::Start { home, rpc_port, metrics_port, p2p_port } => runtime()?
             .block_on(service::run(&home, PortOverrides { rpc: rpc_port, metrics: metrics_port, p2p: p2p_port })),
+        Command::Health { url, timeout } => runtime()?.block_on(async move {
+            let answer = accord_node::probe::probe(&url, std::time::Duration::from_secs(timeout)).await?;
+            println!("{answer}");
+            Ok(())
+        }),
         Command::Status { rpc } => runtime()?.block_on(async move {
             let client = accord_sdk::client::AccordClient::new(&rpc)?;
             let status: serde_json::Value = client
@@ -154,7 +257,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(run_gov(console, command, json).await?)
         }),
         Command::Account { read: ReadOptions { rpc, json }, command } => match command {
-            AccountCommand::New { out } => keygen(out),
+            AccountCommand::New { out } => keygen(out, None),
             AccountCommand::Balance { address } => runtime()?
                 .block_on(async move { Ok(query::balance(&Console::new(&rpc, None)?, &address, json).await?) }),
             AccountCommand::Nonce { address } => {
@@ -178,14 +281,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(run_contract(console, command, json).await?)
         }),
         Command::Bench(args) => runtime()?.block_on(accord_node::bench::run(args)),
-        Command::Verify { home } => {
-            let config = NodeConfig::load(&home)?;
-            let genesis_path = NodeConfig::resolve(&home, &config.node.genesis);
-            let genesis = Genesis::from_json(
-                &std::fs::read_to_string(&genesis_path)
-                    .with_context(|| format!("cannot read {}", genesis_path.display()))?,
-            )?;
-            let data_dir = NodeConfig::resolve(&home, &config.node.data_dir);
+        Command::Verify { home: dir } => {
+            let (config, genesis, data_dir) = home::load(&dir)?;
             let scratch = tempfile::tempdir()?;
             let report = accord_node::replay::replay(&data_dir, genesis, config.emergency.clone(), scratch.path())
                 .with_context(|| format!("verification of {} failed", data_dir.display()))?;
@@ -202,4 +299,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A progress bar on stderr (drawn only on a terminal); `len` 0 counts without a known end.
+fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = if len == 0 { indicatif::ProgressBar::no_length() } else { indicatif::ProgressBar::new(len) };
+    let style = indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} blocks ({per_sec}, {eta})")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_message(what.to_string());
+    bar
 }

@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -64,7 +64,20 @@ pub struct Metrics {
     pub observers: IntGauge,
     /// Governance events in committed blocks, by event (`created`, `passed`, `denied`, `revoked`).
     pub proposals: IntCounterVec,
-    ready: Arc<AtomicBool>,
+    readiness: Arc<Readiness>,
+}
+
+/// Blocks a node may trail the highest head a member reported and still answer `/readyz` with 200: a few blocks
+/// worth of gossip and sync round trips on a healthy network.
+pub const DEFAULT_READY_MAX_LAG: u64 = 5;
+
+/// What `/readyz` checks: started, connected to a member when the node cannot progress alone, and within
+/// `max_lag` blocks of the highest head a member reported.
+#[derive(Debug, Default)]
+struct Readiness {
+    started: AtomicBool,
+    needs_peers: AtomicBool,
+    max_lag: AtomicU64,
 }
 
 impl Metrics {
@@ -175,13 +188,38 @@ impl Metrics {
             validators,
             observers,
             proposals,
-            ready: Arc::new(AtomicBool::new(false)),
+            readiness: Arc::new(Readiness { max_lag: AtomicU64::new(DEFAULT_READY_MAX_LAG), ..Readiness::default() }),
         })
     }
 
-    /// Marks the node ready to serve (`/readyz` turns 200).
+    /// Marks the node started (or stopping): `/readyz` answers 200 from then on while the node has the peers it
+    /// needs and keeps up with the chain.
     pub fn set_ready(&self, ready: bool) {
-        self.ready.store(ready, Ordering::SeqCst);
+        self.readiness.started.store(ready, Ordering::SeqCst);
+    }
+
+    /// Sets what ready means beyond started: `needs_peers` for a node that cannot commit alone (any node but the
+    /// sole validator), and the most blocks it may trail the highest head a member reported.
+    pub fn set_ready_rules(&self, needs_peers: bool, max_lag: u64) {
+        self.readiness.needs_peers.store(needs_peers, Ordering::SeqCst);
+        self.readiness.max_lag.store(max_lag, Ordering::SeqCst);
+    }
+
+    /// Why the node is not ready to serve, or `None` when it is: what `/readyz` answers.
+    pub fn not_ready(&self) -> Option<String> {
+        let r = &self.readiness;
+        if !r.started.load(Ordering::SeqCst) {
+            return Some("starting".into());
+        }
+        if r.needs_peers.load(Ordering::SeqCst) && self.peers.get() == 0 {
+            return Some("no consortium member connected".into());
+        }
+        let (head, best) = (self.height.get(), self.sync_target_height.get());
+        let behind = best.saturating_sub(head);
+        if behind > 0 && behind as u64 > r.max_lag.load(Ordering::SeqCst) {
+            return Some(format!("{behind} blocks behind the highest head a member reported ({best}): syncing"));
+        }
+        None
     }
 
     /// The text exposition of every metric.
@@ -198,8 +236,10 @@ impl Metrics {
         let (status, body) = match path {
             "/metrics" => (StatusCode::OK, self.render()),
             "/healthz" => (StatusCode::OK, "ok\n".to_string()),
-            "/readyz" if self.ready.load(Ordering::SeqCst) => (StatusCode::OK, "ready\n".to_string()),
-            "/readyz" => (StatusCode::SERVICE_UNAVAILABLE, "starting\n".to_string()),
+            "/readyz" => match self.not_ready() {
+                None => (StatusCode::OK, "ready\n".to_string()),
+                Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}\n")),
+            },
             _ => (StatusCode::NOT_FOUND, "not found: try /metrics, /healthz or /readyz\n".to_string()),
         };
         let mut resp = Response::new(Full::new(Bytes::from(body)));
@@ -226,5 +266,33 @@ impl Metrics {
             }
         });
         Ok((local, handle))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_means_started_connected_and_in_step() {
+        let m = Metrics::new().expect("registers");
+        assert_eq!(m.not_ready().as_deref(), Some("starting"));
+        m.set_ready(true);
+        assert_eq!(m.not_ready(), None, "a sole validator needs no peer");
+        m.set_ready_rules(true, 5);
+        assert_eq!(m.not_ready().as_deref(), Some("no consortium member connected"));
+        m.peers.set(2);
+        assert_eq!(m.not_ready(), None);
+        m.height.set(100);
+        m.sync_target_height.set(105);
+        assert_eq!(m.not_ready(), None, "5 blocks behind is within the lag");
+        m.sync_target_height.set(106);
+        assert!(m.not_ready().expect("behind").starts_with("6 blocks behind"), "{:?}", m.not_ready());
+        let resp = m.respond("/readyz");
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        m.height.set(106);
+        assert_eq!(m.respond("/readyz").status(), StatusCode::OK);
+        m.set_ready(false);
+        assert_eq!(m.respond("/readyz").status(), StatusCode::SERVICE_UNAVAILABLE, "stopping");
     }
 }

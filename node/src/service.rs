@@ -273,6 +273,9 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
         "accord node {} ready ({role_text}): rpc http://{rpc_addr} metrics http://{metrics_addr}/metrics p2p {}",
         config.node.name, config.p2p.listen
     );
+    // The sole validator commits alone; every other node needs a member to follow or to vote with.
+    let needs_peers = !(n_validators == 1 && matches!(role, Role::Validator(_)));
+    metrics.set_ready_rules(needs_peers, config.metrics.ready_max_lag);
     metrics.set_ready(true);
 
     let outcome = match driver.as_mut() {

@@ -89,7 +89,7 @@ fn read_body(chain: &Chain, height: u64, block: &[u8; 32]) -> Result<Option<Vec<
 }
 
 /// The wire bytes (`encode_block`) of the committed block with this header, as sync serves them.
-fn block_bytes(chain: &Chain, header: &accord_sdk::block::Header) -> Result<Vec<u8>, ChainError> {
+pub(crate) fn block_bytes(chain: &Chain, header: &accord_sdk::block::Header) -> Result<Vec<u8>, ChainError> {
     let n = header.number;
     let txs = chain.store().transactions(n)?.ok_or(ChainError::MissingBlock(n))?;
     Ok(encode_block(header, txs.iter().map(|t| t.encoded().as_ref())))

@@ -78,6 +78,22 @@ pub struct Validator {
 }
 
 impl Validator {
+    /// Checks that `address` is the one `public_key` derives: consensus signatures recover to the address, so an
+    /// entry whose two disagree (a typo, a forged member file) names a node that can never sign.
+    pub fn check_key(&self) -> Result<(), String> {
+        if self.public_key.len() != 33 {
+            return Err("publicKey must be 33 bytes (compressed)".into());
+        }
+        let point = k256::ecdsa::VerifyingKey::from_sec1_bytes(&self.public_key)
+            .map_err(|_| "publicKey is not a curve point".to_string())?
+            .to_encoded_point(false);
+        let derived = Address::from_slice(&keccak256(&point.as_bytes()[1..])[12..]);
+        if derived != self.address {
+            return Err(format!("address {} does not match publicKey (which derives {derived})", self.address));
+        }
+        Ok(())
+    }
+
     /// The genesis entry of the validator whose node key is `key`.
     pub fn from_key(name: impl Into<String>, key: &crate::keys::KeyPair, p2p_address: impl Into<String>) -> Self {
         Self {

@@ -170,18 +170,7 @@ impl Genesis {
             if !seen.insert(v.address) {
                 return bad(format!("node {} listed twice (validators and observers must be distinct)", v.address));
             }
-            if v.public_key.len() != 33 {
-                return bad(format!("validator {}: publicKey must be 33 bytes (compressed)", v.name));
-            }
-            let derived = k256::ecdsa::VerifyingKey::from_sec1_bytes(&v.public_key)
-                .map(|k| {
-                    let p = k.to_encoded_point(false);
-                    Address::from_slice(&alloy_primitives::keccak256(&p.as_bytes()[1..])[12..])
-                })
-                .map_err(|_| GenesisError::Invalid(format!("validator {}: publicKey is not a curve point", v.name)))?;
-            if derived != v.address {
-                return bad(format!("validator {}: address does not match publicKey", v.name));
-            }
+            v.check_key().map_err(|e| GenesisError::Invalid(format!("validator {}: {e}", v.name)))?;
         }
         if self.params.block_gas_limit < crate::tx::TX_BASE_GAS {
             return bad("params.blockGasLimit is below one transfer".into());

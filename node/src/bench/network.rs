@@ -99,6 +99,7 @@ pub async fn start_local(validators: usize, funders: usize, keep: bool) -> anyho
         p2p_port: base + 2 * stride,
         timestamp: crate::import::now_secs(),
         governors: funders.min(3),
+        hosts: Vec::new(),
     };
     let homes = testnet::generate(dir.path(), &spec)?;
     let exe = std::env::current_exe().context("cannot find the accord binary to start nodes with")?;

@@ -264,6 +264,10 @@ impl Network {
             .with_tokio()
             .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
             .map_err(|e| NetworkError::Transport(e.to_string()))?
+            // Members may be named by host (`/dns/node1/tcp/30300`): resolved at each dial, by the system's
+            // resolver configuration.
+            .with_dns()
+            .map_err(|e| NetworkError::Transport(format!("reading the system's DNS configuration: {e}")))?
             .with_behaviour(|_| {
                 let admission = MemberAdmission::new(members.iter().map(|m| m.node), book.clone());
                 // The codecs' default limits are far below a full block: set each protocol's own bound.

@@ -4,6 +4,7 @@ mod access;
 pub mod contracts;
 mod convert;
 pub mod error;
+pub mod explorer;
 pub mod filters;
 pub mod governance;
 pub mod limits;
@@ -112,7 +113,12 @@ pub async fn start(ctx: Arc<RpcContext>) -> anyhow::Result<(SocketAddr, ServerHa
         .build();
     let max_batch = l.max_batch_size as usize;
     let middleware = RpcServiceBuilder::new().layer_fn(move |service| limits::BatchLimit::new(service, max_batch));
-    let server = Server::builder().set_config(config).set_rpc_middleware(middleware).build(l.listen).await?;
+    let server = Server::builder()
+        .set_config(config)
+        .set_rpc_middleware(middleware)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(explorer::ExplorerLayer))
+        .build(l.listen)
+        .await?;
     let local = server.local_addr()?;
     let module = module(ctx)?;
     Ok((local, server.start(module)))
