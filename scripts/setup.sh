@@ -10,6 +10,10 @@ need_apt=()
 dpkg -s libclang-dev >/dev/null 2>&1 || need_apt+=(libclang-dev)
 command -v c++ >/dev/null 2>&1 || need_apt+=(g++)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+# jq: the operator guide's walkthrough reads addresses from `accord keygen`'s JSON; headless Chromium renders the
+# explorer page in its test.
+command -v jq >/dev/null 2>&1 || need_apt+=(jq)
+command -v chromium-headless-shell >/dev/null 2>&1 || need_apt+=(chromium-headless-shell)
 if ((${#need_apt[@]})); then
     log "installing ${need_apt[*]} (apt-get)"
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

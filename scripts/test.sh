@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy, the contracts workspace, the Rust test suites (unit, integration
 # with real node processes and RocksDB, the PBFT simulation, four-validator networks, the SIGKILL durability loop,
-# contracts through the VM), the web3.py client tests against a real node, and the upgrade across two builds.
+# contracts through the VM), the web3.py client tests against a real node (the explorer in headless Chromium), the
+# docker-compose network of five containers, and the upgrade across two builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -27,6 +28,9 @@ step "web3.py against a real node"
 # without the dev-dependencies and rebuild half the tree).
 test -x "$CARGO_TARGET_DIR/debug/accord"
 ACCORD_BIN="$CARGO_TARGET_DIR/debug/accord" "$ACCORD_VENV/bin/python" -m pytest -q tests/web3py
+
+step "docker: the compose network of 4 validators and 1 observer, each its own container (docker/tests)"
+ACCORD_BIN="$CARGO_TARGET_DIR/debug/accord" "$ACCORD_VENV/bin/python" -m pytest -q docker/tests
 
 step "upgrade: nodes on two builds (scripts/upgrade-test.sh)"
 scripts/upgrade-test.sh
