@@ -323,6 +323,7 @@ impl BlockImporter {
         self.metrics.block_commit_seconds.observe(started.elapsed().as_secs_f64());
         self.metrics.height.set(header.number as i64);
         self.metrics.txs_committed.inc_by(n_txs as u64);
+        self.metrics.gas_used.inc_by(header.gas_used);
         for event in governance {
             self.metrics.proposals.with_label_values(&[event]).inc();
         }

@@ -9,7 +9,9 @@ use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 /// The node's metrics.
 #[derive(Debug, Clone)]
@@ -64,7 +66,30 @@ pub struct Metrics {
     pub observers: IntGauge,
     /// Governance events in committed blocks, by event (`created`, `passed`, `denied`, `revoked`).
     pub proposals: IntCounterVec,
+    /// Gas of committed blocks: the work the contract engine and the transfers did.
+    pub gas_used: IntCounter,
+    /// Seconds to answer a JSON-RPC call, by method (`rpc::observe`).
+    pub rpc_seconds: HistogramVec,
+    /// JSON-RPC calls answered with an error, by method.
+    pub rpc_errors: IntCounterVec,
+    /// Families that have labels: declared in `/metrics` before their first sample, so scrapers and dashboards see
+    /// every metric from the start.
+    labelled: Arc<Vec<LabelledFamily>>,
     readiness: Arc<Readiness>,
+}
+
+/// A family with labels, as its `# HELP` and `# TYPE` lines declare it.
+#[derive(Debug)]
+struct LabelledFamily {
+    name: String,
+    help: String,
+    kind: &'static str,
+}
+
+impl LabelledFamily {
+    fn of(collector: &dyn prometheus::core::Collector, kind: &'static str) -> Vec<Self> {
+        collector.desc().iter().map(|d| Self { name: d.fq_name.clone(), help: d.help.clone(), kind }).collect()
+    }
 }
 
 /// Blocks a node may trail the highest head a member reported and still answer `/readyz` with 200: a few blocks
@@ -139,6 +164,19 @@ impl Metrics {
             &["event"],
         )?;
         registry.register(Box::new(proposals.clone()))?;
+        let gas_used = IntCounter::new("accord_gas_used_total", "Gas of committed blocks")?;
+        registry.register(Box::new(gas_used.clone()))?;
+        let rpc_seconds = HistogramVec::new(
+            HistogramOpts::new("accord_rpc_request_duration_seconds", "Seconds to answer a JSON-RPC call, by method")
+                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0]),
+            &["method"],
+        )?;
+        registry.register(Box::new(rpc_seconds.clone()))?;
+        let rpc_errors = IntCounterVec::new(
+            Opts::new("accord_rpc_errors_total", "JSON-RPC calls answered with an error, by method"),
+            &["method"],
+        )?;
+        registry.register(Box::new(rpc_errors.clone()))?;
         for m in [&consensus_height, &consensus_view, &peers, &syncing, &sync_target_height, &validators, &observers] {
             registry.register(Box::new(m.clone()))?;
         }
@@ -162,8 +200,23 @@ impl Metrics {
         registry.register(Box::new(txs_rejected.clone()))?;
         registry.register(Box::new(consensus_dropped.clone()))?;
         registry.register(Box::new(peer_strikes.clone()))?;
+        let labelled = [
+            LabelledFamily::of(&txs_rejected, "counter"),
+            LabelledFamily::of(&consensus_dropped, "counter"),
+            LabelledFamily::of(&peer_strikes, "counter"),
+            LabelledFamily::of(&proposals, "counter"),
+            LabelledFamily::of(&rpc_errors, "counter"),
+            LabelledFamily::of(&rpc_seconds, "histogram"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         Ok(Self {
             registry,
+            gas_used,
+            rpc_seconds,
+            rpc_errors,
+            labelled: Arc::new(labelled),
             height,
             txs_committed,
             mempool_size,
@@ -222,14 +275,28 @@ impl Metrics {
         None
     }
 
-    /// The text exposition of every metric.
+    /// The text exposition of every metric. A labelled family without a sample yet (no refusal, no RPC call so
+    /// far) is still declared with its `# HELP` and `# TYPE` lines, which the format allows.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
         let encoder = TextEncoder::new();
-        if encoder.encode(&self.registry.gather(), &mut buf).is_err() {
+        let families = self.registry.gather();
+        if encoder.encode(&families, &mut buf).is_err() {
             return String::new();
         }
-        String::from_utf8(buf).unwrap_or_default()
+        let mut text = String::from_utf8(buf).unwrap_or_default();
+        for f in self.labelled.iter().filter(|f| !families.iter().any(|g| g.name() == f.name)) {
+            text += &format!("# HELP {} {}\n# TYPE {} {}\n", f.name, f.help, f.name, f.kind);
+        }
+        text
+    }
+
+    /// Records one JSON-RPC call (`rpc::observe`): its method label, how long it took, whether it failed.
+    pub fn observe_rpc(&self, method: &str, took: std::time::Duration, failed: bool) {
+        self.rpc_seconds.with_label_values(&[method]).observe(took.as_secs_f64());
+        if failed {
+            self.rpc_errors.with_label_values(&[method]).inc();
+        }
     }
 
     fn respond(&self, path: &str) -> Response<Full<Bytes>> {
@@ -272,6 +339,22 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labelled_families_are_declared_before_their_first_sample() {
+        let m = Metrics::new().expect("registers");
+        let text = m.render();
+        assert!(text.contains("# TYPE accord_txs_rejected_total counter\n"), "{text}");
+        assert!(text.contains("# TYPE accord_rpc_request_duration_seconds histogram\n"), "{text}");
+        assert!(!text.contains("accord_rpc_request_duration_seconds_bucket"), "no sample yet");
+        m.observe_rpc("eth_blockNumber", std::time::Duration::from_millis(2), false);
+        m.observe_rpc("eth_call", std::time::Duration::from_millis(2), true);
+        let text = m.render();
+        assert_eq!(text.matches("# TYPE accord_rpc_request_duration_seconds histogram").count(), 1, "declared once");
+        assert!(text.contains("accord_rpc_request_duration_seconds_count{method=\"eth_blockNumber\"} 1"), "{text}");
+        assert!(text.contains("accord_rpc_errors_total{method=\"eth_call\"} 1"), "{text}");
+        assert!(!text.contains("accord_rpc_errors_total{method=\"eth_blockNumber\"}"));
+    }
 
     #[test]
     fn ready_means_started_connected_and_in_step() {

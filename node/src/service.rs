@@ -166,7 +166,7 @@ pub async fn run(home: &Path, ports: PortOverrides) -> anyhow::Result<()> {
         key.address(),
         config.rpc.clone(),
     ));
-    let (rpc_addr, rpc_handle) = crate::rpc::start(rpc_ctx)
+    let (rpc_addr, rpc_handle) = crate::rpc::start(rpc_ctx, metrics.clone())
         .await
         .with_context(|| format!("cannot listen for JSON-RPC on {}", config.rpc.listen))?;
 

@@ -89,7 +89,10 @@ impl Validator {
             .to_encoded_point(false);
         let derived = Address::from_slice(&keccak256(&point.as_bytes()[1..])[12..]);
         if derived != self.address {
-            return Err(format!("address {} does not match publicKey (which derives {derived})", self.address));
+            return Err(format!(
+                "address does not match publicKey: {} is given, the key derives {derived}",
+                self.address
+            ));
         }
         Ok(())
     }

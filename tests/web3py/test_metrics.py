@@ -2,9 +2,12 @@
 prometheus_client's text-format parser, every family follows Prometheus naming (the `accord_` prefix, counters
 ending in `_total`, histograms in base units), and the figures move with the chain."""
 
+import json
+import re
 import tomllib
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from eth_account import Account
@@ -62,6 +65,7 @@ def test_metrics_move_with_the_chain_and_probes_answer(node):
     after, _ = scrape(base)
     assert value(after, "accord_txs_committed") >= value(before, "accord_txs_committed") + 1
     assert value(after, "accord_height") >= receipt.blockNumber
+    assert value(after, "accord_gas_used") >= value(before, "accord_gas_used") + 21_000
     commits = [s.value for s in after["accord_block_commit_seconds"].samples if s.name.endswith("_count")]
     assert commits and commits[0] >= 1, "the block commit histogram counted the block"
     for probe in ("/healthz", "/readyz"):
@@ -69,3 +73,47 @@ def test_metrics_move_with_the_chain_and_probes_answer(node):
     with pytest.raises(urllib.error.HTTPError) as missing:
         urllib.request.urlopen(base + "/nothing", timeout=10)
     assert missing.value.code == 404
+
+
+def exported_series(families):
+    """Every series name a query may use: gauges by name, counters with `_total`, histograms with `_bucket`,
+    `_count` and `_sum`, for every family the node declares (with or without samples yet)."""
+    names = set()
+    for name, family in families.items():
+        names |= {"counter": {name + "_total"}, "histogram": {name + s for s in ("_bucket", "_count", "_sum")}}.get(
+            family.type, {name})
+    return names
+
+
+def test_rpc_latency_and_errors_are_counted_per_method(node):
+    w3, accounts, base = node
+    w3.eth.block_number
+    w3.eth.block_number
+    bad = w3.provider.make_request("eth_getBlockByNumber", ["not-a-block", False])
+    assert "error" in bad
+    w3.provider.make_request("no_suchMethod", [])
+    families, _ = scrape(base)
+    samples = {(s.name, s.labels.get("method")): s.value for s in families["accord_rpc_request_duration_seconds"].samples
+               if s.name.endswith("_count")}
+    assert samples[("accord_rpc_request_duration_seconds_count", "eth_blockNumber")] >= 2
+    assert samples[("accord_rpc_request_duration_seconds_count", "unknown")] >= 1, "unknown methods share one label"
+    assert not any(m == "no_suchMethod" for _, m in samples), "client-chosen names never become labels"
+    errors = {s.labels["method"]: s.value for s in families["accord_rpc_errors"].samples}
+    assert errors.get("eth_getBlockByNumber", 0) >= 1 and "eth_blockNumber" not in errors, errors
+
+
+def test_the_grafana_dashboard_queries_only_exported_metrics(node):
+    w3, accounts, base = node
+    dashboard = json.loads((Path(__file__).resolve().parents[2] / "docker" / "grafana" / "accord-dashboard.json")
+                           .read_text())
+    queries = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    queries += [v["definition"] for v in dashboard["templating"]["list"] if "definition" in v]
+    assert len(queries) >= 20, queries
+    used = set(re.findall(r"\baccord_[a-z0-9_]+", " ".join(queries)))
+    families, _ = scrape(base)
+    missing = used - exported_series(families)
+    assert not missing, f"the dashboard queries metrics the node does not export: {sorted(missing)}"
+    # And the dashboard covers each part of the node an operator watches.
+    for part in ("accord_height", "accord_consensus_view", "accord_peers", "accord_sync_target_height",
+                 "accord_mempool_size", "accord_rpc_request_duration_seconds_bucket", "accord_gas_used_total"):
+        assert part in used, part

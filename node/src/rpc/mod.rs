@@ -8,6 +8,7 @@ pub mod explorer;
 pub mod filters;
 pub mod governance;
 pub mod limits;
+pub mod observe;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -98,8 +99,11 @@ impl RpcContext {
     }
 }
 
-/// Binds the JSON-RPC server at `rpc.listen` and starts serving.
-pub async fn start(ctx: Arc<RpcContext>) -> anyhow::Result<(SocketAddr, ServerHandle)> {
+/// Binds the JSON-RPC server at `rpc.listen` and starts serving, timing every call into `metrics`.
+pub async fn start(
+    ctx: Arc<RpcContext>,
+    metrics: crate::metrics::Metrics,
+) -> anyhow::Result<(SocketAddr, ServerHandle)> {
     let l = &ctx.limits;
     let config = ServerConfig::builder()
         .max_connections(l.max_connections)
@@ -112,7 +116,11 @@ pub async fn start(ctx: Arc<RpcContext>) -> anyhow::Result<(SocketAddr, ServerHa
         .max_subscriptions_per_connection(l.max_subscriptions_per_connection.saturating_add(1))
         .build();
     let max_batch = l.max_batch_size as usize;
-    let middleware = RpcServiceBuilder::new().layer_fn(move |service| limits::BatchLimit::new(service, max_batch));
+    let module = module(ctx.clone())?;
+    let served: Arc<std::collections::HashSet<String>> = Arc::new(module.method_names().map(str::to_string).collect());
+    let middleware = RpcServiceBuilder::new()
+        .layer_fn(move |service| observe::RpcMetrics::new(service, metrics.clone(), served.clone()))
+        .layer_fn(move |service| limits::BatchLimit::new(service, max_batch));
     let server = Server::builder()
         .set_config(config)
         .set_rpc_middleware(middleware)
@@ -120,7 +128,6 @@ pub async fn start(ctx: Arc<RpcContext>) -> anyhow::Result<(SocketAddr, ServerHa
         .build(l.listen)
         .await?;
     let local = server.local_addr()?;
-    let module = module(ctx)?;
     Ok((local, server.start(module)))
 }
 
