@@ -19,6 +19,14 @@ pub mod tx;
 
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "client")]
+pub mod contract;
+#[cfg(feature = "client")]
+pub mod logs;
+#[cfg(feature = "client")]
+pub mod verify;
+#[cfg(feature = "client")]
+pub mod wallet;
 
 pub use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 

@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use accord_sdk::client::AccordClient;
 use accord_sdk::keys::KeyPair;
-use accord_sdk::{Address, B256, Bytes, U256};
-use alloy_consensus::{SignableTransaction, TxEnvelope, TxLegacy};
-use alloy_eips::eip2718::Encodable2718;
+use accord_sdk::wallet::{TxRequest, Wallet, WalletError};
+use accord_sdk::{Address, Bytes};
 use alloy_primitives::TxKind;
 use alloy_rpc_types_eth::TransactionReceipt;
 use jsonrpsee::rpc_params;
@@ -118,47 +117,35 @@ impl Console {
     }
 
     /// [`Console::send`] of a call or a creation (`TxKind::Create`, `input` the deploy bytecode and constructor
-    /// arguments).
+    /// arguments), through the SDK's [`Wallet`] (estimate with a margin, nonce, EIP-155 signature, receipt).
     pub async fn send_tx(&self, to: TxKind, input: Vec<u8>) -> Result<TransactionReceipt, ConsoleError> {
         let key = self
             .key
             .as_ref()
             .ok_or_else(|| ConsoleError::Usage("this command sends a transaction: give --key FILE".into()))?;
-        let from = key.address();
-        let data = Bytes::from(input);
-        let mut req = serde_json::json!({ "from": from, "data": data });
-        if let TxKind::Call(to) = to {
-            req["to"] = serde_json::json!(to);
-        }
-        let estimate: alloy_primitives::U64 =
-            self.client.request("eth_estimateGas", rpc_params![req]).await.map_err(|e| self.refusal(e))?;
-        let chain_id = self.client.chain_id().await.map_err(|e| self.node_error(e))?;
-        let nonce = self.client.transaction_count(from, "pending").await.map_err(|e| self.node_error(e))?;
-        let gas_price: U256 = self.request("eth_gasPrice", rpc_params![]).await?;
-        // A margin over the estimate: the state may move between estimate and execution.
-        let gas_limit = estimate.to::<u64>().saturating_mul(5) / 4 + 10_000;
-        let tx = TxLegacy {
-            chain_id: Some(chain_id),
-            nonce,
-            gas_price: gas_price.to::<u128>(),
-            gas_limit,
-            to,
-            value: U256::ZERO,
-            input: data,
-        };
-        let sig = key.sign_prehash(&tx.signature_hash()).map_err(|e| ConsoleError::Usage(format!("signing: {e}")))?;
-        let raw = TxEnvelope::from(tx.into_signed(sig)).encoded_2718();
-        let hash: B256 = self.client.send_raw_transaction(&raw).await.map_err(|e| self.refusal(e))?;
-        match self.client.wait_for_receipt(hash, RECEIPT_TIMEOUT).await.map_err(|e| self.node_error(e))? {
-            Some(r) if r.status() => Ok(r),
-            Some(r) => Err(ConsoleError::Refused(format!(
-                "transaction {hash} failed in block {} (the chain moved since it was simulated; try again)",
+        let wallet = Wallet::connect(self.client.clone(), key.clone()).await.map_err(|e| self.wallet_error(e))?;
+        let request = TxRequest { to: to.to().copied(), input: Bytes::from(input), ..TxRequest::default() };
+        match wallet.send_and_wait(request, RECEIPT_TIMEOUT).await {
+            Ok(r) if r.status() => Ok(r),
+            Ok(r) => Err(ConsoleError::Refused(format!(
+                "transaction {} failed in block {} (the chain moved since it was simulated; try again)",
+                r.transaction_hash,
                 r.block_number.unwrap_or_default()
             ))),
-            None => Err(ConsoleError::Timeout(format!(
+            Err(e) => Err(self.wallet_error(e)),
+        }
+    }
+
+    /// What a failed send means for the user: the chain said no, the node failed, or no receipt came.
+    fn wallet_error(&self, e: WalletError) -> ConsoleError {
+        match e {
+            WalletError::Refused(reason) => ConsoleError::Refused(reason),
+            WalletError::Timeout { hash, waited } => ConsoleError::Timeout(format!(
                 "no receipt for {hash} after {}s; it may still be committed (eth_getTransactionReceipt {hash})",
-                RECEIPT_TIMEOUT.as_secs()
-            ))),
+                waited.as_secs()
+            )),
+            WalletError::Signing(e) => ConsoleError::Usage(format!("signing: {e}")),
+            WalletError::Node(e) => self.node_error(e),
         }
     }
 }
