@@ -8,9 +8,22 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "accord", version, about)]
 pub struct Cli {
+    /// Log lines on stderr as text (for people) or JSON, one object per line (for log shippers); the level is set
+    /// by RUST_LOG (default info).
+    #[arg(long, global = true, value_enum, default_value = "text", env = "ACCORD_LOG_FORMAT")]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (coloured on a terminal).
+    Text,
+    /// One JSON object per line: timestamp, level, target, message and fields.
+    Json,
 }
 
 /// Subcommands.
@@ -168,7 +181,7 @@ pub enum Command {
     /// Show a running node's status.
     Status {
         /// The node's JSON-RPC URL.
-        #[arg(long, default_value = "http://127.0.0.1:8545")]
+        #[arg(long, default_value = "http://127.0.0.1:8545", env = "ACCORD_RPC")]
         rpc: String,
     },
     /// Governance: proposals and votes of the committee (`docs/governance.md`).
@@ -351,7 +364,7 @@ pub enum ContractCommand {
 #[derive(Debug, Clone, clap::Args)]
 pub struct SigningOptions {
     /// The node's JSON-RPC URL.
-    #[arg(long, global = true, default_value = "http://127.0.0.1:8545")]
+    #[arg(long, global = true, default_value = "http://127.0.0.1:8545", env = "ACCORD_RPC")]
     pub rpc: String,
     /// File holding the hex secret key to sign with (as `accord keygen --out` writes it); a call that sends no
     /// transaction runs from its address (`msg.sender`).
@@ -366,7 +379,7 @@ pub struct SigningOptions {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReadOptions {
     /// The node's JSON-RPC URL.
-    #[arg(long, global = true, default_value = "http://127.0.0.1:8545")]
+    #[arg(long, global = true, default_value = "http://127.0.0.1:8545", env = "ACCORD_RPC")]
     pub rpc: String,
     /// Print JSON (on one line) instead of text.
     #[arg(long, global = true)]

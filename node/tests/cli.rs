@@ -211,3 +211,46 @@ async fn status_and_second_process_on_one_data_dir() {
     assert!(stderr(&o).contains("another accord process"), "{}", stderr(&o));
     node.stop();
 }
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let node = common::TestNode::new();
+    let mut child = Command::new(accord_bin())
+        .args(["--log-format", "json", "start", "--home"])
+        .arg(&node.home)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start");
+    let logs = child.stderr.take().expect("stderr");
+    let mut opened = None;
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(logs));
+    for line in lines.by_ref() {
+        let line = line.expect("utf-8");
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(v["timestamp"].is_string() && v["level"].is_string() && v["target"].is_string(), "{line}");
+        if v["fields"]["message"] == "chain opened" {
+            opened = Some(v);
+            break;
+        }
+    }
+    // Keep reading (the node's shutdown logs too), and stop it once it serves RPC.
+    let rest = std::thread::spawn(move || lines.map(|l| l.expect("utf-8")).collect::<Vec<_>>());
+    let rpc = node.rpc_url.trim_start_matches("http://").to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(&rpc).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the node did not serve RPC");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    assert!(child.wait().expect("wait").success(), "a clean shutdown");
+    for line in rest.join().expect("reader") {
+        serde_json::from_str::<serde_json::Value>(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    }
+    let opened = opened.expect("the chain-opened line");
+    assert_eq!(opened["level"], "INFO");
+    assert!(opened["fields"]["hash"].as_str().is_some_and(|h| h.starts_with("0x")), "{opened}");
+    // The environment variable does the same, for service managers.
+    let o = Command::new(accord_bin()).env("ACCORD_LOG_FORMAT", "yaml").arg("status").output().expect("run");
+    assert!(!o.status.success() && stderr(&o).contains("invalid value 'yaml'"), "{}", stderr(&o));
+}
