@@ -151,3 +151,21 @@ def test_readyz_and_metrics_are_served_to_the_host(compose):
             text = r.read().decode()
         peers = [line for line in text.splitlines() if line.startswith("accord_peers ")]
         assert peers and int(float(peers[0].split()[1])) == 4, f"{n}: {peers}"
+
+
+def test_the_readme_commands_run_as_written(compose):
+    """docker/README.md's block (deploy the example contracts from the host, read a block through the image's own
+    accord): as written, with this test's host port, accounts directory and compose project."""
+    import re
+
+    (block,) = re.findall(r"```sh\n(.*?)```", (DOCKER / "README.md").read_text(), re.S)
+    script = block.replace("http://127.0.0.1:8545 docker/net", f"http://127.0.0.1:{compose.rpc['node0']} {compose.net_dir}")
+    assert script != block, "the block deploys through node0's published port"
+    env = dict(compose.env, COMPOSE_PROJECT_NAME=compose.project)
+    out = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, f"{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+    assert "settlement: 0x" in out.stdout and "bills: 0x" in out.stdout, out.stdout[-2000:]
+    latest = json.loads(out.stdout[out.stdout.rindex("\n{"):])
+    assert int(latest["number"], 16) > 10, "the observer's latest block holds the flows' transactions"
+    assert json.loads((compose.net_dir / "contracts.json").read_text())["token"]["address"].startswith("0x")
