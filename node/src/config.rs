@@ -172,7 +172,7 @@ fn default_filter_timeout_secs() -> u64 {
 pub struct MetricsSection {
     /// Address for `/metrics`, `/healthz`, `/readyz`.
     pub listen: SocketAddr,
-    /// `/readyz` answers 503 while the node trails the highest head a member reported by more blocks than this.
+    /// `/readyz` answers 503 while the node trails the head at least f + 1 members report by more blocks than this.
     #[serde(default = "default_ready_max_lag")]
     pub ready_max_lag: u64,
 }

@@ -43,6 +43,8 @@ pub struct Metrics {
     pub syncing: IntGauge,
     /// Highest head height seen at a peer.
     pub sync_target_height: IntGauge,
+    /// Highest head at least f + 1 members claim: some honest member has it (readiness measures against it).
+    pub sync_agreed_height: IntGauge,
     /// Blocks committed by block sync.
     pub sync_blocks: IntCounter,
     /// Consensus messages that arrived from members, before any check: with `consensus_dropped`, the share of
@@ -92,12 +94,12 @@ impl LabelledFamily {
     }
 }
 
-/// Blocks a node may trail the highest head a member reported and still answer `/readyz` with 200: a few blocks
+/// Blocks a node may trail the head at least f + 1 members report and still answer `/readyz` with 200: a few blocks
 /// worth of gossip and sync round trips on a healthy network.
 pub const DEFAULT_READY_MAX_LAG: u64 = 5;
 
 /// What `/readyz` checks: started, connected to a member when the node cannot progress alone, and within
-/// `max_lag` blocks of the highest head a member reported.
+/// `max_lag` blocks of the head at least f + 1 members report.
 #[derive(Debug, Default)]
 struct Readiness {
     started: AtomicBool,
@@ -133,6 +135,10 @@ impl Metrics {
             IntCounter::new("accord_peers_refused_total", "Connections refused: peer is not on the node list")?;
         let syncing = IntGauge::new("accord_sync_status", "1 while block sync is catching up with a peer, else 0")?;
         let sync_target_height = IntGauge::new("accord_sync_target_height", "Highest head height seen at a peer")?;
+        let sync_agreed_height = IntGauge::new(
+            "accord_sync_agreed_height",
+            "Highest head at least f+1 members claim (some honest member has it)",
+        )?;
         let sync_blocks = IntCounter::new("accord_sync_blocks_total", "Blocks committed by block sync")?;
         let consensus_received = IntCounter::new(
             "accord_consensus_messages_received_total",
@@ -177,7 +183,16 @@ impl Metrics {
             &["method"],
         )?;
         registry.register(Box::new(rpc_errors.clone()))?;
-        for m in [&consensus_height, &consensus_view, &peers, &syncing, &sync_target_height, &validators, &observers] {
+        for m in [
+            &consensus_height,
+            &consensus_view,
+            &peers,
+            &syncing,
+            &sync_target_height,
+            &sync_agreed_height,
+            &validators,
+            &observers,
+        ] {
             registry.register(Box::new(m.clone()))?;
         }
         for m in [
@@ -230,6 +245,7 @@ impl Metrics {
             peers_refused,
             syncing,
             sync_target_height,
+            sync_agreed_height,
             sync_blocks,
             consensus_received,
             consensus_dropped,
@@ -252,7 +268,7 @@ impl Metrics {
     }
 
     /// Sets what ready means beyond started: `needs_peers` for a node that cannot commit alone (any node but the
-    /// sole validator), and the most blocks it may trail the highest head a member reported.
+    /// sole validator), and the most blocks it may trail the head at least f + 1 members report.
     pub fn set_ready_rules(&self, needs_peers: bool, max_lag: u64) {
         self.readiness.needs_peers.store(needs_peers, Ordering::SeqCst);
         self.readiness.max_lag.store(max_lag, Ordering::SeqCst);
@@ -267,10 +283,10 @@ impl Metrics {
         if r.needs_peers.load(Ordering::SeqCst) && self.peers.get() == 0 {
             return Some("no consortium member connected".into());
         }
-        let (head, best) = (self.height.get(), self.sync_target_height.get());
+        let (head, best) = (self.height.get(), self.sync_agreed_height.get());
         let behind = best.saturating_sub(head);
         if behind > 0 && behind as u64 > r.max_lag.load(Ordering::SeqCst) {
-            return Some(format!("{behind} blocks behind the highest head a member reported ({best}): syncing"));
+            return Some(format!("{behind} blocks behind the head the members report ({best}): syncing"));
         }
         None
     }
@@ -367,9 +383,9 @@ mod tests {
         m.peers.set(2);
         assert_eq!(m.not_ready(), None);
         m.height.set(100);
-        m.sync_target_height.set(105);
+        m.sync_agreed_height.set(105);
         assert_eq!(m.not_ready(), None, "5 blocks behind is within the lag");
-        m.sync_target_height.set(106);
+        m.sync_agreed_height.set(106);
         assert!(m.not_ready().expect("behind").starts_with("6 blocks behind"), "{:?}", m.not_ready());
         let resp = m.respond("/readyz");
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -81,6 +81,10 @@ impl SyncStatus {
         self.target.store(target, Ordering::Relaxed);
         self.metrics.sync_target_height.set(target as i64);
     }
+    /// The head at least f + 1 members claim (`sync::agreed_head`): what `/readyz` measures the lag against.
+    pub fn set_agreed_head(&self, height: u64) {
+        self.metrics.sync_agreed_height.set(height as i64);
+    }
     /// Not catching up.
     pub fn stop(&self) {
         self.syncing.store(false, Ordering::Relaxed);

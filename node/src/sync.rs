@@ -39,6 +39,16 @@ fn engine_fingerprint() -> Fingerprint {
 
 /// The heights claimed by peers whose contract engine is `ours`, and the peers running another one. Their blocks
 /// would be re-executed here anyway; a different engine is an operator's mistake to hear about, not a chain to follow.
+/// The highest head that at least f + 1 of the answering members claim, f being the faulty validators a set of
+/// `validators` tolerates: some honest member holds that head, so a member lying about its height cannot make this
+/// node look behind (and `/readyz` fail). With fewer answers, the lowest claim.
+fn agreed_head(claims: &HashMap<PeerId, u64>, validators: usize) -> u64 {
+    let mut heights: Vec<u64> = claims.values().copied().collect();
+    heights.sort_unstable_by(|a, b| b.cmp(a));
+    let f = validators.saturating_sub(1) / 3;
+    heights.get(f).or(heights.last()).copied().unwrap_or(0)
+}
+
 fn claims_on_engine(
     statuses: Vec<(PeerId, u64, Fingerprint)>,
     ours: Fingerprint,
@@ -228,6 +238,8 @@ impl BlockSync {
                 continue;
             };
             self.status().set_target(target);
+            let validators = chain.validators_at(chain.head().number + 1).map(|s| s.len()).unwrap_or(1);
+            self.status().set_agreed_head(agreed_head(&claims, validators));
             let start = chain.head().number;
             let validator = self.validator.as_ref().is_some_and(|(me, members)| members.is_validator(me));
             if target <= start || (validator && target == start + 1 && head_moved.elapsed() < TIP_GRACE) {
@@ -362,6 +374,14 @@ mod tests {
         let ours = engine_fingerprint();
         assert_ne!(ours, [0; 32], "this build has an engine");
         let (claims, others) = claims_on_engine(vec![(a, 10, ours), (b, 99, [7; 32]), (c, 12, ours)], ours);
+        // One liar among four validators (f = 1) cannot raise the agreed head; two honest claims decide it.
+        let liar = PeerId::random();
+        let mut all = claims.clone();
+        all.insert(liar, 1_000_000);
+        assert_eq!(agreed_head(&all, 4), 12);
+        assert_eq!(agreed_head(&claims, 1), 12, "a single validator: the highest claim");
+        assert_eq!(agreed_head(&HashMap::from([(liar, 7)]), 4), 7, "too few answers: the lowest claim");
+        assert_eq!(agreed_head(&HashMap::new(), 4), 0);
         assert_eq!(claims, HashMap::from([(a, 10), (c, 12)]), "the tallest claim comes from another engine");
         assert_eq!(others, vec![(b, [7; 32])]);
         let genesis = crate::test_genesis::genesis(&KeyPair::generate(), &[], Default::default());

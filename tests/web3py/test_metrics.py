@@ -114,6 +114,6 @@ def test_the_grafana_dashboard_queries_only_exported_metrics(node):
     missing = used - exported_series(families)
     assert not missing, f"the dashboard queries metrics the node does not export: {sorted(missing)}"
     # And the dashboard covers each part of the node an operator watches.
-    for part in ("accord_height", "accord_consensus_view", "accord_peers", "accord_sync_target_height",
+    for part in ("accord_height", "accord_consensus_view", "accord_peers", "accord_sync_agreed_height",
                  "accord_mempool_size", "accord_rpc_request_duration_seconds_bucket", "accord_gas_used_total"):
         assert part in used, part
