@@ -268,6 +268,17 @@ pub enum Command {
         /// The archive to read.
         file: PathBuf,
     },
+    /// Delete a stopped node's state history older than the last KEEP blocks: state and proofs of those blocks
+    /// stay, older ones are refused with a clear error; blocks, receipts and logs are all kept.
+    Prune {
+        /// Node home.
+        #[arg(long)]
+        home: PathBuf,
+        /// Blocks whose state is kept, counting back from the head (at least 64: the node itself looks back a few
+        /// blocks, and clients ask for recent ones).
+        #[arg(long, default_value_t = 10_000)]
+        keep_blocks: u64,
+    },
     /// Re-execute a stopped node's chain from genesis and check every stored block, root and certificate.
     Verify {
         /// Node home.

@@ -192,6 +192,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Prune { home: dir, keep_blocks } => {
+            anyhow::ensure!(
+                keep_blocks >= 64,
+                "--keep-blocks {keep_blocks} is below 64: keep at least 64 blocks of state"
+            );
+            let (_, chain) = home::open_chain(&dir)?;
+            let head = chain.head().number;
+            let kept_from = (head + 1).saturating_sub(keep_blocks);
+            let store = chain.store();
+            if kept_from <= store.pruned_below() {
+                println!("nothing to prune: state is kept from block {} on (head {head})", store.pruned_below());
+                return Ok(());
+            }
+            let before = store.disk_bytes();
+            let bar = progress_bar(0, "pruning");
+            let report = store.prune_state(kept_from, |n| bar.set_position(n))?;
+            bar.finish_and_clear();
+            let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+            println!(
+                "pruned the state below block {kept_from} (head {head}): {} tree nodes and {} values deleted; database {:.1} MiB -> {:.1} MiB",
+                report.nodes,
+                report.values,
+                mib(before),
+                mib(store.disk_bytes())
+            );
+            Ok(())
+        }
         Command::Init { home: dir, genesis, node_key, name, rpc, metrics, p2p } => {
             let (name, role) =
                 home::init(&home::InitSpec { home: dir.clone(), genesis, node_key, name, rpc, metrics, p2p })?;

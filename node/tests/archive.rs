@@ -108,3 +108,54 @@ async fn export_then_import_reproduces_every_header() {
     let refused = err(accord(&["import-blocks", "--home"], &[&other.home, &archive]));
     assert!(refused.contains("the archive holds chain"), "{refused}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prune_keeps_the_window_provable_and_refuses_older_state() {
+    let mut node = TestNode::new();
+    let client = node.start().await;
+    // One transfer per block between the same accounts: every block replaces tree nodes and value versions.
+    let signer = node.accounts[0].signer();
+    let to = node.accounts[1].address;
+    for nonce in 0..80 {
+        send_and_wait(&client, &legacy_transfer(&signer, Some(CHAIN_ID), nonce, to, U256::from(1u8), 0)).await;
+    }
+    let head = client.block_number().await.expect("head");
+    node.stop();
+
+    assert!(err(accord(&["prune", "--keep-blocks", "10", "--home"], &[&node.home])).contains("below 64"));
+    let printed = ok(accord(&["prune", "--keep-blocks", "64", "--home"], &[&node.home]));
+    let kept_from = head + 1 - 64;
+    assert!(printed.starts_with(&format!("pruned the state below block {kept_from} (head {head})")), "{printed}");
+    let count = |what: &str| -> u64 {
+        let before = printed.split(what).next().expect("text");
+        before.split_whitespace().last().and_then(|n| n.parse().ok()).expect("a count")
+    };
+    assert!(count(" tree nodes") > 0 && count(" values deleted") > 0, "{printed}");
+    assert!(ok(accord(&["prune", "--keep-blocks", "64", "--home"], &[&node.home])).starts_with("nothing to prune"));
+    let report: serde_json::Value =
+        serde_json::from_str(&ok(accord(&["verify", "--home"], &[&node.home]))).expect("verify prints JSON");
+    assert_eq!(report["height"], head, "the whole chain still re-executes to the stored head");
+
+    let client = node.start().await;
+    // Inside the window: values and proofs against the block's state root.
+    let inside = kept_from + 3;
+    let at = |n: u64| serde_json::json!(format!("{n:#x}"));
+    let balance =
+        common::rpc(&node.rpc_url, "eth_getBalance", serde_json::json!([to, at(inside)])).await.expect("kept");
+    let proof = client.account_proof(to, vec![], &format!("{inside:#x}")).await.expect("proof in the window");
+    let account = proof.account_proof.verify_account(&proof.header.state_root, to).expect("verifies");
+    assert_eq!(serde_json::json!(account.balance), balance);
+    // Below it: a clear refusal naming the window, never a wrong answer.
+    let refused = common::rpc(&node.rpc_url, "eth_getBalance", serde_json::json!([to, at(kept_from - 1)]))
+        .await
+        .expect_err("pruned");
+    assert_eq!(refused.code(), -32001);
+    assert!(refused.message().contains(&format!("keeps state from block {kept_from} on")), "{}", refused.message());
+    let refused =
+        common::rpc(&node.rpc_url, "accord_getProof", serde_json::json!([to, [], at(1)])).await.expect_err("pruned");
+    assert!(refused.message().contains("was pruned"), "{}", refused.message());
+    // The chain goes on, and the stale index keeps growing for the next prune.
+    send_and_wait(&client, &legacy_transfer(&signer, Some(CHAIN_ID), 80, to, U256::from(1u8), 0)).await;
+    node.stop();
+    node.verify();
+}

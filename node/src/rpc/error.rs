@@ -54,6 +54,15 @@ pub fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
     rpc_error(INTERNAL, format!("internal error: {e}"), None)
 }
 
+/// A state read failed: pruned history is the client's question answered (with the block to ask instead), any
+/// other failure is internal.
+pub fn state_error(e: crate::state::StateError) -> ErrorObjectOwned {
+    match e {
+        crate::state::StateError::Pruned { .. } => rpc_error(NOT_FOUND, e.to_string(), Some("pruned")),
+        other => internal(other),
+    }
+}
+
 /// Invalid params.
 pub fn invalid_params(msg: impl Into<String>) -> ErrorObjectOwned {
     rpc_error(INVALID_PARAMS, msg, None)

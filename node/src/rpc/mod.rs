@@ -163,7 +163,7 @@ fn read_state<T>(
 ) -> RpcResult<T> {
     // Always read the versioned values at the resolved block: the head pointer moves just after a commit's write, so
     // reading the live table for "latest" could show a block whose number eth_blockNumber does not report yet.
-    f(&ctx.chain.state().at(number)).map_err(internal)
+    f(&ctx.chain.state().at(number)).map_err(error::state_error)
 }
 
 fn two_params<A: serde::de::DeserializeOwned, B: serde::de::DeserializeOwned>(
@@ -499,11 +499,11 @@ pub fn module(ctx: Arc<RpcContext>) -> anyhow::Result<RpcModule<Arc<RpcContext>>
             let n = resolve_block(&c, block)?;
             let header =
                 c.chain.store().header(n).map_err(internal)?.ok_or_else(|| internal(format!("missing header {n}")))?;
-            let account_proof = c.chain.state().prove(&StateKey::Account(addr), n).map_err(internal)?;
+            let account_proof = c.chain.state().prove(&StateKey::Account(addr), n).map_err(error::state_error)?;
             let storage_proof = slots
                 .unwrap_or_default()
                 .iter()
-                .map(|s| c.chain.state().prove(&StateKey::Storage(addr, *s), n).map_err(internal))
+                .map(|s| c.chain.state().prove(&StateKey::Storage(addr, *s), n).map_err(error::state_error))
                 .collect::<RpcResult<Vec<_>>>()?;
             Ok(accord_sdk::rpc_types::AccountProofResponse {
                 block_number: U64::from(n),

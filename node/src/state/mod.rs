@@ -25,6 +25,16 @@ pub enum StateError {
     /// An account record did not decode.
     #[error("corrupt account record for {0}")]
     CorruptAccount(Address),
+    /// State of a block below what `accord prune` kept.
+    #[error(
+        "state at block {block} was pruned: this node keeps state from block {kept_from} on (a node that was never pruned keeps all of it)"
+    )]
+    Pruned {
+        /// The block asked for.
+        block: u64,
+        /// The lowest block whose state is kept.
+        kept_from: u64,
+    },
 }
 
 /// Read access to state at one point in the chain.

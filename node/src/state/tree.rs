@@ -59,8 +59,18 @@ pub struct HistoricState {
     version: u64,
 }
 
+/// Refuses `version` when its state was pruned: a read there would find the older versions gone and answer wrongly.
+fn check_kept(store: &ChainStore, version: u64) -> Result<(), StateError> {
+    let kept_from = store.pruned_below();
+    if version < kept_from {
+        return Err(StateError::Pruned { block: version, kept_from });
+    }
+    Ok(())
+}
+
 impl StateView for HistoricState {
     fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, StateError> {
+        check_kept(&self.store, self.version)?;
         let kh = state_key_hash(key);
         Ok(self.store.state_value_at(&kh.0, self.version)?.flatten())
     }
@@ -107,11 +117,17 @@ impl StateDb {
         for (k, v) in changes {
             writes.latest.push((k.to_bytes(), v.clone()));
         }
+        for stale in &batch.stale_node_index_batch {
+            let mut key = stale.stale_since_version.to_be_bytes().to_vec();
+            key.extend(borsh::to_vec(&stale.node_key).map_err(tree_err)?);
+            writes.stale.push(key);
+        }
         Ok((B256::from(root.0), writes))
     }
 
     /// Root of the tree at `version`.
     pub fn root(&self, version: u64) -> Result<B256, StateError> {
+        check_kept(&self.store, version)?;
         let reader = Reader(&self.store);
         let tree = JellyfishMerkleTree::<_, StateHasher>::new(&reader);
         Ok(B256::from(tree.get_root_hash(version).map_err(tree_err)?.0))
@@ -119,6 +135,7 @@ impl StateDb {
 
     /// A value with its proof at `version`.
     pub fn prove(&self, key: &StateKey, version: u64) -> Result<StateProof, StateError> {
+        check_kept(&self.store, version)?;
         let reader = Reader(&self.store);
         let tree = JellyfishMerkleTree::<_, StateHasher>::new(&reader);
         let (value, proof) = tree.get_with_proof(state_key_hash(key), version).map_err(tree_err)?;

@@ -74,12 +74,28 @@ pub struct StateWrites {
     pub values: Vec<(Vec<u8>, Vec<u8>)>,
     /// Latest-state entries: key bytes → Some(value) to set, None to delete.
     pub latest: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// Tree nodes this version replaced (`schema::STATE_STALE` keys), for pruning.
+    pub stale: Vec<Vec<u8>>,
+}
+
+/// What [`ChainStore::prune_state`] removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PruneReport {
+    /// State is kept from this block on.
+    pub kept_from: u64,
+    /// Tree nodes deleted.
+    pub nodes: u64,
+    /// Superseded state values deleted.
+    pub values: u64,
 }
 
 /// The node's database.
 #[derive(Clone)]
 pub struct ChainStore {
     db: Arc<DB>,
+    /// The lowest block whose state is kept (`META_PRUNED_BELOW`), read once at open: every historic state read
+    /// checks it.
+    pruned_below: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for ChainStore {
@@ -98,8 +114,13 @@ impl ChainStore {
         opts.set_max_open_files(512);
         let cfs = schema::ALL.iter().map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
-        let store = Self { db: Arc::new(db) };
+        let store = Self { db: Arc::new(db), pruned_below: Arc::default() };
         store.check_format()?;
+        let pruned = match store.get(schema::META, schema::META_PRUNED_BELOW)? {
+            None => 0,
+            Some(v) => schema::parse_u64(&v).ok_or_else(|| corrupt("meta", "pruned-below"))?,
+        };
+        store.pruned_below.store(pruned, std::sync::atomic::Ordering::SeqCst);
         store.complete_log_index()?;
         Ok(store)
     }
@@ -367,6 +388,9 @@ impl ChainStore {
         for (k, v) in &state.values {
             batch.put_cf(self.cf(schema::STATE_VALUES), k, v);
         }
+        for k in &state.stale {
+            batch.put_cf(self.cf(schema::STATE_STALE), k, []);
+        }
         for (k, v) in &state.latest {
             match v {
                 Some(v) => batch.put_cf(self.cf(schema::STATE_LATEST), k, v),
@@ -407,6 +431,80 @@ impl ChainStore {
             }
             _ => Ok(None),
         }
+    }
+
+    /// The lowest block whose state is kept: state (and its proofs) below it was pruned. 0 when nothing was.
+    pub fn pruned_below(&self) -> u64 {
+        self.pruned_below.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Deletes the state history no block from `kept_from` on needs: tree nodes replaced at or before `kept_from`
+    /// (recorded in `state_stale` when they were replaced), and every value version older than the newest one at
+    /// or before `kept_from` of its key. State at `kept_from` and later stays readable and provable; below it reads
+    /// are refused (`pruned_below`). Blocks, receipts and logs are untouched. Run on a stopped node; `progress`
+    /// gets the entries deleted so far.
+    pub fn prune_state(&self, kept_from: u64, mut progress: impl FnMut(u64)) -> Result<PruneReport, StorageError> {
+        let mut report = PruneReport { kept_from, ..PruneReport::default() };
+        // Refuse reads below the cut before anything is deleted.
+        self.pruned_below.fetch_max(kept_from, std::sync::atomic::Ordering::SeqCst);
+        let mut batch = WriteBatch::default();
+        let flush = |batch: &mut WriteBatch| -> Result<(), StorageError> {
+            if !batch.is_empty() {
+                self.db.write(std::mem::take(batch))?;
+            }
+            Ok(())
+        };
+        // Nodes: the stale index is ordered by the version that replaced them.
+        for item in self.db.iterator_cf(self.cf(schema::STATE_STALE), rocksdb::IteratorMode::Start) {
+            let (k, _) = item?;
+            let since = k.get(..8).and_then(schema::parse_u64).ok_or_else(|| corrupt("state_stale", "key"))?;
+            if since > kept_from {
+                break;
+            }
+            batch.delete_cf(self.cf(schema::STATE_NODES), &k[8..]);
+            batch.delete_cf(self.cf(schema::STATE_STALE), &k);
+            report.nodes += 1;
+            if batch.len() >= 100_000 {
+                flush(&mut batch)?;
+                progress(report.nodes + report.values);
+            }
+        }
+        // Values: per key hash in version order; a version at or before `kept_from` followed by another at or before
+        // it is superseded for every kept block.
+        let mut previous: Option<Box<[u8]>> = None;
+        for item in self.db.iterator_cf(self.cf(schema::STATE_VALUES), rocksdb::IteratorMode::Start) {
+            let (k, _) = item?;
+            let version = k.get(32..40).and_then(schema::parse_u64).ok_or_else(|| corrupt("state_values", "key"))?;
+            if let Some(prev) = previous.take()
+                && prev[..32] == k[..32]
+                && version <= kept_from
+            {
+                batch.delete_cf(self.cf(schema::STATE_VALUES), &prev);
+                report.values += 1;
+                if batch.len() >= 100_000 {
+                    flush(&mut batch)?;
+                    progress(report.nodes + report.values);
+                }
+            }
+            previous = Some(k);
+        }
+        batch.put_cf(self.cf(schema::META), schema::META_PRUNED_BELOW, kept_from.to_be_bytes());
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db.write_opt(batch, &wo)?;
+        // Reclaim the space now rather than at some later compaction.
+        for cf in [schema::STATE_NODES, schema::STATE_VALUES, schema::STATE_STALE] {
+            self.db.compact_range_cf(self.cf(cf), None::<&[u8]>, None::<&[u8]>);
+        }
+        Ok(report)
+    }
+
+    /// Bytes of the database's files on disk (live SST and blob files), as RocksDB reports them.
+    pub fn disk_bytes(&self) -> u64 {
+        schema::ALL
+            .iter()
+            .filter_map(|cf| self.db.property_int_value_cf(self.cf(cf), "rocksdb.total-sst-files-size").ok().flatten())
+            .sum()
     }
 
     /// Keccak digest over every latest-state entry in key order, and the entry count (for consistency checks).

@@ -29,6 +29,9 @@ pub const META: &str = "meta";
 pub const LOGS: &str = "logs";
 /// Log lookups: `kind ‖ address or topic ‖ number ‖ log index` → empty (`log_index.rs`).
 pub const LOG_INDEX: &str = "log_index";
+/// Tree nodes replaced by a later version: `stale since version (8 BE) ‖ borsh NodeKey` → empty. What `accord
+/// prune` may delete once no kept version reaches them.
+pub const STATE_STALE: &str = "state_stale";
 
 /// Every column family, in creation order.
 pub const ALL: &[&str] = &[
@@ -45,6 +48,7 @@ pub const ALL: &[&str] = &[
     META,
     LOGS,
     LOG_INDEX,
+    STATE_STALE,
 ];
 
 /// Meta key of the committed head's number.
@@ -57,6 +61,8 @@ pub const META_GENESIS_DOCUMENT: &[u8] = b"genesis-document";
 /// Meta key present once every committed block's logs are in `logs` and `log_index` (set on a new database, or after
 /// indexing the blocks a node committed before it had the index).
 pub const META_LOG_INDEX: &[u8] = b"log-index";
+/// Meta key of the lowest block whose state is still kept (`accord prune`); absent: all of it.
+pub const META_PRUNED_BELOW: &[u8] = b"pruned-below";
 /// Meta key of the storage format version.
 pub const META_FORMAT: &[u8] = b"format";
 
