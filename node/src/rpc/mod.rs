@@ -117,7 +117,7 @@ pub async fn start(
         .build();
     let max_batch = l.max_batch_size as usize;
     let module = module(ctx.clone())?;
-    let served: Arc<std::collections::HashSet<String>> = Arc::new(module.method_names().map(str::to_string).collect());
+    let served: Arc<std::collections::HashSet<&'static str>> = Arc::new(module.method_names().collect());
     let middleware = RpcServiceBuilder::new()
         .layer_fn(move |service| observe::RpcMetrics::new(service, metrics.clone(), served.clone()))
         .layer_fn(move |service| limits::BatchLimit::new(service, max_batch));
