@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use accord_sdk::B256;
-use accord_sdk::block::decode_block;
+use accord_sdk::block::Header;
 
 use crate::chain::{Chain, ChainError};
 use crate::import::{BlockImporter, ImportError};
@@ -181,7 +181,8 @@ pub fn import(
     while let Some(block) = record(&mut r, block_limit, "block")? {
         let certificate = record(&mut r, MAX_CERTIFICATE_BYTES, "certificate")?
             .ok_or_else(|| ArchiveError::Format("a block without its certificate at the end".into()))?;
-        let (header, _) = decode_block(&block).map_err(|e| ArchiveError::Block {
+        // Only the header, for its height: the importer decodes (and checks) the whole block once.
+        let header = <Header as alloy_rlp::Decodable>::decode(&mut &block[..]).map_err(|e| ArchiveError::Block {
             number: chain.head().number + 1,
             source: Box::new(ImportError::Decode(e)),
         })?;
