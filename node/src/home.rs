@@ -13,21 +13,29 @@ use crate::config::{
 };
 use crate::mempool::MempoolLimits;
 
-/// Writes a secret (a key file, dev accounts) readable by its owner only from the moment it exists, never over an
-/// existing file (a key overwritten is a node or an account lost).
-pub fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
+/// Writes `text` to a new file at `path`, never over an existing one (a key, a member file or a genesis
+/// overwritten is a node, an account or an agreement lost); with `secret`, readable by its owner only from the
+/// moment it exists.
+pub fn write_new(path: &Path, text: &str, secret: bool) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    if secret {
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    }
     let mut file = options.open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => anyhow::anyhow!("{} exists; refusing to overwrite a key", path.display()),
-        _ => anyhow::anyhow!("cannot write {}: {e}", path.display()),
+        std::io::ErrorKind::AlreadyExists => anyhow::anyhow!("{} exists; refusing to overwrite it", path.display()),
+        _ => anyhow::anyhow!("cannot create {}: {e}", path.display()),
     })?;
     file.write_all(text.as_bytes())?;
     file.sync_all()?;
     Ok(())
+}
+
+/// [`write_new`] of a secret (a key file, dev accounts).
+pub fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
+    write_new(path, text, true)
 }
 
 /// The configuration of a node named `name` with these endpoints and every other setting at its default.

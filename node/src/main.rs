@@ -77,12 +77,7 @@ fn keygen(out: Option<PathBuf>, member: Option<(PathBuf, String, String)>) -> an
         None => info["privateKey"] = serde_json::Value::String(k.secret_hex()),
     }
     if let Some((path, entry)) = member {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .with_context(|| format!("cannot create the member file {}", path.display()))?;
-        std::io::Write::write_all(&mut file, format!("{}\n", serde_json::to_string_pretty(&entry)?).as_bytes())?;
+        home::write_new(&path, &format!("{}\n", serde_json::to_string_pretty(&entry)?), false)?;
         info["memberFile"] = serde_json::Value::String(path.display().to_string());
     }
     println!("{}", serde_json::to_string_pretty(&info)?);
@@ -133,12 +128,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         params,
                     };
                     let genesis = genesis_assembly::assemble(&plan)?;
-                    let mut file = std::fs::OpenOptions::new()
-                        .write(true)
-                        .create_new(true)
-                        .open(&out)
-                        .with_context(|| format!("cannot create {} (it is never overwritten)", out.display()))?;
-                    std::io::Write::write_all(&mut file, serde_json::to_string_pretty(&genesis)?.as_bytes())?;
+                    home::write_new(&out, &serde_json::to_string_pretty(&genesis)?, false)?;
                     (genesis, out)
                 }
                 (None, None) => anyhow::bail!("give --out FILE to assemble a genesis, or --inspect FILE to check one"),
