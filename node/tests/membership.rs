@@ -90,11 +90,17 @@ async fn validators_are_added_and_removed_by_proposal_under_load() {
     for n in &running {
         assert_eq!(validators(n).await, addr[..5].to_vec(), "{} counts five validators", n.name);
     }
+    // A certificate holds the first quorum of votes (4 of 5): a just-promoted node4 may lose that race for a few
+    // blocks on a loaded machine, but its votes must make certificates soon after.
     let mut seen_promoted = false;
-    for h in promoted..promoted + 4 {
+    for h in promoted..promoted + 20 {
+        wait_height(&running, h, Duration::from_secs(60), "blocks after the promotion").await;
         seen_promoted |= signers(&client, h).await.contains(&addr[4]);
+        if seen_promoted {
+            break;
+        }
     }
-    assert!(seen_promoted, "node4's commit votes are in certificates from block {promoted}");
+    assert!(seen_promoted, "node4's commit votes are in certificates within 20 blocks from block {promoted}");
 
     // With five validators the quorum is four: one stopped, node4's votes make the quorum.
     nodes[1].stop();
