@@ -105,6 +105,10 @@ pub fn export(
 ) -> Result<ArchiveReport, ArchiveError> {
     let head = chain.head().number;
     let from = from.max(1);
+    let base = chain.history_base();
+    if from <= base {
+        return Err(ChainError::BeforeHistory { number: from, base }.into());
+    }
     let to = to.unwrap_or(head);
     if to > head || from > to {
         return Err(ArchiveError::Range { from, to, head });

@@ -91,6 +91,16 @@ pub enum ChainError {
         /// Why the certificate fails.
         source: accord_sdk::block::CertificateError,
     },
+    /// The block is older than this node's history (it was restored from a snapshot).
+    #[error(
+        "block {number} is not on this node: it was started from a snapshot of block {base} and holds that block's header and state and the blocks after it (ask a node that keeps the whole chain)"
+    )]
+    BeforeHistory {
+        /// The block asked for.
+        number: u64,
+        /// The snapshot's block.
+        base: u64,
+    },
     /// A block the head claims to have is missing.
     #[error("block {0} is missing from the database")]
     MissingBlock(u64),
@@ -236,7 +246,10 @@ impl Chain {
         Ok(built)
     }
 
-    fn genesis_block(state: &StateDb, genesis: &Genesis) -> Result<(CommittedBlock, StateWrites), ChainError> {
+    pub(crate) fn genesis_block(
+        state: &StateDb,
+        genesis: &Genesis,
+    ) -> Result<(CommittedBlock, StateWrites), ChainError> {
         let mut changes: BTreeMap<StateKey, Option<Vec<u8>>> = genesis
             .alloc
             .iter()
@@ -366,6 +379,18 @@ impl Chain {
             })
             .collect();
         ValidatorSet { validators }
+    }
+
+    /// The validator set certifying block `number + 1`, as the state after `number` names it (what `number`'s
+    /// header commits to in `next_validators_hash`). Needs the state at `number`, so it fails for pruned heights.
+    pub fn validators_after(&self, number: u64) -> Result<ValidatorSet, ChainError> {
+        let lists = self.with_emergency(self.nodes_from(&self.state.at(number), number + 1)?, number + 1, true);
+        Ok(self.named(lists.validators))
+    }
+
+    /// The block this node's history starts at: 0, or the snapshot's block for a node restored from one.
+    pub fn history_base(&self) -> u64 {
+        self.store.history_base()
     }
 
     /// Hash of the validator set of the block after `number`, as the state after executing `number` (`changes`
@@ -596,6 +621,10 @@ impl Chain {
     pub fn block(&self, number: u64) -> Result<Option<StoredBlock>, ChainError> {
         if number > self.head().number {
             return Ok(None);
+        }
+        let base = self.history_base();
+        if number > 0 && number <= base {
+            return Err(ChainError::BeforeHistory { number, base });
         }
         let Some(header) = self.store.header(number)? else { return Ok(None) };
         let txs = self.store.transactions(number)?.ok_or(ChainError::MissingBlock(number))?;

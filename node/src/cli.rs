@@ -279,6 +279,24 @@ pub enum Command {
         #[arg(long, default_value_t = 10_000)]
         keep_blocks: u64,
     },
+    /// Write a stopped node's state at its head to FILE (never overwritten), with the certified chain of validator
+    /// sets from the genesis to it, so a new node starts there without re-executing the chain.
+    Snapshot {
+        /// Node home.
+        #[arg(long)]
+        home: PathBuf,
+        /// The snapshot to write.
+        file: PathBuf,
+    },
+    /// Start a new node from a snapshot of `accord snapshot`: its certificates are verified from the genesis and its
+    /// state against the certified state root before anything is written; the node then syncs the blocks after it.
+    ImportSnapshot {
+        /// Node home with an empty data directory (a new one from `accord init`).
+        #[arg(long)]
+        home: PathBuf,
+        /// The snapshot to read.
+        file: PathBuf,
+    },
     /// Re-execute a stopped node's chain from genesis and check every stored block, root and certificate.
     Verify {
         /// Node home.

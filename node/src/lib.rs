@@ -24,6 +24,7 @@ pub mod producer;
 pub mod replay;
 pub mod rpc;
 pub mod service;
+pub mod snapshot;
 pub mod state;
 pub mod status;
 pub mod storage;

@@ -34,6 +34,11 @@ pub fn replay(
     scratch: &Path,
 ) -> Result<ReplayReport, ChainError> {
     let source = ChainStore::open(data_dir)?;
+    let base = source.history_base();
+    if base > 0 {
+        // Re-execution starts at the genesis, and this node holds no block before its snapshot.
+        return Err(ChainError::BeforeHistory { number: 1, base });
+    }
     let fresh = Chain::open_with(scratch, genesis, emergency)?;
     let stored_genesis = source.genesis_hash()?.ok_or(ChainError::MissingBlock(0))?;
     if stored_genesis != fresh.genesis_hash() {

@@ -88,7 +88,7 @@ fn read_body(chain: &Chain, height: u64, block: &[u8; 32]) -> Result<Option<Vec<
     if let Some(b) = SafetyStore::new(chain.store().clone()).body(height, block)? {
         return Ok(Some(b));
     }
-    if height == 0 || height > chain.head().number {
+    if height <= chain.history_base() || height > chain.head().number {
         return Ok(None);
     }
     let header = chain.store().header(height)?.ok_or(ChainError::MissingBlock(height))?;
@@ -107,6 +107,11 @@ pub(crate) fn block_bytes(chain: &Chain, header: &accord_sdk::block::Header) -> 
 
 fn read_blocks(chain: &Chain, from: u64, max: u32) -> Result<Vec<SyncBlock>, ChainError> {
     let head = chain.head().number;
+    let base = chain.history_base();
+    if base > 0 && from <= base {
+        // A node restored from a snapshot serves only the blocks after it; the asker goes to another peer.
+        return Err(ChainError::BeforeHistory { number: from.max(1), base });
+    }
     let mut out = Vec::new();
     let mut bytes = 0usize;
     let mut n = from.max(1);

@@ -16,6 +16,9 @@ pub const INTERNAL: i32 = -32603;
 pub const INVALID_PARAMS: i32 = -32602;
 /// Requested block or data does not exist.
 pub const NOT_FOUND: i32 = -32001;
+/// The block is before this node's history (it started from a snapshot): the code geth uses for expired history
+/// (EIP-4444), so clients that handle it already know to ask another node.
+pub const HISTORY_PRUNED: i32 = -4444;
 /// A request exceeds a configured bound (block range, …).
 pub const LIMIT_EXCEEDED: i32 = -32005;
 /// Transaction bytes do not decode.
@@ -59,6 +62,15 @@ pub fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
 pub fn state_error(e: crate::state::StateError) -> ErrorObjectOwned {
     match e {
         crate::state::StateError::Pruned { .. } => rpc_error(NOT_FOUND, e.to_string(), Some("pruned")),
+        other => internal(other),
+    }
+}
+
+/// A chain read failed: a block before this node's history is the client's question answered (ask a node with the
+/// whole chain), any other failure is internal.
+pub fn chain_error(e: crate::chain::ChainError) -> ErrorObjectOwned {
+    match e {
+        crate::chain::ChainError::BeforeHistory { .. } => rpc_error(HISTORY_PRUNED, e.to_string(), Some("pruned")),
         other => internal(other),
     }
 }

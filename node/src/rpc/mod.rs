@@ -145,6 +145,12 @@ fn resolve_block(ctx: &RpcContext, id: Option<BlockId>) -> RpcResult<u64> {
             | BlockNumberOrTag::Safe
             | BlockNumberOrTag::Finalized => Ok(head),
             BlockNumberOrTag::Earliest => Ok(0),
+            BlockNumberOrTag::Number(n) if n > 0 && n < ctx.chain.history_base() => {
+                Err(error::chain_error(crate::chain::ChainError::BeforeHistory {
+                    number: n,
+                    base: ctx.chain.history_base(),
+                }))
+            }
             BlockNumberOrTag::Number(n) if n <= head => Ok(n),
             BlockNumberOrTag::Number(n) => {
                 Err(rpc_error(NOT_FOUND, format!("header not found: block {n} is above head {head}"), None))
@@ -179,7 +185,7 @@ fn locate(ctx: &RpcContext, hash: &B256) -> RpcResult<Option<(StoredBlock, u32)>
     let Some((number, index)) = ctx.chain.store().transaction_location(hash).map_err(internal)? else {
         return Ok(None);
     };
-    let Some(block) = ctx.chain.block(number).map_err(internal)? else { return Ok(None) };
+    let Some(block) = ctx.chain.block(number).map_err(error::chain_error)? else { return Ok(None) };
     Ok(Some((block, index)))
 }
 
@@ -199,7 +205,7 @@ fn block_number_or_none(ctx: &RpcContext, id: BlockId) -> RpcResult<Option<u64>>
 /// The transaction at `index` of block `id`, `null` when either does not exist.
 fn transaction_at(ctx: &RpcContext, id: BlockId, index: U64) -> RpcResult<Option<alloy_rpc_types_eth::Transaction>> {
     let Some(n) = block_number_or_none(ctx, id)? else { return Ok(None) };
-    let Some(StoredBlock { header: h, transactions: txs, .. }) = ctx.chain.block(n).map_err(internal)? else {
+    let Some(StoredBlock { header: h, transactions: txs, .. }) = ctx.chain.block(n).map_err(error::chain_error)? else {
         return Ok(None);
     };
     let Ok(i) = u32::try_from(index.to::<u64>()) else { return Ok(None) };
@@ -406,7 +412,8 @@ pub fn module(ctx: Arc<RpcContext>) -> anyhow::Result<RpcModule<Arc<RpcContext>>
             BlockNumberOrTag::Earliest => 0,
             _ => head,
         };
-        let Some(StoredBlock { header: h, transactions: txs, .. }) = c.chain.block(n).map_err(internal)? else {
+        let Some(StoredBlock { header: h, transactions: txs, .. }) = c.chain.block(n).map_err(error::chain_error)?
+        else {
             return Ok(None);
         };
         Ok(Some(convert::block(&h, &txs, full.unwrap_or(false))))
@@ -415,7 +422,8 @@ pub fn module(ctx: Arc<RpcContext>) -> anyhow::Result<RpcModule<Arc<RpcContext>>
     m.register_blocking_method("eth_getBlockByHash", |p, c, _| -> RpcResult<Option<alloy_rpc_types_eth::Block>> {
         let (hash, full): (B256, Option<bool>) = two_params(&p)?;
         let Some(n) = c.chain.store().block_number(&hash).map_err(internal)? else { return Ok(None) };
-        let Some(StoredBlock { header: h, transactions: txs, .. }) = c.chain.block(n).map_err(internal)? else {
+        let Some(StoredBlock { header: h, transactions: txs, .. }) = c.chain.block(n).map_err(error::chain_error)?
+        else {
             return Ok(None);
         };
         Ok(Some(convert::block(&h, &txs, full.unwrap_or(false))))
@@ -462,7 +470,8 @@ pub fn module(ctx: Arc<RpcContext>) -> anyhow::Result<RpcModule<Arc<RpcContext>>
                 Err(e) if e.code() == NOT_FOUND => return Ok(None),
                 Err(e) => return Err(e),
             };
-            let Some(StoredBlock { header: h, transactions: txs, receipts }) = c.chain.block(n).map_err(internal)?
+            let Some(StoredBlock { header: h, transactions: txs, receipts }) =
+                c.chain.block(n).map_err(error::chain_error)?
             else {
                 return Ok(None);
             };

@@ -42,6 +42,31 @@ impl TreeReader for Reader<'_> {
     }
 }
 
+/// The tree store as seen by a snapshot restore: the root before the snapshot's version is the empty tree, so the
+/// snapshot's entries build the whole tree at its version, whatever else the store holds.
+struct FreshReader<'a> {
+    inner: Reader<'a>,
+    /// The version whose root reads as empty.
+    before: Version,
+}
+
+impl TreeReader for FreshReader<'_> {
+    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        if node_key.version() == self.before && node_key.nibble_path().num_nibbles() == 0 {
+            return Ok(Some(Node::Null));
+        }
+        self.inner.get_node_option(node_key)
+    }
+
+    fn get_value_option(&self, max_version: Version, key_hash: KeyHash) -> anyhow::Result<Option<OwnedValue>> {
+        self.inner.get_value_option(max_version, key_hash)
+    }
+
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        self.inner.get_rightmost_leaf()
+    }
+}
+
 /// The latest state, read from the flat column family. Owns a handle to the store, so it can outlive the borrow.
 #[derive(Debug, Clone)]
 pub struct LatestState(ChainStore);
@@ -104,7 +129,28 @@ impl StateDb {
         changes: &BTreeMap<StateKey, Option<Vec<u8>>>,
     ) -> Result<(B256, StateWrites), StateError> {
         let reader = Reader(&self.store);
-        let tree = JellyfishMerkleTree::<_, StateHasher>::new(&reader);
+        Self::put(&reader, version, changes, true)
+    }
+
+    /// The tree at `version` holding exactly `entries` (a snapshot's state), built from the empty tree rather than
+    /// on `version - 1`, with the writes that store it (no stale nodes: nothing is replaced). Nothing is written here.
+    pub fn apply_fresh(
+        &self,
+        version: u64,
+        entries: &BTreeMap<StateKey, Option<Vec<u8>>>,
+    ) -> Result<(B256, StateWrites), StateError> {
+        let before = version.checked_sub(1).ok_or_else(|| tree_err("a fresh tree needs a version above 0"))?;
+        let reader = FreshReader { inner: Reader(&self.store), before };
+        Self::put(&reader, version, entries, false)
+    }
+
+    fn put<R: TreeReader>(
+        reader: &R,
+        version: u64,
+        changes: &BTreeMap<StateKey, Option<Vec<u8>>>,
+        record_stale: bool,
+    ) -> Result<(B256, StateWrites), StateError> {
+        let tree = JellyfishMerkleTree::<_, StateHasher>::new(reader);
         let set = changes.iter().map(|(k, v)| (state_key_hash(k), v.clone()));
         let (root, batch) = tree.put_value_set(set, version).map_err(tree_err)?;
         let mut writes = StateWrites::default();
@@ -117,10 +163,12 @@ impl StateDb {
         for (k, v) in changes {
             writes.latest.push((k.to_bytes(), v.clone()));
         }
-        for stale in &batch.stale_node_index_batch {
-            let mut key = stale.stale_since_version.to_be_bytes().to_vec();
-            key.extend(borsh::to_vec(&stale.node_key).map_err(tree_err)?);
-            writes.stale.push(key);
+        if record_stale {
+            for stale in &batch.stale_node_index_batch {
+                let mut key = stale.stale_since_version.to_be_bytes().to_vec();
+                key.extend(borsh::to_vec(&stale.node_key).map_err(tree_err)?);
+                writes.stale.push(key);
+            }
         }
         Ok((B256::from(root.0), writes))
     }
@@ -144,5 +192,60 @@ impl StateDb {
             value: value.map(Bytes::from),
             proof: Bytes::from(borsh::to_vec(&proof).map_err(tree_err)?),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accord_sdk::Address;
+
+    fn key(i: u8) -> StateKey {
+        StateKey::Account(Address::repeat_byte(i))
+    }
+
+    /// A snapshot's tree, built from nothing at its version, has the root the chain reached block by block, so a
+    /// restore can check its entries against a certified header.
+    #[test]
+    fn a_tree_built_fresh_has_the_root_of_the_same_state_built_block_by_block() {
+        let (a, b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+        let chain = StateDb::new(ChainStore::open(a.path()).expect("open"));
+        let mut latest: BTreeMap<StateKey, Option<Vec<u8>>> = BTreeMap::new();
+        for version in 0..4u8 {
+            let changes: BTreeMap<_, _> = (0..6u8)
+                .map(|i| (key(i * 3 + version), Some(vec![version, i])))
+                .chain([(key(1), (version % 2 == 0).then(|| vec![version]))])
+                .collect();
+            let (_, writes) = chain.apply(u64::from(version), &changes).expect("apply");
+            let block = crate::storage::CommittedBlock {
+                header: accord_sdk::block::Header {
+                    version: 1,
+                    chain_id: 1,
+                    parent_hash: B256::ZERO,
+                    number: u64::from(version),
+                    timestamp: 0,
+                    proposer: Address::ZERO,
+                    transactions_root: B256::ZERO,
+                    receipts_root: B256::ZERO,
+                    state_root: B256::ZERO,
+                    logs_bloom: Default::default(),
+                    gas_used: 0,
+                    gas_limit: 0,
+                    base_fee: 0,
+                    next_validators_hash: B256::ZERO,
+                },
+                transactions: vec![],
+                receipts: vec![],
+                certificate: None,
+            };
+            chain.store.commit_block(&block, &writes, version == 0).expect("commit");
+            latest.extend(changes);
+        }
+        let live: BTreeMap<_, _> = latest.into_iter().filter(|(_, v)| v.is_some()).collect();
+        let fresh = StateDb::new(ChainStore::open(b.path()).expect("open"));
+        let (root, writes) = fresh.apply_fresh(3, &live).expect("fresh");
+        assert_eq!(root, chain.root(3).expect("root"));
+        assert!(writes.stale.is_empty());
+        assert!(fresh.apply_fresh(0, &live).is_err(), "a snapshot is never of the genesis");
     }
 }

@@ -31,6 +31,11 @@ pub enum StorageError {
         /// What failed.
         detail: String,
     },
+    /// A snapshot restore into this directory stopped half way.
+    #[error(
+        "a snapshot restore into this data directory did not finish: delete the directory and run accord import-snapshot again"
+    )]
+    RestoreUnfinished,
     /// The data directory was written by an incompatible storage format.
     #[error("data directory uses storage format {found}, this node understands {expected}")]
     Format {
@@ -78,6 +83,9 @@ pub struct StateWrites {
     pub stale: Vec<Vec<u8>>,
 }
 
+/// One latest-state entry as stored: canonical `StateKey` bytes and the value.
+pub type StateEntry = (Box<[u8]>, Box<[u8]>);
+
 /// What [`ChainStore::prune_state`] removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PruneReport {
@@ -96,6 +104,8 @@ pub struct ChainStore {
     /// The lowest block whose state is kept (`META_PRUNED_BELOW`), read once at open: every historic state read
     /// checks it.
     pruned_below: Arc<std::sync::atomic::AtomicU64>,
+    /// The block a snapshot-restored node started at (`META_HISTORY_BASE`), 0 for a node with the whole chain.
+    history_base: u64,
 }
 
 impl std::fmt::Debug for ChainStore {
@@ -114,12 +124,19 @@ impl ChainStore {
         opts.set_max_open_files(512);
         let cfs = schema::ALL.iter().map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
-        let store = Self { db: Arc::new(db), pruned_below: Arc::default() };
+        let mut store = Self { db: Arc::new(db), pruned_below: Arc::default(), history_base: 0 };
         store.check_format()?;
-        let pruned = match store.get(schema::META, schema::META_PRUNED_BELOW)? {
-            None => 0,
-            Some(v) => schema::parse_u64(&v).ok_or_else(|| corrupt("meta", "pruned-below"))?,
+        if store.get(schema::META, schema::META_RESTORING)?.is_some() {
+            return Err(StorageError::RestoreUnfinished);
+        }
+        let meta_u64 = |key: &[u8], what: &'static str| -> Result<u64, StorageError> {
+            match store.get(schema::META, key)? {
+                None => Ok(0),
+                Some(v) => schema::parse_u64(&v).ok_or_else(|| corrupt("meta", what)),
+            }
         };
+        let pruned = meta_u64(schema::META_PRUNED_BELOW, "pruned-below")?;
+        store.history_base = meta_u64(schema::META_HISTORY_BASE, "history-base")?;
         store.pruned_below.store(pruned, std::sync::atomic::Ordering::SeqCst);
         store.complete_log_index()?;
         Ok(store)
@@ -497,6 +514,87 @@ impl ChainStore {
             self.db.compact_range_cf(self.cf(cf), None::<&[u8]>, None::<&[u8]>);
         }
         Ok(report)
+    }
+
+    /// The block this node's history starts at: 0 for a node that holds the whole chain; for one restored from a
+    /// snapshot, the snapshot's block, whose header, certificate and state it holds (bodies, receipts and logs only
+    /// after it).
+    pub fn history_base(&self) -> u64 {
+        self.history_base
+    }
+
+    /// Whether nothing was ever committed here: the only kind of directory a snapshot may be restored into.
+    pub fn is_new(&self) -> Result<bool, StorageError> {
+        Ok(self.genesis_hash()?.is_none() && self.head_number()?.is_none())
+    }
+
+    /// Writes a verified snapshot into a new database: `state` (the tree at `base`'s height built from nothing, and
+    /// the latest-state table) in chunks first, under a restoring marker that keeps any half-written directory from
+    /// being opened; then, in one synced batch, the genesis block's header (its state is not written: the snapshot's
+    /// state replaces it), `base` with its certificate as the head, and the history and pruning bounds.
+    pub fn restore_snapshot(
+        &self,
+        genesis: &Header,
+        base: &Header,
+        certificate: &CommitCertificate,
+        state: &StateWrites,
+        steps: &[u8],
+    ) -> Result<(), StorageError> {
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db.put_cf_opt(self.cf(schema::META), schema::META_RESTORING, [1u8], &wo)?;
+        let mut batch = WriteBatch::default();
+        let chunks = state.nodes.iter().map(|(k, v)| (schema::STATE_NODES, k, Some(v)));
+        let chunks = chunks.chain(state.values.iter().map(|(k, v)| (schema::STATE_VALUES, k, Some(v))));
+        let chunks = chunks.chain(state.latest.iter().map(|(k, v)| (schema::STATE_LATEST, k, v.as_ref())));
+        for (cf, k, v) in chunks {
+            if let Some(v) = v {
+                batch.put_cf(self.cf(cf), k, v);
+            }
+            if batch.len() >= 100_000 {
+                self.db.write(std::mem::take(&mut batch))?;
+            }
+        }
+        self.db.write(std::mem::take(&mut batch))?;
+        let empty_body = {
+            let mut out = Vec::new();
+            Vec::<StoredTx>::new().encode(&mut out);
+            out
+        };
+        let empty_receipts = {
+            let mut out = Vec::new();
+            Vec::<Receipt>::new().encode(&mut out);
+            out
+        };
+        let (g, b) = (schema::number_key(0), schema::number_key(base.number));
+        batch.put_cf(self.cf(schema::HEADERS), g, genesis.encode());
+        batch.put_cf(self.cf(schema::BLOCK_HASHES), genesis.hash(), g);
+        batch.put_cf(self.cf(schema::BODIES), g, &empty_body);
+        batch.put_cf(self.cf(schema::RECEIPTS), g, &empty_receipts);
+        batch.put_cf(self.cf(schema::HEADERS), b, base.encode());
+        batch.put_cf(self.cf(schema::BLOCK_HASHES), base.hash(), b);
+        batch.put_cf(self.cf(schema::CERTIFICATES), b, alloy_rlp::encode(certificate));
+        batch.put_cf(self.cf(schema::META), schema::META_GENESIS, genesis.hash());
+        batch.put_cf(self.cf(schema::META), schema::META_HEAD, b);
+        batch.put_cf(self.cf(schema::META), schema::META_PRUNED_BELOW, b);
+        batch.put_cf(self.cf(schema::META), schema::META_HISTORY_BASE, b);
+        batch.put_cf(self.cf(schema::META), schema::META_LOG_INDEX, [1u8]);
+        batch.put_cf(self.cf(schema::META), schema::META_SNAPSHOT_STEPS, steps);
+        batch.delete_cf(self.cf(schema::META), schema::META_RESTORING);
+        self.db.write_opt(batch, &wo)?;
+        self.pruned_below.store(base.number, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// The chain of trust this node was restored with, if it was restored from a snapshot.
+    pub fn snapshot_steps(&self) -> Result<Option<Vec<u8>>, StorageError> {
+        self.get(schema::META, schema::META_SNAPSHOT_STEPS)
+    }
+
+    /// Every latest-state entry (canonical `StateKey` bytes, value) in key order: the state at the head, which is
+    /// what `accord snapshot` writes.
+    pub fn latest_entries(&self) -> impl Iterator<Item = Result<StateEntry, StorageError>> + '_ {
+        self.db.iterator_cf(self.cf(schema::STATE_LATEST), rocksdb::IteratorMode::Start).map(|r| Ok(r?))
     }
 
     /// Bytes of the database's files on disk (live SST and blob files), as RocksDB reports them.

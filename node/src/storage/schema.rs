@@ -63,6 +63,15 @@ pub const META_GENESIS_DOCUMENT: &[u8] = b"genesis-document";
 pub const META_LOG_INDEX: &[u8] = b"log-index";
 /// Meta key of the lowest block whose state is still kept (`accord prune`); absent: all of it.
 pub const META_PRUNED_BELOW: &[u8] = b"pruned-below";
+/// Meta key of the block a node restored from a snapshot started at (`accord import-snapshot`): it has that block's
+/// header, certificate and state, and every block after it in full, but nothing of the blocks before it except the
+/// genesis block. Absent: the node holds the whole chain.
+pub const META_HISTORY_BASE: &[u8] = b"history-base";
+/// Meta key of the chain of trust a snapshot-restored node was restored with (`snapshot.rs`'s steps), so it can
+/// write snapshots of its own.
+pub const META_SNAPSHOT_STEPS: &[u8] = b"snapshot-steps";
+/// Meta key present while a snapshot is being restored: a directory holding it is half written and never opened.
+pub const META_RESTORING: &[u8] = b"restoring";
 /// Meta key of the storage format version.
 pub const META_FORMAT: &[u8] = b"format";
 
