@@ -11,8 +11,12 @@ pub struct VmConfig {
     pub max_code_bytes: usize,
     /// Deepest chain of contract calls (the transaction's own call is depth 1).
     pub max_call_depth: u32,
-    /// Native stack available to wasm code; exceeding it traps (a failure, charged all the call's gas).
+    /// Native stack available to wasm code; exceeding it traps (a failure, charged all the call's gas). Sized so
+    /// that `max_stack_units` is always reached first: the metered count, not the native stack, decides.
     pub max_wasm_stack_bytes: usize,
+    /// Most stack units (one wasm value each, plus `stack_meter::FRAME_UNITS` per frame) the live frames of one
+    /// contract call may hold: where a recursion stops, the same on every build (`stack_meter.rs`).
+    pub max_stack_units: u32,
     /// Compiled modules kept in memory.
     pub module_cache_entries: usize,
 }
@@ -25,9 +29,16 @@ impl Default for VmConfig {
             max_code_bytes: 256 * 1024,
             max_call_depth: 64,
             max_wasm_stack_bytes: 512 * 1024,
+            max_stack_units: 16 * 1024,
             module_cache_entries: 256,
         }
     }
+}
+
+/// The wasm features the stack-height rewrite validates with: wasmparser's defaults, a superset of what the engine
+/// enables (the engine validates the rewritten module again and refuses what it leaves out).
+pub fn rewrite_features() -> wasmparser::WasmFeatures {
+    wasmparser::WasmFeatures::default()
 }
 
 /// The target the engine compiles for: the host's architecture and OS, named explicitly so that wasmtime does not

@@ -15,8 +15,9 @@ use crate::runtime::VmError;
 use crate::{ABI_VERSION, VmConfig, abi, gas};
 
 /// Version of the rewrites applied to modules before compilation; raised when they change. 1: bulk memory
-/// operations rewritten into a metering host call; 2: none (wasmtime charges them per byte itself).
-pub const METER_VERSION: u32 = 2;
+/// operations rewritten into a metering host call; 2: none (wasmtime charges them per byte itself); 3: metered
+/// stack height (`stack_meter.rs`).
+pub const METER_VERSION: u32 = 3;
 
 /// Name and fingerprint of this build's contract engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +61,8 @@ fn compute() -> Result<EngineIdentity, VmError> {
     }
     METER_VERSION.hash(&mut h);
     (vm.max_wasm_stack_bytes as u64).hash(&mut h);
+    vm.max_stack_units.hash(&mut h);
+    crate::stack_meter::FRAME_UNITS.hash(&mut h);
     engine.precompile_compatibility_hash().hash(&mut h);
     Ok(EngineIdentity {
         engine: format!("accord-vm abi {ABI_VERSION}, wasmtime {}", env!("ACCORD_WASMTIME_VERSION")),

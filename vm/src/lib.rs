@@ -18,6 +18,7 @@ pub mod host;
 pub mod identity;
 pub mod native;
 mod runtime;
+pub mod stack_meter;
 pub mod structure;
 
 pub use config::VmConfig;

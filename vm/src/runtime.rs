@@ -208,6 +208,8 @@ struct Frame<H: Host> {
     exit: Option<Exit>,
     memory: Option<Memory>,
     limiter: MemoryLimiter,
+    /// The call trapped in the metered stack check (`stack_meter.rs`).
+    stack_exhausted: bool,
 }
 
 struct Inner<H: Host> {
@@ -364,7 +366,9 @@ impl<H: Host> Inner<H> {
         }
         // wasmtime 47 charges bulk memory operations 1 fuel per byte before doing them, so modules compile as they
         // are (Accord once rewrote each into a metering call, when wasmtime charged them 1 per instruction).
-        let compiled = Module::new(&self.engine, module).map_err(|e| ModuleError::Invalid(format!("{e:#}")))?;
+        let metered =
+            crate::stack_meter::instrument(module, self.config.max_stack_units, crate::config::rewrite_features())?;
+        let compiled = Module::new(&self.engine, &metered).map_err(|e| ModuleError::Invalid(format!("{e:#}")))?;
         abi::check_imports(compiled.imports().map(|i| match i.ty() {
             wasmtime::ExternType::Func(f) => Import::Func {
                 module: i.module().to_string(),
@@ -501,6 +505,7 @@ fn execute<H: Host>(
             unpaid_gas: 0,
             host_failure: None,
         },
+        stack_exhausted: false,
     };
     // Every call level gets a fresh wasm stack budget (wasmtime measures it from where the store is entered), so a
     // chain of nested calls needs depth × budget of native stack: run each level where that much is left, switching
@@ -528,7 +533,15 @@ fn run_store<H: Host>(
         let memory = instance.get_memory(&mut store, "memory");
         store.data_mut().memory = memory;
         let f = instance.get_typed_func::<(), ()>(&mut store, entry)?;
-        f.call(&mut store, ())
+        let result = f.call(&mut store, ());
+        if result.is_err()
+            && let Some(wasmtime::Val::I32(units)) =
+                instance.get_global(&mut store, crate::stack_meter::COUNTER_EXPORT).map(|g| g.get(&mut store))
+        {
+            // The count only passes the limit in the metered check, which traps right there.
+            store.data_mut().stack_exhausted = units as u32 > inner.config.max_stack_units;
+        }
+        result
     });
     let fuel_left = store.get_fuel().unwrap_or(0);
     let frame = store.into_data();
@@ -550,6 +563,7 @@ fn run_store<H: Host>(
         (Some(Exit::Revert(out)), _) => (Status::Revert, out),
         (Some(Exit::Fail(f)), _) => (Status::Failure(f), Vec::new()),
         (Some(Exit::Host(_)), _) => unreachable!("handled above"),
+        (None, Err(_)) if frame.stack_exhausted => (Status::Failure(Failure::StackExhausted), Vec::new()),
         (None, Err(e)) => (Status::Failure(classify(&e)), Vec::new()),
     };
     let outcome = match status {

@@ -309,8 +309,8 @@ fn call_depth_is_bounded() {
 
 #[test]
 fn nested_calls_deep_in_the_stack_do_not_overflow_the_thread() {
-    // Each level recurses 2,000 frames before calling itself again: 64 levels of that need several MiB of native
-    // stack, more than a 2 MiB thread has. The VM must switch stacks rather than crash the process.
+    // Each level recurses 600 frames (within the metered stack limit) before calling itself again: 64 levels of
+    // that need MiBs of native stack, more than a 2 MiB thread has. The VM must switch stacks rather than crash.
     let vm = vm();
     let me = Address::repeat_byte(0x44);
     let code = module(&format!(
@@ -323,7 +323,7 @@ fn nested_calls_deep_in_the_stack_do_not_overflow_the_thread() {
                  (call $sw (i32.const 0) (i32.const 400))
                  (drop (call $call (i32.const 300) (i32.const 500) (i32.const 0) (i32.const 0) (i64.const -1))))
                (else (call $rec (i32.sub (local.get $n) (i32.const 1))))))
-           (func (export "call") (call $rec (i32.const 2000)))"#,
+           (func (export "call") (call $rec (i32.const 600)))"#,
         me.0.iter().map(|b| format!("\\{b:02x}")).collect::<String>()
     ));
     let run = move || {
@@ -553,4 +553,64 @@ fn every_host_function_charges_before_it_works() {
             "{name}: failed for gas without touching state beyond what the twin touched"
         );
     }
+}
+
+/// Recursion `n + 1` calls deep (input length `n`), each frame holding a value: where it stops must be decided by
+/// the metered count, the same whatever native stack the build gives wasm.
+fn recursion_module() -> Vec<u8> {
+    module(
+        r#"(func $r (param $n i32) (result i64)
+             (if (result i64) (i32.eqz (local.get $n))
+               (then (i64.const 0))
+               (else (i64.add (call $r (i32.sub (local.get $n) (i32.const 1))) (i64.const 1)))))
+           (func (export "call") (drop (call $r (call $input_len))))"#,
+    )
+}
+
+#[test]
+fn recursion_stops_at_the_metered_depth_whatever_the_native_stack() {
+    let code = recursion_module();
+    let costs = accord_vm::stack_meter::function_costs(&code, accord_vm::config::rewrite_features()).expect("costs");
+    // Defined functions: `deploy`, `$r`, `call`.
+    let cost = costs[1];
+    let limit = VmConfig::default().max_stack_units;
+    // n + 1 nested calls of $r fit while (n + 1) × cost ≤ limit.
+    let deepest = (limit / cost) as usize - 1;
+    println!("$r costs {cost} units: depth {} fits in {limit}", deepest + 1);
+    let c = Address::repeat_byte(0x66);
+    for native in [512 * 1024, 3 << 19] {
+        let vm: Vm<MemHost> = Vm::new(VmConfig { max_wasm_stack_bytes: native, ..Default::default() }).expect("engine");
+        let host = deploy(&vm, MemHost::default(), c, &code);
+        let (host, fits) = call(&vm, host, c, vec![0; deepest], 50_000_000);
+        assert_eq!(fits.status, Status::Success, "{native} bytes of native stack: {deepest} fits");
+        let (_, over) = call(&vm, host, c, vec![0; deepest + 1], 50_000_000);
+        assert_eq!(over.status, Status::Failure(Failure::StackExhausted), "{native} bytes: one more does not");
+        assert_eq!(over.gas_used, 50_000_000, "stack exhaustion consumes the call's gas");
+    }
+    // The native stack is not what stops it: with the count lifted far above, the same native stack goes deeper.
+    let vm: Vm<MemHost> = Vm::new(VmConfig { max_stack_units: 1 << 30, ..Default::default() }).expect("engine");
+    let host = deploy(&vm, MemHost::default(), c, &code);
+    let (_, deeper) = call(&vm, host, c, vec![0; 2 * deepest], 50_000_000);
+    assert_eq!(deeper.status, Status::Success, "twice as deep fits the default native stack");
+}
+
+#[test]
+fn the_largest_frames_hit_the_metered_limit_before_the_native_stack() {
+    // The most locals a function may have, recursing: each frame is as large as the structure limits allow.
+    let locals = "(local i64) ".repeat(9_999);
+    let code = module(&format!(
+        r#"(func $big (param $n i32) {locals}
+             (local.set 1 (i64.extend_i32_u (local.get $n)))
+             (if (i32.eqz (local.get $n)) (then (return)))
+             (call $big (i32.sub (local.get $n) (i32.const 1)))
+             (call $sw (i32.const 0) (i32.const 64)))
+           (func (export "call") (call $big (call $input_len)))"#
+    ));
+    let vm = vm();
+    let c = Address::repeat_byte(0x67);
+    let host = deploy(&vm, MemHost::default(), c, &code);
+    let (host, one) = call(&vm, host, c, vec![], 50_000_000);
+    assert_eq!(one.status, Status::Success, "one frame of 10,000 locals fits");
+    let (_, two) = call(&vm, host, c, vec![0], 50_000_000);
+    assert_eq!(two.status, Status::Failure(Failure::StackExhausted), "a second one is over the metered limit");
 }
