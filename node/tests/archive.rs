@@ -5,41 +5,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use accord_sdk::U256;
-use common::{CHAIN_ID, TestNode, accord_bin, legacy_transfer, send_and_wait};
-
-fn accord(args: &[&str], paths: &[&Path]) -> Output {
-    Command::new(accord_bin()).args(args).args(paths).output().expect("run accord")
-}
-
-fn ok(o: Output) -> String {
-    let out = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(o.status.success(), "accord failed: {out}{}", String::from_utf8_lossy(&o.stderr));
-    out
-}
-
-fn err(o: Output) -> String {
-    assert!(!o.status.success(), "accord should have failed: {}", String::from_utf8_lossy(&o.stdout));
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-/// A new home for the same chain (same genesis, the node's own key), as `accord init` writes it for a new machine.
-fn fresh_home(node: &TestNode, dir: &Path) -> std::path::PathBuf {
-    let home = dir.join("restored");
-    ok(accord(
-        &["init", "--rpc", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--p2p", "127.0.0.1:0", "--home"],
-        &[
-            &home,
-            Path::new("--genesis"),
-            &node.home.join("genesis.json"),
-            Path::new("--node-key"),
-            &node.home.join("node.key"),
-        ],
-    ));
-    home
-}
+use common::{CHAIN_ID, TestNode, accord_cli, cli_err, cli_ok, fresh_home, legacy_transfer, send_and_wait};
 
 fn headers(home: &Path) -> Vec<accord_sdk::block::Header> {
     let (_, chain) = accord_node::home::open_chain(home).expect("open");
@@ -60,20 +28,20 @@ async fn export_then_import_reproduces_every_header() {
     let work = tempfile::tempdir().expect("tempdir");
     let archive = work.path().join("blocks.bin");
 
-    let printed = ok(accord(&["export-blocks", "--home"], &[&node.home, &archive]));
+    let printed = cli_ok(accord_cli(&["export-blocks", "--home"], &[&node.home, &archive]));
     assert!(printed.starts_with("exported blocks 1..="), "{printed}");
-    let again = err(accord(&["export-blocks", "--home"], &[&node.home, &archive]));
+    let again = cli_err(accord_cli(&["export-blocks", "--home"], &[&node.home, &archive]));
     assert!(again.contains("never overwritten"), "{again}");
 
     let restored = fresh_home(&node, work.path());
-    let printed = ok(accord(&["import-blocks", "--home"], &[&restored, &archive]));
+    let printed = cli_ok(accord_cli(&["import-blocks", "--home"], &[&restored, &archive]));
     let original = headers(&node.home);
     assert!(printed.contains(&format!("imported {} blocks", original.len() - 1)), "{printed}");
     assert_eq!(headers(&restored), original, "every header, genesis to head");
     // Importing again checks each block against the stored one and adds nothing.
-    assert!(ok(accord(&["import-blocks", "--home"], &[&restored, &archive])).contains("imported 0 blocks"));
+    assert!(cli_ok(accord_cli(&["import-blocks", "--home"], &[&restored, &archive])).contains("imported 0 blocks"));
     let report: serde_json::Value =
-        serde_json::from_str(&ok(accord(&["verify", "--home"], &[&restored]))).expect("verify prints JSON");
+        serde_json::from_str(&cli_ok(accord_cli(&["verify", "--home"], &[&restored]))).expect("verify prints JSON");
     assert_eq!(report["height"], original.len() as u64 - 1);
 
     // A damaged archive: the last block's certificate is cut short. Every block before it is imported; the
@@ -84,7 +52,7 @@ async fn export_then_import_reproduces_every_header() {
     let partial = work.path().join("partial");
     std::fs::create_dir_all(&partial).expect("dir");
     let partial = fresh_home(&node, &partial);
-    let refused = err(accord(&["import-blocks", "--home"], &[&partial, &damaged]));
+    let refused = cli_err(accord_cli(&["import-blocks", "--home"], &[&partial, &damaged]));
     assert!(refused.contains("truncated certificate"), "{refused}");
     assert_eq!(headers(&partial), original[..original.len() - 1], "the blocks before the damage are kept");
 
@@ -97,7 +65,7 @@ async fn export_then_import_reproduces_every_header() {
     let third = work.path().join("third");
     std::fs::create_dir_all(&third).expect("dir");
     let third = fresh_home(&node, &third);
-    let refused = err(accord(&["import-blocks", "--home"], &[&third, &forged_path]));
+    let refused = cli_err(accord_cli(&["import-blocks", "--home"], &[&third, &forged_path]));
     assert!(refused.contains(&format!("block {}", original.len() - 1)), "{refused}");
     assert_eq!(headers(&third), original[..original.len() - 1]);
 
@@ -105,7 +73,7 @@ async fn export_then_import_reproduces_every_header() {
     let mut other = TestNode::new();
     other.start().await;
     other.stop();
-    let refused = err(accord(&["import-blocks", "--home"], &[&other.home, &archive]));
+    let refused = cli_err(accord_cli(&["import-blocks", "--home"], &[&other.home, &archive]));
     assert!(refused.contains("the archive holds chain"), "{refused}");
 }
 
@@ -122,8 +90,8 @@ async fn prune_keeps_the_window_provable_and_refuses_older_state() {
     let head = client.block_number().await.expect("head");
     node.stop();
 
-    assert!(err(accord(&["prune", "--keep-blocks", "10", "--home"], &[&node.home])).contains("below 64"));
-    let printed = ok(accord(&["prune", "--keep-blocks", "64", "--home"], &[&node.home]));
+    assert!(cli_err(accord_cli(&["prune", "--keep-blocks", "10", "--home"], &[&node.home])).contains("below 64"));
+    let printed = cli_ok(accord_cli(&["prune", "--keep-blocks", "64", "--home"], &[&node.home]));
     let kept_from = head + 1 - 64;
     assert!(printed.starts_with(&format!("pruned the state below block {kept_from} (head {head})")), "{printed}");
     let count = |what: &str| -> u64 {
@@ -131,9 +99,11 @@ async fn prune_keeps_the_window_provable_and_refuses_older_state() {
         before.split_whitespace().last().and_then(|n| n.parse().ok()).expect("a count")
     };
     assert!(count(" tree nodes") > 0 && count(" values deleted") > 0, "{printed}");
-    assert!(ok(accord(&["prune", "--keep-blocks", "64", "--home"], &[&node.home])).starts_with("nothing to prune"));
+    assert!(
+        cli_ok(accord_cli(&["prune", "--keep-blocks", "64", "--home"], &[&node.home])).starts_with("nothing to prune")
+    );
     let report: serde_json::Value =
-        serde_json::from_str(&ok(accord(&["verify", "--home"], &[&node.home]))).expect("verify prints JSON");
+        serde_json::from_str(&cli_ok(accord_cli(&["verify", "--home"], &[&node.home]))).expect("verify prints JSON");
     assert_eq!(report["height"], head, "the whole chain still re-executes to the stored head");
 
     let client = node.start().await;

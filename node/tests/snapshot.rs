@@ -6,45 +6,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use accord_sdk::U256;
 use accord_sdk::client::AccordClient;
 use common::*;
-
-fn accord(args: &[&str], paths: &[&Path]) -> Output {
-    Command::new(accord_bin()).args(args).args(paths).output().expect("run accord")
-}
-
-fn ok(o: Output) -> String {
-    let out = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(o.status.success(), "accord failed: {out}{}", String::from_utf8_lossy(&o.stderr));
-    out
-}
-
-fn err(o: Output) -> String {
-    assert!(!o.status.success(), "accord should have failed: {}", String::from_utf8_lossy(&o.stdout));
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-/// A new home for `node`'s key on the same chain, as `accord init` writes it on a new machine.
-fn fresh_home(node: &TestNode, dir: &Path) -> PathBuf {
-    std::fs::create_dir_all(dir).expect("dir");
-    let home = dir.join("home");
-    ok(accord(
-        &["init", "--rpc", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--p2p", "127.0.0.1:0", "--home"],
-        &[
-            &home,
-            Path::new("--genesis"),
-            &node.home.join("genesis.json"),
-            Path::new("--node-key"),
-            &node.home.join("node.key"),
-        ],
-    ));
-    home
-}
 
 /// Block `n`'s certified header, and every dev account's balance and nonce at it.
 async fn state_at(node: &TestNode, n: u64) -> (serde_json::Value, Vec<(U256, u64)>) {
@@ -84,7 +51,7 @@ async fn a_node_started_from_a_snapshot_joins_and_serves_identical_state() {
     nodes[0].stop();
     let work = tempfile::tempdir().expect("tempdir");
     let snap = work.path().join("state.snap");
-    let printed = ok(accord(&["snapshot", "--home"], &[&nodes[0].home, &snap]));
+    let printed = cli_ok(accord_cli(&["snapshot", "--home"], &[&nodes[0].home, &snap]));
     let base: u64 = printed
         .strip_prefix("snapshot of block ")
         .and_then(|r| r.split_whitespace().next())
@@ -92,12 +59,12 @@ async fn a_node_started_from_a_snapshot_joins_and_serves_identical_state() {
         .unwrap_or_else(|| panic!("{printed}"));
     assert!(base > promoted, "{printed}");
     assert!(printed.contains("2 validator-set steps"), "the promotion and the snapshot's block: {printed}");
-    assert!(err(accord(&["snapshot", "--home"], &[&nodes[0].home, &snap])).contains("never overwritten"));
+    assert!(cli_err(accord_cli(&["snapshot", "--home"], &[&nodes[0].home, &snap])).contains("never overwritten"));
     nodes[0].start().await;
 
     // The observer's data directory is wiped: a used directory is refused, a new one restored.
     nodes[5].stop();
-    let refused = err(accord(&["import-snapshot", "--home"], &[&nodes[5].home, &snap]));
+    let refused = cli_err(accord_cli(&["import-snapshot", "--home"], &[&nodes[5].home, &snap]));
     assert!(refused.contains("already holds a chain"), "{refused}");
     std::fs::remove_dir_all(nodes[5].home.join("data")).expect("wipe");
     let bytes = std::fs::read(&snap).expect("read");
@@ -107,7 +74,7 @@ async fn a_node_started_from_a_snapshot_joins_and_serves_identical_state() {
     damaged[at] ^= 0x01;
     let damaged_path = work.path().join("damaged.snap");
     std::fs::write(&damaged_path, &damaged).expect("write");
-    let refused = err(accord(&["import-snapshot", "--home"], &[&nodes[5].home, &damaged_path]));
+    let refused = cli_err(accord_cli(&["import-snapshot", "--home"], &[&nodes[5].home, &damaged_path]));
     assert!(refused.contains(&format!("block {base} is certified with state root")), "{refused}");
     // A forged signature in the first step's certificate: refused by the chain of trust.
     let mut forged = bytes.clone();
@@ -118,10 +85,10 @@ async fn a_node_started_from_a_snapshot_joins_and_serves_identical_state() {
     forged[first_cert] ^= 0x01;
     let forged_path = work.path().join("forged.snap");
     std::fs::write(&forged_path, &forged).expect("write");
-    let refused = err(accord(&["import-snapshot", "--home"], &[&nodes[5].home, &forged_path]));
+    let refused = cli_err(accord_cli(&["import-snapshot", "--home"], &[&nodes[5].home, &forged_path]));
     assert!(refused.contains("certificate against the validator set in force"), "{refused}");
 
-    let printed = ok(accord(&["import-snapshot", "--home"], &[&nodes[5].home, &snap]));
+    let printed = cli_ok(accord_cli(&["import-snapshot", "--home"], &[&nodes[5].home, &snap]));
     assert!(printed.starts_with(&format!("restored block {base} (")), "{printed}");
     nodes[5].start().await;
 
@@ -168,10 +135,10 @@ async fn a_node_started_from_a_snapshot_joins_and_serves_identical_state() {
     // The restored node writes a snapshot of its own, which restores into yet another new node.
     nodes[5].stop();
     let second = work.path().join("second.snap");
-    ok(accord(&["snapshot", "--home"], &[&nodes[5].home, &second]));
+    cli_ok(accord_cli(&["snapshot", "--home"], &[&nodes[5].home, &second]));
     let third = fresh_home(&nodes[5], &work.path().join("third"));
-    let printed = ok(accord(&["import-snapshot", "--home"], &[&third, &second]));
+    let printed = cli_ok(accord_cli(&["import-snapshot", "--home"], &[&third, &second]));
     assert!(printed.starts_with(&format!("restored block {head} (")), "{printed}");
-    let verify = err(accord(&["verify", "--home"], &[&third]));
+    let verify = cli_err(accord_cli(&["verify", "--home"], &[&third]));
     assert!(verify.contains(&format!("started from a snapshot of block {head}")), "{verify}");
 }

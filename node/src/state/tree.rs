@@ -218,22 +218,7 @@ mod tests {
                 .collect();
             let (_, writes) = chain.apply(u64::from(version), &changes).expect("apply");
             let block = crate::storage::CommittedBlock {
-                header: accord_sdk::block::Header {
-                    version: 1,
-                    chain_id: 1,
-                    parent_hash: B256::ZERO,
-                    number: u64::from(version),
-                    timestamp: 0,
-                    proposer: Address::ZERO,
-                    transactions_root: B256::ZERO,
-                    receipts_root: B256::ZERO,
-                    state_root: B256::ZERO,
-                    logs_bloom: Default::default(),
-                    gas_used: 0,
-                    gas_limit: 0,
-                    base_fee: 0,
-                    next_validators_hash: B256::ZERO,
-                },
+                header: crate::storage::tests::header(u64::from(version)),
                 transactions: vec![],
                 receipts: vec![],
                 certificate: None,

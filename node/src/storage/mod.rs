@@ -676,13 +676,14 @@ impl ChainStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::log_index::{LogCriteria, LogPosition};
     use super::*;
     use accord_sdk::keys::KeyPair;
     use alloy_primitives::{Bytes as ABytes, Log, LogData, TxKind, U256};
 
-    fn header(n: u64) -> Header {
+    /// A header of block `n` with every other field zero, for tests that store blocks.
+    pub(crate) fn header(n: u64) -> Header {
         Header {
             version: 1,
             chain_id: 1,

@@ -19,6 +19,42 @@ use alloy_signer_local::PrivateKeySigner;
 use parking_lot::Mutex;
 use serde::Deserialize;
 
+/// Runs `accord ARGS… PATHS…` and waits for it.
+pub fn accord_cli(args: &[&str], paths: &[&std::path::Path]) -> std::process::Output {
+    Command::new(accord_bin()).args(args).args(paths).output().expect("run accord")
+}
+
+/// The stdout of a command that must succeed (its output shown when it did not).
+pub fn cli_ok(o: std::process::Output) -> String {
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "accord failed: {out}{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+/// The stderr of a command that must fail.
+pub fn cli_err(o: std::process::Output) -> String {
+    assert!(!o.status.success(), "accord should have failed: {}", String::from_utf8_lossy(&o.stdout));
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// A new home in `dir/home` for `node`'s key on the same chain (same genesis), as `accord init` writes it on a new
+/// machine.
+pub fn fresh_home(node: &TestNode, dir: &std::path::Path) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("dir");
+    let home = dir.join("home");
+    cli_ok(accord_cli(
+        &["init", "--rpc", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--p2p", "127.0.0.1:0", "--home"],
+        &[
+            &home,
+            std::path::Path::new("--genesis"),
+            &node.home.join("genesis.json"),
+            std::path::Path::new("--node-key"),
+            &node.home.join("node.key"),
+        ],
+    ));
+    home
+}
+
 /// Chain id of test networks.
 pub const CHAIN_ID: u64 = 1337;
 
