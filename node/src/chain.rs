@@ -227,8 +227,7 @@ impl Chain {
     /// (seconds and gigabytes for a million), so a restart with the very document that built the stored block
     /// (same digest) takes the stored hash; any other document is built and compared, as on first start.
     fn open_genesis(store: &ChainStore, state: &StateDb, genesis: &Genesis) -> Result<B256, ChainError> {
-        // An empty digest never matches a stored one: the document is then built and compared.
-        let document = keccak256(serde_json::to_vec(genesis).unwrap_or_default());
+        let document = Self::document_digest(genesis);
         let stored = store.genesis_hash()?;
         if let Some(stored) = stored
             && store.genesis_document()? == Some(document)
@@ -244,6 +243,12 @@ impl Chain {
         }
         store.set_genesis_document(document)?;
         Ok(built)
+    }
+
+    /// The digest of the genesis document that identifies it in `meta` (see [`Self::open_genesis`]).
+    pub(crate) fn document_digest(genesis: &Genesis) -> B256 {
+        // An empty digest never matches a stored one: the document is then built and compared.
+        keccak256(serde_json::to_vec(genesis).unwrap_or_default())
     }
 
     pub(crate) fn genesis_block(

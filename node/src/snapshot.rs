@@ -370,18 +370,22 @@ pub fn restore(
         return Err(SnapshotError::Format("bytes after the state's end".into()));
     }
     let (root, writes) = state.apply_fresh(base, &entries).map_err(ChainError::from)?;
+    let count = entries.len() as u64;
+    // The writes hold every entry again: free the map before they are written.
+    drop(entries);
     if root != last.header.state_root {
         return Err(SnapshotError::StateRoot { number: base, computed: root, certified: last.header.state_root });
     }
     store
-        .restore_snapshot(&genesis_header, &last.header, &last.certificate, &writes, &encode_steps(&steps)?)
+        .restore_snapshot(
+            &genesis_header,
+            Chain::document_digest(genesis),
+            &last.header,
+            &last.certificate,
+            &writes,
+            &encode_steps(&steps)?,
+        )
         .map_err(ChainError::from)?;
-    progress(entries.len() as u64);
-    Ok(SnapshotReport {
-        number: base,
-        hash: last.header.hash(),
-        state_root: root,
-        steps: steps.len(),
-        entries: entries.len() as u64,
-    })
+    progress(count);
+    Ok(SnapshotReport { number: base, hash: last.header.hash(), state_root: root, steps: steps.len(), entries: count })
 }

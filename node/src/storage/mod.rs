@@ -531,10 +531,11 @@ impl ChainStore {
     /// Writes a verified snapshot into a new database: `state` (the tree at `base`'s height built from nothing, and
     /// the latest-state table) in chunks first, under a restoring marker that keeps any half-written directory from
     /// being opened; then, in one synced batch, the genesis block's header (its state is not written: the snapshot's
-    /// state replaces it), `base` with its certificate as the head, and the history and pruning bounds.
+    /// state replaces it) with the digest of the document it was built from (so starts do not build it again), `base` with its certificate as the head, and the history and pruning bounds.
     pub fn restore_snapshot(
         &self,
         genesis: &Header,
+        genesis_document: B256,
         base: &Header,
         certificate: &CommitCertificate,
         state: &StateWrites,
@@ -575,6 +576,7 @@ impl ChainStore {
         batch.put_cf(self.cf(schema::BLOCK_HASHES), base.hash(), b);
         batch.put_cf(self.cf(schema::CERTIFICATES), b, alloy_rlp::encode(certificate));
         batch.put_cf(self.cf(schema::META), schema::META_GENESIS, genesis.hash());
+        batch.put_cf(self.cf(schema::META), schema::META_GENESIS_DOCUMENT, genesis_document);
         batch.put_cf(self.cf(schema::META), schema::META_HEAD, b);
         batch.put_cf(self.cf(schema::META), schema::META_PRUNED_BELOW, b);
         batch.put_cf(self.cf(schema::META), schema::META_HISTORY_BASE, b);
