@@ -251,10 +251,8 @@ impl Chain {
         keccak256(serde_json::to_vec(genesis).unwrap_or_default())
     }
 
-    pub(crate) fn genesis_block(
-        state: &StateDb,
-        genesis: &Genesis,
-    ) -> Result<(CommittedBlock, StateWrites), ChainError> {
+    /// The state the genesis names: its allocations, and the governed records in the system accounts' storage.
+    pub(crate) fn genesis_state(genesis: &Genesis) -> BTreeMap<StateKey, Option<Vec<u8>>> {
         let mut changes: BTreeMap<StateKey, Option<Vec<u8>>> = genesis
             .alloc
             .iter()
@@ -263,12 +261,15 @@ impl Chain {
                 (StateKey::Account(*addr), Some(acct.encode()))
             })
             .collect();
-        // Governed state starts as the genesis names it, in the system accounts' storage.
         for (address, slot, word) in crate::governance::store::genesis_records(genesis) {
             changes.insert(StateKey::Storage(address, slot), (!word.is_zero()).then(|| word.to_vec()));
         }
-        let (state_root, writes) = state.apply(0, &changes)?;
-        let header = Header {
+        changes
+    }
+
+    /// The genesis block's header, with the root of [`Self::genesis_state`].
+    pub(crate) fn genesis_header(genesis: &Genesis, state_root: B256) -> Header {
+        Header {
             version: FORMAT_VERSION,
             chain_id: genesis.chain_id,
             parent_hash: B256::ZERO,
@@ -283,7 +284,12 @@ impl Chain {
             gas_limit: genesis.params.block_gas_limit,
             base_fee: genesis.params.base_fee,
             next_validators_hash: genesis.validator_set().hash(),
-        };
+        }
+    }
+
+    fn genesis_block(state: &StateDb, genesis: &Genesis) -> Result<(CommittedBlock, StateWrites), ChainError> {
+        let (state_root, writes) = state.apply(0, &Self::genesis_state(genesis))?;
+        let header = Self::genesis_header(genesis, state_root);
         Ok((CommittedBlock { header, transactions: vec![], receipts: vec![], certificate: None }, writes))
     }
 

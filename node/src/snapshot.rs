@@ -5,8 +5,8 @@
 //! snapshot's block: every block whose header announces a new validator set (and the snapshot's block itself), each
 //! with its commit certificate and the set it announces. A restore walks that chain from the genesis set, verifying
 //! each certificate against the set the previous step announced and each announced set against its header's
-//! `nextValidatorsHash`, then rebuilds the state tree from the entries and refuses the file unless its root is the
-//! certified block's `stateRoot`. So a snapshot is exactly as trustworthy as a quorum certificate of every validator
+//! `nextValidatorsHash`, then rebuilds the state tree from the entries, in bounded chunks, beside the data directory,
+//! and moves it into place only if its root is the certified block's `stateRoot`. So a snapshot is exactly as trustworthy as a quorum certificate of every validator
 //! set the chain has had, the same as block sync, without re-executing a block. (Blocks between the set changes are
 //! skipped: a quorum of the set in force signed the next change, and the snapshot's block, as it signs every
 //! block.)
@@ -303,10 +303,14 @@ fn verify_steps(genesis: &Genesis, genesis_header: &Header, base: u64, steps: &[
     Ok(())
 }
 
-/// Restores the snapshot at `input` into the new data directory `data_dir` of a node of `genesis`: the chain of
-/// trust and the state root are checked before anything is written, then the state, the snapshot's block as the
-/// head, and the genesis block's header. The node then syncs the blocks after it from its peers. `progress` gets
-/// the state entries read so far.
+/// Entries per chunk when a tree is built in bounded memory (`StateDb::build_chunked`): about 100 MB of tree work.
+const TREE_CHUNK: usize = 20_000;
+
+/// Restores the snapshot at `input` into `data_dir`, which must hold no chain, for a node of `genesis`. The chain
+/// of trust is checked first; the state tree is built (in bounded memory) in a directory beside `data_dir` and
+/// checked against the certified state root; only then does that directory become `data_dir`, so a refused or
+/// interrupted restore leaves nothing a node would open. The node then syncs the blocks after the snapshot.
+/// `progress` gets the state entries read so far.
 pub fn restore(
     data_dir: &Path,
     genesis: &Genesis,
@@ -314,13 +318,16 @@ pub fn restore(
     mut progress: impl FnMut(u64),
 ) -> Result<SnapshotReport, SnapshotError> {
     crate::chain::check_engine(genesis)?;
-    let store = ChainStore::open(data_dir).map_err(ChainError::from)?;
-    if !store.is_new().map_err(ChainError::from)? {
-        return Err(SnapshotError::NotEmpty(data_dir.display().to_string()));
-    }
-    let state = StateDb::new(store.clone());
-    let (genesis_block, _) = Chain::genesis_block(&state, genesis)?;
-    let genesis_header = genesis_block.header;
+    let replace_existing = check_new(data_dir)?;
+    // The genesis hash, which ties the file to this home's genesis.json: its tree built in a scratch store, in
+    // bounded memory (a first start builds the same tree in one piece).
+    let genesis_header = {
+        let scratch = tempfile::tempdir()?;
+        let db = StateDb::new(ChainStore::open(scratch.path()).map_err(ChainError::from)?);
+        let state = Chain::genesis_state(genesis);
+        let last = (state.len().div_ceil(TREE_CHUNK) as u64).max(1);
+        Chain::genesis_header(genesis, db.build_chunked(last, &state, TREE_CHUNK).map_err(ChainError::from)?)
+    };
     let file = std::fs::File::open(input)
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot open {}: {e}", input.display())))?;
     let mut r = BufReader::new(file);
@@ -369,23 +376,65 @@ pub fn restore(
     if r.read(&mut rest)? != 0 {
         return Err(SnapshotError::Format("bytes after the state's end".into()));
     }
-    let (root, writes) = state.apply_fresh(base, &entries).map_err(ChainError::from)?;
     let count = entries.len() as u64;
-    // The writes hold every entry again: free the map before they are written.
-    drop(entries);
-    if root != last.header.state_root {
-        return Err(SnapshotError::StateRoot { number: base, computed: root, certified: last.header.state_root });
+    let building = beside(data_dir, "restoring");
+    if building.exists() {
+        std::fs::remove_dir_all(&building)?;
     }
-    store
-        .restore_snapshot(
-            &genesis_header,
-            Chain::document_digest(genesis),
-            &last.header,
-            &last.certificate,
-            &writes,
-            &encode_steps(&steps)?,
-        )
-        .map_err(ChainError::from)?;
+    let built = (|| -> Result<B256, SnapshotError> {
+        let store = ChainStore::open(&building).map_err(ChainError::from)?;
+        store.begin_restore().map_err(ChainError::from)?;
+        let root = StateDb::new(store.clone()).build_chunked(base, &entries, TREE_CHUNK).map_err(ChainError::from)?;
+        if root != last.header.state_root {
+            return Err(SnapshotError::StateRoot { number: base, computed: root, certified: last.header.state_root });
+        }
+        store
+            .finish_restore(
+                &genesis_header,
+                Chain::document_digest(genesis),
+                &last.header,
+                &last.certificate,
+                &encode_steps(&steps)?,
+            )
+            .map_err(ChainError::from)?;
+        Ok(root)
+    })();
+    let root = match built {
+        Ok(root) => root,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&building);
+            return Err(e);
+        }
+    };
+    if replace_existing {
+        std::fs::remove_dir_all(data_dir)?;
+    }
+    std::fs::rename(&building, data_dir)?;
     progress(count);
     Ok(SnapshotReport { number: base, hash: last.header.hash(), state_root: root, steps: steps.len(), entries: count })
+}
+
+/// `dir` with `.suffix` added to its name, in the same parent (so a rename moves it into place).
+fn beside(dir: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = dir.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "data".into());
+    name.push(format!(".{suffix}"));
+    dir.with_file_name(name)
+}
+
+/// Refuses a data directory that holds a chain (or anything but a database with nothing committed); true when an
+/// empty database is there, to be replaced by the restored one.
+fn check_new(data_dir: &Path) -> Result<bool, SnapshotError> {
+    let Ok(mut listing) = std::fs::read_dir(data_dir) else { return Ok(false) };
+    if listing.next().is_none() {
+        return Ok(true);
+    }
+    let taken = || SnapshotError::NotEmpty(data_dir.display().to_string());
+    if !data_dir.join("CURRENT").exists() {
+        return Err(taken());
+    }
+    let store = ChainStore::open(data_dir).map_err(|_| taken())?;
+    if !store.is_new().map_err(ChainError::from)? {
+        return Err(taken());
+    }
+    Ok(true)
 }

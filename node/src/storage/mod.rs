@@ -528,35 +528,52 @@ impl ChainStore {
         Ok(self.genesis_hash()?.is_none() && self.head_number()?.is_none())
     }
 
-    /// Writes a verified snapshot into a new database: `state` (the tree at `base`'s height built from nothing, and
-    /// the latest-state table) in chunks first, under a restoring marker that keeps any half-written directory from
-    /// being opened; then, in one synced batch, the genesis block's header (its state is not written: the snapshot's
-    /// state replaces it) with the digest of the document it was built from (so starts do not build it again), `base` with its certificate as the head, and the history and pruning bounds.
-    pub fn restore_snapshot(
+    /// Marks a new database as being restored from a snapshot: until [`Self::finish_restore`], it is never opened.
+    pub fn begin_restore(&self) -> Result<(), StorageError> {
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        Ok(self.db.put_cf_opt(self.cf(schema::META), schema::META_RESTORING, [1u8], &wo)?)
+    }
+
+    /// Writes one chunk of a tree being built ([`crate::state::StateDb::build_chunked`]): its nodes, values and
+    /// latest entries; the nodes it replaced are deleted (no version before the finished tree's is ever read).
+    pub fn write_tree_chunk(&self, state: &StateWrites) -> Result<(), StorageError> {
+        let mut batch = WriteBatch::default();
+        for (k, v) in &state.nodes {
+            batch.put_cf(self.cf(schema::STATE_NODES), k, v);
+        }
+        for (k, v) in &state.values {
+            batch.put_cf(self.cf(schema::STATE_VALUES), k, v);
+        }
+        for (k, v) in &state.latest {
+            match v {
+                Some(v) => batch.put_cf(self.cf(schema::STATE_LATEST), k, v),
+                None => batch.delete_cf(self.cf(schema::STATE_LATEST), k),
+            }
+        }
+        for k in &state.stale {
+            if let Some(node) = k.get(8..) {
+                batch.delete_cf(self.cf(schema::STATE_NODES), node);
+            }
+        }
+        Ok(self.db.write(batch)?)
+    }
+
+    /// Completes a snapshot restore whose state [`Self::write_tree_chunk`] wrote: in one synced batch, the genesis
+    /// block's header (its state is not written: the snapshot's replaces it) with the digest of the document it was
+    /// built from (so starts do not build it again), `base` with its certificate as the head, the history and
+    /// pruning bounds, and the chain of trust; the restoring mark goes.
+    pub fn finish_restore(
         &self,
         genesis: &Header,
         genesis_document: B256,
         base: &Header,
         certificate: &CommitCertificate,
-        state: &StateWrites,
         steps: &[u8],
     ) -> Result<(), StorageError> {
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
-        self.db.put_cf_opt(self.cf(schema::META), schema::META_RESTORING, [1u8], &wo)?;
         let mut batch = WriteBatch::default();
-        let chunks = state.nodes.iter().map(|(k, v)| (schema::STATE_NODES, k, Some(v)));
-        let chunks = chunks.chain(state.values.iter().map(|(k, v)| (schema::STATE_VALUES, k, Some(v))));
-        let chunks = chunks.chain(state.latest.iter().map(|(k, v)| (schema::STATE_LATEST, k, v.as_ref())));
-        for (cf, k, v) in chunks {
-            if let Some(v) = v {
-                batch.put_cf(self.cf(cf), k, v);
-            }
-            if batch.len() >= 100_000 {
-                self.db.write(std::mem::take(&mut batch))?;
-            }
-        }
-        self.db.write(std::mem::take(&mut batch))?;
         let empty_body = {
             let mut out = Vec::new();
             Vec::<StoredTx>::new().encode(&mut out);
@@ -585,6 +602,8 @@ impl ChainStore {
         batch.delete_cf(self.cf(schema::META), schema::META_RESTORING);
         self.db.write_opt(batch, &wo)?;
         self.pruned_below.store(base.number, std::sync::atomic::Ordering::SeqCst);
+        // The chunks replaced each other's upper nodes: reclaim that space now.
+        self.db.compact_range_cf(self.cf(schema::STATE_NODES), None::<&[u8]>, None::<&[u8]>);
         Ok(())
     }
 
