@@ -577,13 +577,7 @@ pub async fn node_address(node: &TestNode) -> Address {
 
 /// The hash a header commits to for a validator set of these node addresses (the set's hash covers addresses only).
 pub fn set_hash(nodes: &[Address]) -> B256 {
-    let validator = |address: &Address| accord_sdk::block::Validator {
-        name: String::new(),
-        address: *address,
-        public_key: Default::default(),
-        p2p_address: String::new(),
-    };
-    accord_sdk::block::ValidatorSet { validators: nodes.iter().map(validator).collect() }.hash()
+    accord_sdk::block::ValidatorSet::of_addresses(nodes).hash()
 }
 
 /// The `nextValidatorsHash` of block `n` at `node`.
