@@ -81,6 +81,15 @@ pub enum ArchiveError {
     },
 }
 
+impl From<crate::framing::RecordError> for ArchiveError {
+    fn from(e: crate::framing::RecordError) -> Self {
+        match e {
+            crate::framing::RecordError::Io(e) => Self::Io(e),
+            other => Self::Format(other.to_string()),
+        }
+    }
+}
+
 /// What an export or import did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ArchiveReport {
@@ -105,10 +114,7 @@ pub fn export(
 ) -> Result<ArchiveReport, ArchiveError> {
     let head = chain.head().number;
     let from = from.max(1);
-    let base = chain.history_base();
-    if from <= base {
-        return Err(ChainError::BeforeHistory { number: from, base }.into());
-    }
+    chain.require_block(from)?;
     let to = to.unwrap_or(head);
     if to > head || from > to {
         return Err(ArchiveError::Range { from, to, head });
@@ -125,32 +131,12 @@ pub fn export(
         let block = crate::sync::block_bytes(chain, &header)?;
         let certificate = chain.store().certificate(n).map_err(ChainError::from)?.ok_or(ChainError::MissingBlock(n))?;
         let certificate = alloy_rlp::encode(certificate);
-        for part in [&block, &certificate] {
-            let len = u32::try_from(part.len()).map_err(|_| ArchiveError::Format(format!("block {n} is too large")))?;
-            w.write_all(&len.to_be_bytes())?;
-            w.write_all(part)?;
-        }
+        crate::framing::write(&mut w, &block, "block")?;
+        crate::framing::write(&mut w, &certificate, "certificate")?;
         progress(n);
     }
     w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     Ok(ArchiveReport { from, to, imported: 0, head })
-}
-
-/// Reads one length-prefixed record of at most `limit` bytes; `None` at a clean end of file.
-fn record(r: &mut impl Read, limit: u32, what: &str) -> Result<Option<Vec<u8>>, ArchiveError> {
-    let mut len = [0u8; 4];
-    match r.read_exact(&mut len) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e.into()),
-    }
-    let len = u32::from_be_bytes(len);
-    if len > limit {
-        return Err(ArchiveError::Format(format!("a {what} of {len} bytes exceeds the bound of {limit}")));
-    }
-    let mut bytes = vec![0u8; len as usize];
-    r.read_exact(&mut bytes).map_err(|e| ArchiveError::Format(format!("truncated {what}: {e}")))?;
-    Ok(Some(bytes))
 }
 
 /// Imports the archive at `input` into `importer`'s chain: blocks the chain already has must be the same (checked,
@@ -182,8 +168,8 @@ pub fn import(
     }
     let block_limit = u32::try_from(chain.genesis().params.max_block_bytes).unwrap_or(u32::MAX);
     let (mut first, mut last, mut imported) = (None, 0, 0);
-    while let Some(block) = record(&mut r, block_limit, "block")? {
-        let certificate = record(&mut r, MAX_CERTIFICATE_BYTES, "certificate")?
+    while let Some(block) = crate::framing::read(&mut r, block_limit, "block")? {
+        let certificate = crate::framing::read(&mut r, MAX_CERTIFICATE_BYTES, "certificate")?
             .ok_or_else(|| ArchiveError::Format("a block without its certificate at the end".into()))?;
         // Only the header, for its height: the importer decodes (and checks) the whole block once.
         let header = <Header as alloy_rlp::Decodable>::decode(&mut &block[..]).map_err(|e| ArchiveError::Block {

@@ -404,6 +404,16 @@ impl Chain {
         self.store.history_base()
     }
 
+    /// Refuses a block this node does not hold in full: one before its history, or the snapshot's own block (whose
+    /// header and state it holds, not its transactions). The one rule every reader of blocks asks.
+    pub fn require_block(&self, number: u64) -> Result<(), ChainError> {
+        let base = self.history_base();
+        if number > 0 && number <= base {
+            return Err(ChainError::BeforeHistory { number, base });
+        }
+        Ok(())
+    }
+
     /// Hash of the validator set of the block after `number`, as the state after executing `number` (`changes`
     /// on top of the latest) names it: what the header of `number` commits to.
     fn next_set_hash(&self, number: u64, changes: &BTreeMap<StateKey, Option<Vec<u8>>>) -> Result<B256, ChainError> {
@@ -633,10 +643,7 @@ impl Chain {
         if number > self.head().number {
             return Ok(None);
         }
-        let base = self.history_base();
-        if number > 0 && number <= base {
-            return Err(ChainError::BeforeHistory { number, base });
-        }
+        self.require_block(number)?;
         let Some(header) = self.store.header(number)? else { return Ok(None) };
         let txs = self.store.transactions(number)?.ok_or(ChainError::MissingBlock(number))?;
         let receipts = self.store.receipts(number)?.ok_or(ChainError::MissingBlock(number))?;

@@ -10,6 +10,7 @@ pub mod config;
 pub mod console;
 pub mod dispatch;
 pub mod executor;
+pub mod framing;
 pub mod genesis_assembly;
 pub mod governance;
 pub mod home;

@@ -22,7 +22,7 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 use accord_sdk::account::StateKey;
-use accord_sdk::block::{CommitCertificate, Header, Validator, ValidatorSet};
+use accord_sdk::block::{CommitCertificate, Header, ValidatorSet};
 use accord_sdk::genesis::Genesis;
 use accord_sdk::{Address, B256};
 
@@ -96,6 +96,15 @@ pub enum SnapshotError {
     Unavailable(String),
 }
 
+impl From<crate::framing::RecordError> for SnapshotError {
+    fn from(e: crate::framing::RecordError) -> Self {
+        match e {
+            crate::framing::RecordError::Io(e) => Self::Io(e),
+            other => Self::Format(other.to_string()),
+        }
+    }
+}
+
 /// What a snapshot or restore did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotReport {
@@ -119,37 +128,9 @@ struct Step {
     next: Vec<Address>,
 }
 
-fn set_of(addresses: &[Address]) -> ValidatorSet {
-    ValidatorSet {
-        validators: addresses
-            .iter()
-            .map(|a| Validator {
-                name: String::new(),
-                address: *a,
-                public_key: Default::default(),
-                p2p_address: String::new(),
-            })
-            .collect(),
-    }
-}
-
-fn write_record(w: &mut impl Write, bytes: &[u8], what: &str) -> Result<(), SnapshotError> {
-    let len = u32::try_from(bytes.len()).map_err(|_| SnapshotError::Format(format!("a {what} is too large")))?;
-    w.write_all(&len.to_be_bytes())?;
-    w.write_all(bytes)?;
-    Ok(())
-}
-
-fn read_record(r: &mut impl Read, limit: u32, what: &str) -> Result<Vec<u8>, SnapshotError> {
-    let mut len = [0u8; 4];
-    r.read_exact(&mut len).map_err(|e| SnapshotError::Format(format!("truncated before a {what}: {e}")))?;
-    let len = u32::from_be_bytes(len);
-    if len > limit {
-        return Err(SnapshotError::Format(format!("a {what} of {len} bytes exceeds the bound of {limit}")));
-    }
-    let mut bytes = vec![0u8; len as usize];
-    r.read_exact(&mut bytes).map_err(|e| SnapshotError::Format(format!("truncated {what}: {e}")))?;
-    Ok(bytes)
+/// Reads a record the format requires (the file may not end before it).
+fn read_record(r: &mut impl Read, limit: u32, what: &'static str) -> Result<Vec<u8>, SnapshotError> {
+    crate::framing::read(r, limit, what)?.ok_or_else(|| SnapshotError::Format(format!("the file ends before a {what}")))
 }
 
 fn encode_steps(steps: &[Step]) -> Result<Vec<u8>, SnapshotError> {
@@ -157,9 +138,9 @@ fn encode_steps(steps: &[Step]) -> Result<Vec<u8>, SnapshotError> {
     let count = u32::try_from(steps.len()).map_err(|_| SnapshotError::Format("too many steps".into()))?;
     out.extend_from_slice(&count.to_be_bytes());
     for s in steps {
-        write_record(&mut out, &s.header.encode(), "header")?;
-        write_record(&mut out, &alloy_rlp::encode(&s.certificate), "certificate")?;
-        write_record(&mut out, &alloy_rlp::encode(&s.next), "validator list")?;
+        crate::framing::write(&mut out, &s.header.encode(), "header")?;
+        crate::framing::write(&mut out, &alloy_rlp::encode(&s.certificate), "certificate")?;
+        crate::framing::write(&mut out, &alloy_rlp::encode(&s.next), "validator list")?;
     }
     Ok(out)
 }
@@ -248,8 +229,8 @@ pub fn create(chain: &Chain, out: &Path, mut progress: impl FnMut(u64)) -> Resul
     let mut entries = 0u64;
     for item in chain.store().latest_entries() {
         let (k, v) = item.map_err(ChainError::from)?;
-        write_record(&mut w, &k, "state key")?;
-        write_record(&mut w, &v, "state value")?;
+        crate::framing::write(&mut w, &k, "state key")?;
+        crate::framing::write(&mut w, &v, "state value")?;
         entries += 1;
         if entries.is_multiple_of(10_000) {
             progress(entries);
@@ -268,7 +249,7 @@ pub fn create(chain: &Chain, out: &Path, mut progress: impl FnMut(u64)) -> Resul
 }
 
 /// Checks the chain of trust: each step's certificate against the set the previous step (first, the genesis)
-/// announced, and each announced set against its header. Returns the last step: the snapshot's block.
+/// announced, and each announced set against its header; the last step must be the snapshot's block.
 fn verify_steps(genesis: &Genesis, genesis_header: &Header, base: u64, steps: &[Step]) -> Result<(), SnapshotError> {
     let mut set = genesis.validator_set();
     if set.hash() != genesis_header.next_validators_hash {
@@ -287,7 +268,7 @@ fn verify_steps(genesis: &Genesis, genesis_header: &Header, base: u64, steps: &[
         s.certificate
             .verify(genesis.chain_id, &s.header, &set, genesis.crypto)
             .map_err(|e| untrusted(format!("certificate against the validator set in force: {e}")))?;
-        let next = set_of(&s.next);
+        let next = ValidatorSet::of_addresses(&s.next);
         if next.hash() != s.header.next_validators_hash {
             return Err(untrusted("the validator set given does not match the header's nextValidatorsHash".into()));
         }
@@ -383,7 +364,6 @@ pub fn restore(
     }
     let built = (|| -> Result<B256, SnapshotError> {
         let store = ChainStore::open(&building).map_err(ChainError::from)?;
-        store.begin_restore().map_err(ChainError::from)?;
         let root = StateDb::new(store.clone()).build_chunked(base, &entries, TREE_CHUNK).map_err(ChainError::from)?;
         if root != last.header.state_root {
             return Err(SnapshotError::StateRoot { number: base, computed: root, certified: last.header.state_root });

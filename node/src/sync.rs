@@ -107,11 +107,8 @@ pub(crate) fn block_bytes(chain: &Chain, header: &accord_sdk::block::Header) -> 
 
 fn read_blocks(chain: &Chain, from: u64, max: u32) -> Result<Vec<SyncBlock>, ChainError> {
     let head = chain.head().number;
-    let base = chain.history_base();
-    if base > 0 && from <= base {
-        // A node restored from a snapshot serves only the blocks after it; the asker goes to another peer.
-        return Err(ChainError::BeforeHistory { number: from.max(1), base });
-    }
+    // A node restored from a snapshot serves only the blocks after it; the asker goes to another peer.
+    chain.require_block(from.max(1))?;
     let mut out = Vec::new();
     let mut bytes = 0usize;
     let mut n = from.max(1);

@@ -281,9 +281,8 @@ pub fn criteria(filter: &Filter) -> LogCriteria {
 /// naming `rpc.max_logs` when there are more than `limit`.
 pub fn logs_in(c: &RpcContext, criteria: &LogCriteria, from: u64, to: u64, limit: usize) -> RpcResult<Vec<RpcLog>> {
     // A node restored from a snapshot has no logs up to its snapshot's block: an empty answer there would be wrong.
-    let base = c.chain.history_base();
-    if base > 0 && from <= base && to > 0 {
-        return Err(error::chain_error(crate::chain::ChainError::BeforeHistory { number: from.max(1), base }));
+    if to > 0 {
+        c.chain.require_block(from.max(1)).map_err(error::chain_error)?;
     }
     let store = c.chain.store();
     let Some(found) = store.logs(criteria, from, to, limit).map_err(internal)? else {

@@ -134,7 +134,7 @@ impl StateDb {
 
     /// The tree at `version` holding exactly `entries` (a snapshot's state), built from the empty tree rather than
     /// on `version - 1`, with the writes that store it (no stale nodes: nothing is replaced). Nothing is written here.
-    pub fn apply_fresh(
+    fn apply_fresh(
         &self,
         version: u64,
         entries: &BTreeMap<StateKey, Option<Vec<u8>>>,

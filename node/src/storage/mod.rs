@@ -31,11 +31,6 @@ pub enum StorageError {
         /// What failed.
         detail: String,
     },
-    /// A snapshot restore into this directory stopped half way.
-    #[error(
-        "a snapshot restore into this data directory did not finish: delete the directory and run accord import-snapshot again"
-    )]
-    RestoreUnfinished,
     /// The data directory was written by an incompatible storage format.
     #[error("data directory uses storage format {found}, this node understands {expected}")]
     Format {
@@ -126,9 +121,6 @@ impl ChainStore {
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
         let mut store = Self { db: Arc::new(db), pruned_below: Arc::default(), history_base: 0 };
         store.check_format()?;
-        if store.get(schema::META, schema::META_RESTORING)?.is_some() {
-            return Err(StorageError::RestoreUnfinished);
-        }
         let meta_u64 = |key: &[u8], what: &'static str| -> Result<u64, StorageError> {
             match store.get(schema::META, key)? {
                 None => Ok(0),
@@ -376,14 +368,13 @@ impl ChainStore {
         self.get(schema::STATE_LATEST, key)
     }
 
-    /// Writes a block and its state changes atomically and durably, then moves the head to it.
-    pub fn commit_block(&self, block: &CommittedBlock, state: &StateWrites, genesis: bool) -> Result<(), StorageError> {
-        let mut batch = WriteBatch::default();
+    /// Puts a block's records into `batch`: header, hash index, body, receipts, transaction index, logs and (if it
+    /// has one) certificate.
+    fn put_block(&self, batch: &mut WriteBatch, block: &CommittedBlock) {
         let number = block.header.number;
         let nk = schema::number_key(number);
-        let hash = block.header.hash();
         batch.put_cf(self.cf(schema::HEADERS), nk, block.header.encode());
-        batch.put_cf(self.cf(schema::BLOCK_HASHES), hash, nk);
+        batch.put_cf(self.cf(schema::BLOCK_HASHES), block.header.hash(), nk);
         let stored: Vec<StoredTx> =
             block.transactions.iter().map(|t| StoredTx { raw: t.encoded().clone(), sender: t.sender() }).collect();
         let mut body = Vec::new();
@@ -395,10 +386,17 @@ impl ChainStore {
         for (i, tx) in block.transactions.iter().enumerate() {
             batch.put_cf(self.cf(schema::TX_INDEX), tx.hash(), schema::tx_location(number, i as u32));
         }
-        self.put_log_entries(&mut batch, number, &block.transactions, &block.receipts);
+        self.put_log_entries(batch, number, &block.transactions, &block.receipts);
         if let Some(cert) = &block.certificate {
             batch.put_cf(self.cf(schema::CERTIFICATES), nk, alloy_rlp::encode(cert));
         }
+    }
+
+    /// Writes a block and its state changes atomically and durably, then moves the head to it.
+    pub fn commit_block(&self, block: &CommittedBlock, state: &StateWrites, genesis: bool) -> Result<(), StorageError> {
+        let mut batch = WriteBatch::default();
+        let nk = schema::number_key(block.header.number);
+        self.put_block(&mut batch, block);
         for (k, v) in &state.nodes {
             batch.put_cf(self.cf(schema::STATE_NODES), k, v);
         }
@@ -415,7 +413,7 @@ impl ChainStore {
             }
         }
         if genesis {
-            batch.put_cf(self.cf(schema::META), schema::META_GENESIS, hash);
+            batch.put_cf(self.cf(schema::META), schema::META_GENESIS, block.header.hash());
         }
         batch.put_cf(self.cf(schema::META), schema::META_HEAD, nk);
         let mut wo = WriteOptions::default();
@@ -528,13 +526,6 @@ impl ChainStore {
         Ok(self.genesis_hash()?.is_none() && self.head_number()?.is_none())
     }
 
-    /// Marks a new database as being restored from a snapshot: until [`Self::finish_restore`], it is never opened.
-    pub fn begin_restore(&self) -> Result<(), StorageError> {
-        let mut wo = WriteOptions::default();
-        wo.set_sync(true);
-        Ok(self.db.put_cf_opt(self.cf(schema::META), schema::META_RESTORING, [1u8], &wo)?)
-    }
-
     /// Writes one chunk of a tree being built ([`crate::state::StateDb::build_chunked`]): its nodes, values and
     /// latest entries; the nodes it replaced are deleted (no version before the finished tree's is ever read).
     pub fn write_tree_chunk(&self, state: &StateWrites) -> Result<(), StorageError> {
@@ -562,7 +553,8 @@ impl ChainStore {
     /// Completes a snapshot restore whose state [`Self::write_tree_chunk`] wrote: in one synced batch, the genesis
     /// block's header (its state is not written: the snapshot's replaces it) with the digest of the document it was
     /// built from (so starts do not build it again), `base` with its certificate as the head, the history and
-    /// pruning bounds, and the chain of trust; the restoring mark goes.
+    /// pruning bounds, and the chain of trust. The restore builds in a directory of its own and moves it into place only
+    /// after this, so no node ever opens a half-restored database.
     pub fn finish_restore(
         &self,
         genesis: &Header,
@@ -574,21 +566,11 @@ impl ChainStore {
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
         let mut batch = WriteBatch::default();
-        let empty_body = {
-            let mut out = Vec::new();
-            Vec::<StoredTx>::new().encode(&mut out);
-            out
-        };
-        let empty_receipts = {
-            let mut out = Vec::new();
-            Vec::<Receipt>::new().encode(&mut out);
-            out
-        };
-        let (g, b) = (schema::number_key(0), schema::number_key(base.number));
-        batch.put_cf(self.cf(schema::HEADERS), g, genesis.encode());
-        batch.put_cf(self.cf(schema::BLOCK_HASHES), genesis.hash(), g);
-        batch.put_cf(self.cf(schema::BODIES), g, &empty_body);
-        batch.put_cf(self.cf(schema::RECEIPTS), g, &empty_receipts);
+        let genesis_block =
+            CommittedBlock { header: genesis.clone(), transactions: vec![], receipts: vec![], certificate: None };
+        self.put_block(&mut batch, &genesis_block);
+        // The snapshot's block: header and certificate only (its transactions are not in the snapshot).
+        let b = schema::number_key(base.number);
         batch.put_cf(self.cf(schema::HEADERS), b, base.encode());
         batch.put_cf(self.cf(schema::BLOCK_HASHES), base.hash(), b);
         batch.put_cf(self.cf(schema::CERTIFICATES), b, alloy_rlp::encode(certificate));
@@ -599,7 +581,6 @@ impl ChainStore {
         batch.put_cf(self.cf(schema::META), schema::META_HISTORY_BASE, b);
         batch.put_cf(self.cf(schema::META), schema::META_LOG_INDEX, [1u8]);
         batch.put_cf(self.cf(schema::META), schema::META_SNAPSHOT_STEPS, steps);
-        batch.delete_cf(self.cf(schema::META), schema::META_RESTORING);
         self.db.write_opt(batch, &wo)?;
         self.pruned_below.store(base.number, std::sync::atomic::Ordering::SeqCst);
         // The chunks replaced each other's upper nodes: reclaim that space now.

@@ -70,8 +70,6 @@ pub const META_HISTORY_BASE: &[u8] = b"history-base";
 /// Meta key of the chain of trust a snapshot-restored node was restored with (`snapshot.rs`'s steps), so it can
 /// write snapshots of its own.
 pub const META_SNAPSHOT_STEPS: &[u8] = b"snapshot-steps";
-/// Meta key present while a snapshot is being restored: a directory holding it is half written and never opened.
-pub const META_RESTORING: &[u8] = b"restoring";
 /// Meta key of the storage format version.
 pub const META_FORMAT: &[u8] = b"format";
 
